@@ -1,0 +1,231 @@
+//! Configuration: every variable and secret is read here, once, validated, and turned into typed
+//! values. The Worker passes a lookup function over its `env`; tests pass a map.
+
+use crate::password::{PasswordHasher, DEFAULT_ITERATIONS};
+use crate::roles;
+use crate::token::{HmacKey, TokenService};
+
+/// Validated configuration. Built once per isolate.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Path prefix of the auth routes, e.g. `/auth` (no trailing slash).
+    pub base_path: String,
+    pub tokens: TokenService,
+    pub hasher: PasswordHasher,
+    /// Refresh-token lifetime in seconds (used from the sessions release on).
+    pub refresh_ttl_seconds: u64,
+    /// Every role name this deployment knows: the built-in ones plus `ROLES`.
+    pub roles: Vec<String>,
+    /// `development` enables dev conveniences (never in production).
+    pub environment: Environment,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+/// A configuration problem, worded for the operator's log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError(pub String);
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Config {
+    /// Reads every setting through `lookup` (variable name -> value). All problems are reported at once.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let mut problems: Vec<String> = Vec::new();
+        let get = |name: &str| lookup(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+
+        let base_path = get("BASE_PATH").unwrap_or_else(|| "/auth".into());
+        let base_path = base_path.trim_end_matches('/').to_string();
+        if !base_path.starts_with('/') || base_path.contains(|c: char| c.is_whitespace() || c == '?' || c == '#') {
+            problems.push(format!("BASE_PATH must be a path starting with '/', got {base_path:?}"));
+        }
+
+        let access_ttl = duration_setting(&get, "ACCESS_TOKEN_TTL", 15 * 60, &mut problems);
+        let refresh_ttl_seconds = duration_setting(&get, "REFRESH_TOKEN_TTL", 30 * 24 * 3600, &mut problems);
+
+        let iterations = match get("PASSWORD_ITERATIONS") {
+            None => DEFAULT_ITERATIONS,
+            Some(v) => v.parse::<u32>().unwrap_or_else(|_| {
+                problems.push(format!("PASSWORD_ITERATIONS must be a whole number, got {v:?}"));
+                DEFAULT_ITERATIONS
+            }),
+        };
+        let hasher = PasswordHasher::new(iterations).map_err(|e| problems.push(format!("PASSWORD_ITERATIONS: {e}"))).ok();
+
+        let mut roles_list: Vec<String> = roles::BUILT_IN.iter().map(|r| r.to_string()).collect();
+        for role in get("ROLES").unwrap_or_default().split(',').map(str::trim).filter(|r| !r.is_empty()) {
+            if !roles::is_valid_name(role) {
+                problems.push(format!("ROLES: {role:?} is not a valid role name (lowercase letters, digits, '_' or '-')"));
+            } else if !roles_list.iter().any(|r| r == role) {
+                roles_list.push(role.to_string());
+            }
+        }
+
+        let environment = match get("ENVIRONMENT").as_deref() {
+            None | Some("production") => Environment::Production,
+            Some("development") => Environment::Development,
+            Some(other) => {
+                problems.push(format!("ENVIRONMENT must be 'production' or 'development', got {other:?}"));
+                Environment::Production
+            }
+        };
+
+        let signing = match get("JWT_SECRET") {
+            None => {
+                problems.push(
+                    "JWT_SECRET is not set: set it with `wrangler secret put JWT_SECRET` (32+ random bytes)".into(),
+                );
+                None
+            }
+            Some(s) => HmacKey::new(s.as_bytes()).map_err(|e| problems.push(format!("JWT_SECRET: {e}"))).ok(),
+        };
+        let mut previous = Vec::new();
+        for (i, s) in get("JWT_PREVIOUS_SECRETS").unwrap_or_default().split(',').map(str::trim).enumerate() {
+            if s.is_empty() {
+                continue;
+            }
+            match HmacKey::new(s.as_bytes()) {
+                Ok(k) => previous.push(k),
+                Err(e) => problems.push(format!("JWT_PREVIOUS_SECRETS entry {}: {e}", i + 1)),
+            }
+        }
+        let issuer = get("JWT_ISSUER").unwrap_or_else(|| "edge-auth".into());
+        let audience = get("JWT_AUDIENCE").unwrap_or_else(|| "edge-auth".into());
+
+        match (problems.is_empty(), signing, hasher) {
+            (true, Some(signing), Some(hasher)) => Ok(Config {
+                base_path,
+                tokens: TokenService::new(issuer, audience, access_ttl, signing, previous),
+                hasher,
+                refresh_ttl_seconds,
+                roles: roles_list,
+                environment,
+            }),
+            _ => Err(ConfigError(problems.join("; "))),
+        }
+    }
+
+    /// True when `role` is built in or listed in `ROLES`.
+    pub fn knows_role(&self, role: &str) -> bool {
+        self.roles.iter().any(|r| r == role)
+    }
+}
+
+fn duration_setting(get: &impl Fn(&str) -> Option<String>, name: &str, default: u64, problems: &mut Vec<String>) -> u64 {
+    match get(name) {
+        None => default,
+        Some(v) => parse_duration(&v).unwrap_or_else(|| {
+            problems.push(format!("{name} must be a duration such as 900, 900s, 15m, 8h or 7d, got {v:?}"));
+            default
+        }),
+    }
+}
+
+/// Parses a positive duration: a whole number with an optional unit `s`, `m`, `h` or `d`
+/// (`900`, `15m`, `8h`, `10h`, `7d`). Returns seconds.
+pub fn parse_duration(s: &str) -> Option<u64> {
+    let s = s.trim();
+    let (digits, unit) = match s.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => s.split_at(i),
+        None => (s, "s"),
+    };
+    let n: u64 = digits.parse().ok()?;
+    let factor = match unit.trim() {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return None,
+    };
+    n.checked_mul(factor).filter(|v| *v > 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    const SECRET: &str = "0123456789abcdef0123456789abcdef-secret";
+
+    fn config(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn durations_accept_seconds_minutes_hours_and_days() {
+        assert_eq!(parse_duration("900"), Some(900));
+        assert_eq!(parse_duration("900s"), Some(900));
+        assert_eq!(parse_duration("15m"), Some(900));
+        assert_eq!(parse_duration("8h"), Some(28_800));
+        assert_eq!(parse_duration("10h"), Some(36_000));
+        assert_eq!(parse_duration("7d"), Some(604_800));
+        for bad in ["", "0", "-5m", "15 minutes", "1.5h", "h", "99999999999999999999d"] {
+            assert_eq!(parse_duration(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn defaults_are_the_secure_ones() {
+        let c = config(&[("JWT_SECRET", SECRET)]).unwrap();
+        assert_eq!(c.base_path, "/auth");
+        assert_eq!(c.tokens.ttl_seconds(), 900);
+        assert_eq!(c.refresh_ttl_seconds, 2_592_000);
+        assert_eq!(c.hasher.iterations(), 220_000);
+        assert_eq!(c.environment, Environment::Production);
+        assert_eq!(c.roles, vec!["admin", "user", "demo"]);
+    }
+
+    #[test]
+    fn a_missing_or_short_secret_is_a_config_error_that_names_it() {
+        let e = config(&[]).unwrap_err();
+        assert!(e.0.contains("JWT_SECRET is not set"), "{e}");
+        let e = config(&[("JWT_SECRET", "short")]).unwrap_err();
+        assert!(e.0.contains("at least 32 bytes"), "{e}");
+        assert!(!e.0.contains("short\""), "the secret itself must not be echoed: {e}");
+    }
+
+    #[test]
+    fn every_setting_is_read_and_validated() {
+        let c = config(&[
+            ("JWT_SECRET", SECRET),
+            ("BASE_PATH", "/api/auth/"),
+            ("ACCESS_TOKEN_TTL", "8h"),
+            ("REFRESH_TOKEN_TTL", "7d"),
+            ("PASSWORD_ITERATIONS", "1000"),
+            ("ROLES", "cajero, supervisor"),
+            ("ENVIRONMENT", "development"),
+        ])
+        .unwrap();
+        assert_eq!(c.base_path, "/api/auth");
+        assert_eq!(c.tokens.ttl_seconds(), 28_800);
+        assert_eq!(c.refresh_ttl_seconds, 604_800);
+        assert_eq!(c.hasher.iterations(), 1000);
+        assert!(c.knows_role("cajero") && c.knows_role("supervisor") && c.knows_role("admin"));
+        assert!(!c.knows_role("root"));
+        assert_eq!(c.environment, Environment::Development);
+    }
+
+    #[test]
+    fn all_problems_are_reported_together() {
+        let e = config(&[
+            ("BASE_PATH", "auth"),
+            ("ACCESS_TOKEN_TTL", "soon"),
+            ("PASSWORD_ITERATIONS", "10"),
+            ("ROLES", "Bad Role"),
+            ("ENVIRONMENT", "staging"),
+        ])
+        .unwrap_err();
+        for needle in ["BASE_PATH", "ACCESS_TOKEN_TTL", "PASSWORD_ITERATIONS", "ROLES", "ENVIRONMENT", "JWT_SECRET"] {
+            assert!(e.0.contains(needle), "{needle} missing from {e}");
+        }
+    }
+}

@@ -1,0 +1,226 @@
+//! The one error type of edge-auth. Every failure a client can see is a variant here; each variant's doc
+//! names its HTTP status and its stable `code` (clients switch on the code, so never rename one).
+//! Rendering to RFC 9457 problem+json lives in the Worker's `error.rs`; internal detail is only logged.
+
+use serde::Serialize;
+use std::fmt;
+
+/// One problem with one input field, for the `errors` member of a 400 problem.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    pub field: String,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: &str, code: &'static str, message: impl Into<String>) -> Self {
+        FieldError { field: field.to_string(), code, message: message.into() }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AuthError {
+    /// 400 `invalid_request`: the body is not a JSON object, or fields are missing, mistyped or invalid
+    /// (`errors` lists them).
+    InvalidRequest { detail: String, errors: Vec<FieldError> },
+    /// 401 `invalid_credentials`: unknown user or wrong password (deliberately indistinguishable).
+    InvalidCredentials,
+    /// 401 `token_missing`: no bearer token was sent.
+    TokenMissing,
+    /// 401 `token_invalid`: malformed, badly signed, wrong type/issuer/audience/algorithm, or revoked.
+    TokenInvalid,
+    /// 401 `token_expired`: a valid token past its `exp` (plus leeway).
+    TokenExpired,
+    /// 403 `account_disabled`: the password was right but the account is disabled.
+    AccountDisabled,
+    /// 403 `forbidden`: authenticated, but the role may not do this.
+    Forbidden,
+    /// 404 `not_found`: no such route or resource.
+    NotFound,
+    /// 405 `method_not_allowed`: the route exists but not with this method; `allow` lists the methods.
+    MethodNotAllowed { allow: Vec<&'static str> },
+    /// 413 `payload_too_large`: the body is over the limit (16 KiB).
+    PayloadTooLarge { limit: usize },
+    /// 415 `unsupported_media_type`: a body was sent without `Content-Type: application/json`.
+    UnsupportedMediaType,
+    /// 429 `rate_limited`: too many attempts; retry after the given number of seconds.
+    RateLimited { retry_after: u64 },
+    /// 500 `internal_error`: a bug or an unexpected platform failure. The string is logged, never sent.
+    Internal(String),
+    /// 503 `service_unavailable`: the deployment is misconfigured or a backing store is down. The string
+    /// is logged, never sent.
+    Unavailable(String),
+}
+
+impl AuthError {
+    /// A 400 with one field error.
+    pub fn field(field: &str, code: &'static str, message: impl Into<String>) -> Self {
+        AuthError::InvalidRequest {
+            detail: "The request has invalid fields.".into(),
+            errors: vec![FieldError::new(field, code, message)],
+        }
+    }
+
+    /// A 400 without field detail.
+    pub fn bad_request(detail: impl Into<String>) -> Self {
+        AuthError::InvalidRequest { detail: detail.into(), errors: Vec::new() }
+    }
+
+    pub fn status(&self) -> u16 {
+        match self {
+            AuthError::InvalidRequest { .. } => 400,
+            AuthError::InvalidCredentials
+            | AuthError::TokenMissing
+            | AuthError::TokenInvalid
+            | AuthError::TokenExpired => 401,
+            AuthError::AccountDisabled | AuthError::Forbidden => 403,
+            AuthError::NotFound => 404,
+            AuthError::MethodNotAllowed { .. } => 405,
+            AuthError::PayloadTooLarge { .. } => 413,
+            AuthError::UnsupportedMediaType => 415,
+            AuthError::RateLimited { .. } => 429,
+            AuthError::Internal(_) => 500,
+            AuthError::Unavailable(_) => 503,
+        }
+    }
+
+    /// The stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AuthError::InvalidRequest { .. } => "invalid_request",
+            AuthError::InvalidCredentials => "invalid_credentials",
+            AuthError::TokenMissing => "token_missing",
+            AuthError::TokenInvalid => "token_invalid",
+            AuthError::TokenExpired => "token_expired",
+            AuthError::AccountDisabled => "account_disabled",
+            AuthError::Forbidden => "forbidden",
+            AuthError::NotFound => "not_found",
+            AuthError::MethodNotAllowed { .. } => "method_not_allowed",
+            AuthError::PayloadTooLarge { .. } => "payload_too_large",
+            AuthError::UnsupportedMediaType => "unsupported_media_type",
+            AuthError::RateLimited { .. } => "rate_limited",
+            AuthError::Internal(_) => "internal_error",
+            AuthError::Unavailable(_) => "service_unavailable",
+        }
+    }
+
+    /// A short, constant, human-readable summary (RFC 9457 `title`).
+    pub fn title(&self) -> &'static str {
+        match self {
+            AuthError::InvalidRequest { .. } => "Invalid request",
+            AuthError::InvalidCredentials => "Invalid credentials",
+            AuthError::TokenMissing => "Authentication required",
+            AuthError::TokenInvalid => "Invalid token",
+            AuthError::TokenExpired => "Token expired",
+            AuthError::AccountDisabled => "Account disabled",
+            AuthError::Forbidden => "Forbidden",
+            AuthError::NotFound => "Not found",
+            AuthError::MethodNotAllowed { .. } => "Method not allowed",
+            AuthError::PayloadTooLarge { .. } => "Payload too large",
+            AuthError::UnsupportedMediaType => "Unsupported media type",
+            AuthError::RateLimited { .. } => "Too many requests",
+            AuthError::Internal(_) => "Internal error",
+            AuthError::Unavailable(_) => "Service unavailable",
+        }
+    }
+
+    /// What the client is told (RFC 9457 `detail`). Never contains internal detail or secrets.
+    pub fn public_detail(&self) -> String {
+        match self {
+            AuthError::InvalidRequest { detail, .. } => detail.clone(),
+            AuthError::InvalidCredentials => "The username or password is incorrect.".into(),
+            AuthError::TokenMissing => "A bearer access token is required.".into(),
+            AuthError::TokenInvalid => "The access token is not valid.".into(),
+            AuthError::TokenExpired => "The access token has expired.".into(),
+            AuthError::AccountDisabled => "This account is disabled.".into(),
+            AuthError::Forbidden => "Your role does not allow this action.".into(),
+            AuthError::NotFound => "No such resource.".into(),
+            AuthError::MethodNotAllowed { allow } => {
+                format!("Allowed methods: {}.", allow.join(", "))
+            }
+            AuthError::PayloadTooLarge { limit } => {
+                format!("The request body must be at most {limit} bytes.")
+            }
+            AuthError::UnsupportedMediaType => {
+                "Request bodies must be sent as Content-Type: application/json.".into()
+            }
+            AuthError::RateLimited { retry_after } => {
+                format!("Too many attempts; retry in {retry_after} seconds.")
+            }
+            AuthError::Internal(_) => "An unexpected error occurred.".into(),
+            AuthError::Unavailable(_) => "The service is temporarily unavailable.".into(),
+        }
+    }
+
+    /// The `error` attribute of `WWW-Authenticate: Bearer` for a 401 (RFC 6750 §3.1).
+    pub fn bearer_error(&self) -> Option<&'static str> {
+        match self {
+            AuthError::TokenMissing => Some("invalid_request"),
+            AuthError::TokenInvalid | AuthError::TokenExpired => Some("invalid_token"),
+            AuthError::InvalidCredentials => Some("invalid_token"),
+            _ => None,
+        }
+    }
+
+    /// Field errors for validation problems.
+    pub fn field_errors(&self) -> &[FieldError] {
+        match self {
+            AuthError::InvalidRequest { errors, .. } => errors,
+            _ => &[],
+        }
+    }
+
+    /// Internal detail for the log (never for the client).
+    pub fn log_detail(&self) -> Option<&str> {
+        match self {
+            AuthError::Internal(s) | AuthError::Unavailable(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for AuthError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.code(), self.status())
+    }
+}
+
+impl std::error::Error for AuthError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_detail_never_reaches_the_public_detail() {
+        let e = AuthError::Internal("D1_ERROR: no such table: users".into());
+        assert_eq!(e.status(), 500);
+        assert!(!e.public_detail().contains("users"));
+        assert_eq!(e.log_detail(), Some("D1_ERROR: no such table: users"));
+    }
+
+    #[test]
+    fn every_401_carries_a_bearer_error_and_nothing_else_does() {
+        let all = [
+            AuthError::bad_request("x"),
+            AuthError::InvalidCredentials,
+            AuthError::TokenMissing,
+            AuthError::TokenInvalid,
+            AuthError::TokenExpired,
+            AuthError::AccountDisabled,
+            AuthError::Forbidden,
+            AuthError::NotFound,
+            AuthError::MethodNotAllowed { allow: vec!["GET"] },
+            AuthError::PayloadTooLarge { limit: 1 },
+            AuthError::UnsupportedMediaType,
+            AuthError::RateLimited { retry_after: 1 },
+            AuthError::Internal(String::new()),
+            AuthError::Unavailable(String::new()),
+        ];
+        for e in all {
+            assert_eq!(e.status() == 401, e.bearer_error().is_some(), "{e}");
+        }
+    }
+}

@@ -1,0 +1,28 @@
+//! The pure core of edge-auth: everything that decides something, with no Workers imports, so that
+//! `cargo test` checks it on the host in milliseconds. The Worker crate wraps it with adapters for D1,
+//! KV and HTTP.
+//!
+//! - [`password`]: PBKDF2-HMAC-SHA512 PHC hashes, constant-time verification, rehash decisions
+//! - [`token`]: access-token issue and verification (HS256, `typ: at+jwt`)
+//! - [`validate`]: input fields, usernames, emails, password bounds
+//! - [`roles`]: who may do what
+//! - [`config`]: every setting, read and validated once
+//! - [`service`]: the use cases, written against the [`ports`]
+//! - [`error`]: the one error type
+
+pub mod config;
+pub mod error;
+pub mod password;
+pub mod ports;
+pub mod random;
+pub mod roles;
+pub mod service;
+pub mod time;
+pub mod token;
+pub mod user;
+pub mod validate;
+
+#[cfg(test)]
+mod testing;
+
+pub use error::{AuthError, FieldError};

@@ -1,0 +1,418 @@
+//! Access tokens: HS256 JWTs (`typ: at+jwt`, RFC 9068) issued and verified with `jwt-compact`.
+//!
+//! Verification trusts nothing in the token's header to choose how to verify it [RFC 8725 §3.1]: the
+//! algorithm is fixed by configuration, the key is looked up by `kid` among configured keys only, and
+//! headers that point elsewhere for keys (`jku`, `x5u`, `jwk`) or demand unknown extensions (`crit`) are
+//! refused [ASVS 9.1.1-9.1.3]. `exp`, `nbf`, `iss`, `aud` and the explicit type are all checked
+//! [RFC 8725 §3.8-3.12]. The clock is a parameter, so tests choose the time.
+
+use crate::error::AuthError;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use chrono::{DateTime, Duration, Utc};
+use jwt_compact::alg::{Hs256, Hs256Key};
+use jwt_compact::prelude::*;
+use jwt_compact::ValidationError;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// The `typ` header of access tokens [RFC 9068 §2.1].
+pub const ACCESS_TOKEN_TYPE: &str = "at+jwt";
+/// The only signing algorithm in this release (EdDSA comes later; `none` never).
+pub const ALGORITHM: &str = "HS256";
+/// Shortest accepted HMAC secret: 32 random bytes, the output size of SHA-256 [RFC 8725 §3.5;
+/// RFC 7518 §3.2].
+pub const MIN_SECRET_LEN: usize = 32;
+/// Tokens longer than this are refused before any parsing (ours are ~400 bytes).
+pub const MAX_TOKEN_LEN: usize = 4096;
+/// Clock skew tolerated on `exp`/`nbf` [RFC 7519 §4.1.4 "small leeway"].
+pub const LEEWAY_SECONDS: i64 = 30;
+
+/// The claims of an access token besides `exp`/`nbf`/`iat` (which `jwt-compact` handles).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessClaims {
+    pub iss: String,
+    pub aud: String,
+    /// The user id.
+    pub sub: String,
+    /// The session id (ties the token to a login; logout revokes by session).
+    pub sid: String,
+    /// Unique token id (for the denylist).
+    pub jti: String,
+    pub role: String,
+    pub username: String,
+}
+
+/// What a successful verification yields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedAccess {
+    pub claims: AccessClaims,
+    pub issued_at: i64,
+    pub expires_at: i64,
+}
+
+/// The subject of a token to issue.
+#[derive(Debug, Clone)]
+pub struct Subject<'a> {
+    pub user_id: &'a str,
+    pub session_id: &'a str,
+    pub role: &'a str,
+    pub username: &'a str,
+}
+
+/// A freshly issued access token.
+#[derive(Debug, Clone)]
+pub struct IssuedAccess {
+    pub token: String,
+    pub jti: String,
+    pub expires_in: u64,
+}
+
+/// An HMAC key with its stable id.
+#[derive(Clone)]
+pub struct HmacKey {
+    kid: String,
+    key: Hs256Key,
+}
+
+impl std::fmt::Debug for HmacKey {
+    // The secret must never reach a log line.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HmacKey").field("kid", &self.kid).field("key", &"<redacted>").finish()
+    }
+}
+
+impl HmacKey {
+    /// Builds a key from a secret of at least `MIN_SECRET_LEN` bytes. The `kid` is derived from the
+    /// secret (a truncated SHA-256 under a label), so it is stable across deployments and reveals nothing.
+    pub fn new(secret: &[u8]) -> Result<Self, String> {
+        if secret.len() < MIN_SECRET_LEN {
+            return Err(format!(
+                "a JWT secret must be at least {MIN_SECRET_LEN} bytes (random, e.g. `openssl rand -base64 48`), got {}",
+                secret.len()
+            ));
+        }
+        let digest = Sha256::new().chain_update(b"edge-auth kid v1\0").chain_update(secret).finalize();
+        let kid = format!("hs-{}", URL_SAFE_NO_PAD.encode(&digest[..9]));
+        Ok(HmacKey { kid, key: Hs256Key::new(secret) })
+    }
+
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+}
+
+/// Issues and verifies access tokens.
+#[derive(Debug, Clone)]
+pub struct TokenService {
+    issuer: String,
+    audience: String,
+    ttl_seconds: u64,
+    /// The key that signs; also verifies.
+    signing: HmacKey,
+    /// Older keys that still verify (key rotation without logging anyone out).
+    previous: Vec<HmacKey>,
+}
+
+impl TokenService {
+    pub fn new(issuer: String, audience: String, ttl_seconds: u64, signing: HmacKey, previous: Vec<HmacKey>) -> Self {
+        TokenService { issuer, audience, ttl_seconds, signing, previous }
+    }
+
+    pub fn ttl_seconds(&self) -> u64 {
+        self.ttl_seconds
+    }
+
+    /// Issues an access token valid from `now` (unix seconds) for the configured lifetime.
+    pub fn issue(&self, subject: &Subject<'_>, now: i64) -> Result<IssuedAccess, AuthError> {
+        let jti = crate::random::id();
+        let custom = AccessClaims {
+            iss: self.issuer.clone(),
+            aud: self.audience.clone(),
+            sub: subject.user_id.to_string(),
+            sid: subject.session_id.to_string(),
+            jti: jti.clone(),
+            role: subject.role.to_string(),
+            username: subject.username.to_string(),
+        };
+        let options = time_options(now);
+        let ttl = Duration::seconds(i64::try_from(self.ttl_seconds).unwrap_or(i64::MAX / 2));
+        let claims = Claims::new(custom).set_duration_and_issuance(&options, ttl);
+        let header = Header::empty().with_key_id(self.signing.kid.clone()).with_token_type(ACCESS_TOKEN_TYPE);
+        let token = Hs256
+            .token(&header, &claims, &self.signing.key)
+            .map_err(|e| AuthError::Internal(format!("signing an access token failed: {e}")))?;
+        Ok(IssuedAccess { token, jti, expires_in: self.ttl_seconds })
+    }
+
+    /// Verifies an access token at time `now` (unix seconds).
+    ///
+    /// Every failure is `TokenInvalid` except a good token past its expiry, which is `TokenExpired`.
+    pub fn verify(&self, token: &str, now: i64) -> Result<VerifiedAccess, AuthError> {
+        if token.is_empty() || token.len() > MAX_TOKEN_LEN {
+            return Err(AuthError::TokenInvalid);
+        }
+        let untrusted = UntrustedToken::<serde_json::Map<String, serde_json::Value>>::try_from(token)
+            .map_err(|_| AuthError::TokenInvalid)?;
+        // The algorithm comes from configuration, never from the token [RFC 8725 §3.1]; `none` and
+        // every other name fail here.
+        if untrusted.algorithm() != ALGORITHM {
+            return Err(AuthError::TokenInvalid);
+        }
+        let header = untrusted.header();
+        let typ_ok = header.token_type.as_deref().is_some_and(|t| {
+            t.eq_ignore_ascii_case(ACCESS_TOKEN_TYPE) || t.eq_ignore_ascii_case("application/at+jwt")
+        });
+        let foreign_key_source = header.key_set_url.is_some()
+            || header.certificate_url.is_some()
+            || header.other_fields.contains_key("jwk")
+            || header.other_fields.contains_key("crit");
+        if !typ_ok || foreign_key_source {
+            return Err(AuthError::TokenInvalid);
+        }
+        let kid = header.key_id.as_deref().ok_or(AuthError::TokenInvalid)?;
+        let key = self.key_by_id(kid).ok_or(AuthError::TokenInvalid)?;
+
+        let verified = Hs256
+            .validator::<AccessClaims>(&key.key)
+            .validate(&untrusted)
+            .map_err(|_| AuthError::TokenInvalid)?;
+        let claims = verified.claims();
+        let options = time_options(now);
+        claims.validate_expiration(&options).map_err(|e| match e {
+            ValidationError::Expired => AuthError::TokenExpired,
+            _ => AuthError::TokenInvalid,
+        })?;
+        if claims.not_before.is_some() {
+            claims.validate_maturity(&options).map_err(|_| AuthError::TokenInvalid)?;
+        }
+        let custom = &claims.custom;
+        if custom.iss != self.issuer || custom.aud != self.audience {
+            return Err(AuthError::TokenInvalid);
+        }
+        let issued_at = claims.issued_at.ok_or(AuthError::TokenInvalid)?.timestamp();
+        if issued_at > now + LEEWAY_SECONDS {
+            return Err(AuthError::TokenInvalid);
+        }
+        let expires_at = claims.expiration.map(|e| e.timestamp()).unwrap_or_default();
+        Ok(VerifiedAccess { claims: custom.clone(), issued_at, expires_at })
+    }
+
+    fn key_by_id(&self, kid: &str) -> Option<&HmacKey> {
+        std::iter::once(&self.signing).chain(self.previous.iter()).find(|k| k.kid == kid)
+    }
+}
+
+fn time_options(now: i64) -> TimeOptions<impl Fn() -> DateTime<Utc>> {
+    let at = DateTime::from_timestamp(now, 0).unwrap_or_default();
+    TimeOptions::new(Duration::seconds(LEEWAY_SECONDS), move || at)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
+    use serde_json::json;
+
+    const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef-test-secret";
+    const NOW: i64 = 1_780_000_000;
+
+    fn service() -> TokenService {
+        TokenService::new("edge-auth".into(), "edge-auth-clients".into(), 900, HmacKey::new(SECRET).unwrap(), vec![])
+    }
+
+    fn subject() -> Subject<'static> {
+        Subject { user_id: "u1", session_id: "s1", role: "admin", username: "alice" }
+    }
+
+    /// Builds a token by hand from header and claims JSON, signed with HMAC-SHA256 under `secret`.
+    fn forge(header: serde_json::Value, claims: serde_json::Value, secret: &[u8]) -> String {
+        use hmac::{Mac, SimpleHmac};
+        let signing_input = format!(
+            "{}.{}",
+            B64URL.encode(header.to_string()),
+            B64URL.encode(claims.to_string())
+        );
+        let mut mac = SimpleHmac::<Sha256>::new_from_slice(secret).unwrap();
+        mac.update(signing_input.as_bytes());
+        format!("{signing_input}.{}", B64URL.encode(mac.finalize().into_bytes()))
+    }
+
+    fn good_claims() -> serde_json::Value {
+        json!({"iss": "edge-auth", "aud": "edge-auth-clients", "sub": "u1", "sid": "s1", "jti": "j1",
+               "role": "user", "username": "alice", "iat": NOW, "exp": NOW + 900})
+    }
+
+    fn good_header() -> serde_json::Value {
+        json!({"alg": "HS256", "typ": "at+jwt", "kid": service().signing.kid})
+    }
+
+    #[test]
+    fn an_issued_token_verifies_and_carries_every_claim() {
+        let s = service();
+        let issued = s.issue(&subject(), NOW).unwrap();
+        let v = s.verify(&issued.token, NOW + 1).unwrap();
+        assert_eq!(v.claims.sub, "u1");
+        assert_eq!(v.claims.sid, "s1");
+        assert_eq!(v.claims.role, "admin");
+        assert_eq!(v.claims.username, "alice");
+        assert_eq!(v.claims.iss, "edge-auth");
+        assert_eq!(v.claims.aud, "edge-auth-clients");
+        assert_eq!(v.claims.jti, issued.jti);
+        assert_eq!(v.issued_at, NOW);
+        assert_eq!(v.expires_at, NOW + 900);
+    }
+
+    #[test]
+    fn the_header_names_type_algorithm_and_key() {
+        let issued = service().issue(&subject(), NOW).unwrap();
+        let header: serde_json::Value =
+            serde_json::from_slice(&B64URL.decode(issued.token.split('.').next().unwrap()).unwrap()).unwrap();
+        assert_eq!(header["alg"], "HS256");
+        assert_eq!(header["typ"], "at+jwt");
+        assert_eq!(header["kid"], service().signing.kid);
+    }
+
+    #[test]
+    fn a_hand_built_token_with_good_fields_verifies() {
+        // Guards the forging helper used by the refusal tests below: they fail for the reason they name.
+        let t = forge(good_header(), good_claims(), SECRET);
+        assert!(service().verify(&t, NOW).is_ok());
+    }
+
+    #[test]
+    fn an_expired_token_is_token_expired_after_the_leeway() {
+        let s = service();
+        let t = s.issue(&subject(), NOW).unwrap().token;
+        assert!(s.verify(&t, NOW + 900 + LEEWAY_SECONDS).is_ok());
+        assert_eq!(s.verify(&t, NOW + 900 + LEEWAY_SECONDS + 1), Err(AuthError::TokenExpired));
+    }
+
+    #[test]
+    fn a_token_from_the_future_is_refused() {
+        let s = service();
+        let t = s.issue(&subject(), NOW + 3600).unwrap().token;
+        assert_eq!(s.verify(&t, NOW), Err(AuthError::TokenInvalid));
+    }
+
+    #[test]
+    fn a_token_not_yet_valid_is_refused() {
+        let mut c = good_claims();
+        c["nbf"] = json!(NOW + 600);
+        assert_eq!(service().verify(&forge(good_header(), c, SECRET), NOW), Err(AuthError::TokenInvalid));
+    }
+
+    #[test]
+    fn a_token_signed_with_another_secret_is_refused() {
+        let t = forge(good_header(), good_claims(), b"another-secret-another-secret-another!!");
+        assert_eq!(service().verify(&t, NOW), Err(AuthError::TokenInvalid));
+    }
+
+    #[test]
+    fn a_tampered_payload_is_refused() {
+        let s = service();
+        let t = s.issue(&subject(), NOW).unwrap().token;
+        let parts: Vec<&str> = t.split('.').collect();
+        let mut claims: serde_json::Value = serde_json::from_slice(&B64URL.decode(parts[1]).unwrap()).unwrap();
+        claims["role"] = json!("admin-but-more");
+        let tampered = format!("{}.{}.{}", parts[0], B64URL.encode(claims.to_string()), parts[2]);
+        assert_eq!(s.verify(&tampered, NOW), Err(AuthError::TokenInvalid));
+    }
+
+    #[test]
+    fn alg_none_is_refused() {
+        let mut h = good_header();
+        h["alg"] = json!("none");
+        let unsigned = format!("{}.{}.", B64URL.encode(h.to_string()), B64URL.encode(good_claims().to_string()));
+        assert_eq!(service().verify(&unsigned, NOW), Err(AuthError::TokenInvalid));
+    }
+
+    #[test]
+    fn another_algorithm_with_the_same_secret_is_refused() {
+        let mut h = good_header();
+        h["alg"] = json!("HS512");
+        assert_eq!(service().verify(&forge(h, good_claims(), SECRET), NOW), Err(AuthError::TokenInvalid));
+    }
+
+    #[test]
+    fn a_wrong_or_missing_type_is_refused() {
+        for typ in [json!("JWT"), json!("refresh+jwt"), serde_json::Value::Null] {
+            let mut h = good_header();
+            h["typ"] = typ.clone();
+            assert_eq!(service().verify(&forge(h, good_claims(), SECRET), NOW), Err(AuthError::TokenInvalid), "{typ}");
+        }
+    }
+
+    #[test]
+    fn a_wrong_issuer_or_audience_is_refused() {
+        for (field, value) in [("iss", "someone-else"), ("aud", "another-api")] {
+            let mut c = good_claims();
+            c[field] = json!(value);
+            assert_eq!(service().verify(&forge(good_header(), c, SECRET), NOW), Err(AuthError::TokenInvalid), "{field}");
+        }
+    }
+
+    #[test]
+    fn an_unknown_or_missing_kid_is_refused() {
+        for kid in [json!("hs-unknown"), serde_json::Value::Null] {
+            let mut h = good_header();
+            h["kid"] = kid;
+            assert_eq!(service().verify(&forge(h, good_claims(), SECRET), NOW), Err(AuthError::TokenInvalid));
+        }
+    }
+
+    #[test]
+    fn headers_pointing_at_foreign_keys_are_refused() {
+        for (name, value) in [
+            ("jku", json!("https://evil.example/jwks.json")),
+            ("x5u", json!("https://evil.example/cert.pem")),
+            ("jwk", json!({"kty": "oct", "k": "AAAA"})),
+            ("crit", json!(["exp"])),
+        ] {
+            let mut h = good_header();
+            h[name] = value;
+            assert_eq!(service().verify(&forge(h, good_claims(), SECRET), NOW), Err(AuthError::TokenInvalid), "{name}");
+        }
+    }
+
+    #[test]
+    fn missing_exp_or_iat_is_refused() {
+        for claim in ["exp", "iat"] {
+            let mut c = good_claims();
+            c.as_object_mut().unwrap().remove(claim);
+            assert_eq!(service().verify(&forge(good_header(), c, SECRET), NOW), Err(AuthError::TokenInvalid), "{claim}");
+        }
+    }
+
+    #[test]
+    fn garbage_and_oversized_tokens_are_refused() {
+        let s = service();
+        for t in ["", "abc", "a.b.c", "....", &"a".repeat(MAX_TOKEN_LEN + 1)] {
+            assert_eq!(s.verify(t, NOW), Err(AuthError::TokenInvalid));
+        }
+    }
+
+    #[test]
+    fn a_previous_key_still_verifies_but_does_not_sign() {
+        let old = HmacKey::new(b"old-secret-old-secret-old-secret-old!").unwrap();
+        let before = TokenService::new("edge-auth".into(), "edge-auth-clients".into(), 900, old.clone(), vec![]);
+        let t = before.issue(&subject(), NOW).unwrap().token;
+        let after = TokenService::new(
+            "edge-auth".into(),
+            "edge-auth-clients".into(),
+            900,
+            HmacKey::new(SECRET).unwrap(),
+            vec![old],
+        );
+        assert!(after.verify(&t, NOW).is_ok());
+        assert!(service().verify(&t, NOW).is_err());
+    }
+
+    #[test]
+    fn short_secrets_are_refused_and_debug_output_hides_the_key() {
+        assert!(HmacKey::new(b"short").is_err());
+        let k = HmacKey::new(SECRET).unwrap();
+        let dbg = format!("{k:?}");
+        assert!(!dbg.contains("0123456789abcdef"), "{dbg}");
+    }
+}
