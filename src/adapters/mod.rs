@@ -37,12 +37,14 @@ impl Platform {
     /// Asks D1 and KV a trivial question each, concurrently.
     pub async fn check_storage(&self) -> Result<(), AuthError> {
         let d1 = async {
-            let db = self.env.d1(D1_BINDING).map_err(|e| AuthError::Unavailable(format!("D1 binding: {e}")))?;
+            let db =
+                self.env.d1(D1_BINDING).map_err(|e| AuthError::Unavailable(format!("D1 binding: {e}")))?;
             db.prepare("SELECT 1").first::<serde_json::Value>(None).await.map_err(unavailable("D1"))?;
             Ok::<(), AuthError>(())
         };
         let kv = async {
-            let kv = self.env.kv(KV_BINDING).map_err(|e| AuthError::Unavailable(format!("KV binding: {e}")))?;
+            let kv =
+                self.env.kv(KV_BINDING).map_err(|e| AuthError::Unavailable(format!("KV binding: {e}")))?;
             kv.get("health:probe").text().await.map_err(unavailable("KV"))?;
             Ok::<(), AuthError>(())
         };

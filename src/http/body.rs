@@ -14,11 +14,13 @@ pub async fn json_object(req: &mut Request) -> Result<Map<String, Value>, AuthEr
     if !is_json_media_type(&content_type) {
         return Err(AuthError::UnsupportedMediaType);
     }
-    let declared = req.headers().get("Content-Length").ok().flatten().and_then(|v| v.trim().parse::<u64>().ok());
+    let declared =
+        req.headers().get("Content-Length").ok().flatten().and_then(|v| v.trim().parse::<u64>().ok());
     if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
         return Err(AuthError::PayloadTooLarge { limit: MAX_BODY_BYTES });
     }
-    let bytes = req.bytes().await.map_err(|_| AuthError::bad_request("The request body could not be read."))?;
+    let bytes =
+        req.bytes().await.map_err(|_| AuthError::bad_request("The request body could not be read."))?;
     parse_object(&bytes)
 }
 

@@ -44,7 +44,8 @@ pub async fn admin_get_user(req: &Request, p: &Platform, id: Option<&str>) -> Re
     let access = auth::authenticate(req, &p.config, p.now())?;
     roles::require(&access.claims.role, Permission::ReadUsers)?;
     let id = id.ok_or(AuthError::NotFound)?;
-    let user = edge_auth_core::ports::UserStore::find_by_id(&p.users(), id).await?.ok_or(AuthError::NotFound)?;
+    let user =
+        edge_auth_core::ports::UserStore::find_by_id(&p.users(), id).await?.ok_or(AuthError::NotFound)?;
     Ok(response::json(200, &user.admin_view()))
 }
 

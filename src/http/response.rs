@@ -13,7 +13,12 @@ pub enum CacheControl {
 }
 
 /// A JSON response with the given status, media type and caching.
-pub fn json_response(status: u16, body: &impl Serialize, content_type: &str, cache: CacheControl) -> Response {
+pub fn json_response(
+    status: u16,
+    body: &impl Serialize,
+    content_type: &str,
+    cache: CacheControl,
+) -> Response {
     let bytes = serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec());
     let headers = Headers::new();
     let _ = headers.set("Content-Type", content_type);

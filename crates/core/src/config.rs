@@ -44,7 +44,9 @@ impl Config {
 
         let base_path = get("BASE_PATH").unwrap_or_else(|| "/auth".into());
         let base_path = base_path.trim_end_matches('/').to_string();
-        if !base_path.starts_with('/') || base_path.contains(|c: char| c.is_whitespace() || c == '?' || c == '#') {
+        if !base_path.starts_with('/')
+            || base_path.contains(|c: char| c.is_whitespace() || c == '?' || c == '#')
+        {
             problems.push(format!("BASE_PATH must be a path starting with '/', got {base_path:?}"));
         }
 
@@ -58,12 +60,16 @@ impl Config {
                 DEFAULT_ITERATIONS
             }),
         };
-        let hasher = PasswordHasher::new(iterations).map_err(|e| problems.push(format!("PASSWORD_ITERATIONS: {e}"))).ok();
+        let hasher = PasswordHasher::new(iterations)
+            .map_err(|e| problems.push(format!("PASSWORD_ITERATIONS: {e}")))
+            .ok();
 
         let mut roles_list: Vec<String> = roles::BUILT_IN.iter().map(|r| r.to_string()).collect();
         for role in get("ROLES").unwrap_or_default().split(',').map(str::trim).filter(|r| !r.is_empty()) {
             if !roles::is_valid_name(role) {
-                problems.push(format!("ROLES: {role:?} is not a valid role name (lowercase letters, digits, '_' or '-')"));
+                problems.push(format!(
+                    "ROLES: {role:?} is not a valid role name (lowercase letters, digits, '_' or '-')"
+                ));
             } else if !roles_list.iter().any(|r| r == role) {
                 roles_list.push(role.to_string());
             }
@@ -81,7 +87,8 @@ impl Config {
         let signing = match get("JWT_SECRET") {
             None => {
                 problems.push(
-                    "JWT_SECRET is not set: set it with `wrangler secret put JWT_SECRET` (32+ random bytes)".into(),
+                    "JWT_SECRET is not set: set it with `wrangler secret put JWT_SECRET` (32+ random bytes)"
+                        .into(),
                 );
                 None
             }
@@ -119,7 +126,12 @@ impl Config {
     }
 }
 
-fn duration_setting(get: &impl Fn(&str) -> Option<String>, name: &str, default: u64, problems: &mut Vec<String>) -> u64 {
+fn duration_setting(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &str,
+    default: u64,
+    problems: &mut Vec<String>,
+) -> u64 {
     match get(name) {
         None => default,
         Some(v) => parse_duration(&v).unwrap_or_else(|| {
@@ -156,7 +168,8 @@ mod tests {
     const SECRET: &str = "0123456789abcdef0123456789abcdef-secret";
 
     fn config(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> =
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         Config::from_lookup(|k| map.get(k).cloned())
     }
 
@@ -224,7 +237,9 @@ mod tests {
             ("ENVIRONMENT", "staging"),
         ])
         .unwrap_err();
-        for needle in ["BASE_PATH", "ACCESS_TOKEN_TTL", "PASSWORD_ITERATIONS", "ROLES", "ENVIRONMENT", "JWT_SECRET"] {
+        for needle in
+            ["BASE_PATH", "ACCESS_TOKEN_TTL", "PASSWORD_ITERATIONS", "ROLES", "ENVIRONMENT", "JWT_SECRET"]
+        {
             assert!(e.0.contains(needle), "{needle} missing from {e}");
         }
     }

@@ -147,7 +147,11 @@ mod tests {
         let after_unknown = edge_auth_kdf_calls();
         assert_eq!(wrong, AuthError::InvalidCredentials);
         assert_eq!(unknown, AuthError::InvalidCredentials);
-        assert_eq!(after_wrong - before, after_unknown - after_wrong, "both paths hash the same number of times");
+        assert_eq!(
+            after_wrong - before,
+            after_unknown - after_wrong,
+            "both paths hash the same number of times"
+        );
         assert_eq!(users.get("alice").last_login_at, None);
     }
 
@@ -156,7 +160,10 @@ mod tests {
         let c = config();
         let users = MemoryUsers::with_user(&c, "alice", "correct horse", "user");
         users.update("alice", |u| u.disabled = true);
-        assert_eq!(block_on(login(&c, &users, &login_req("alice", "nope"), NOW)).unwrap_err(), AuthError::InvalidCredentials);
+        assert_eq!(
+            block_on(login(&c, &users, &login_req("alice", "nope"), NOW)).unwrap_err(),
+            AuthError::InvalidCredentials
+        );
         assert_eq!(
             block_on(login(&c, &users, &login_req("alice", "correct horse"), NOW)).unwrap_err(),
             AuthError::AccountDisabled

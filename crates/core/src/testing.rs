@@ -55,7 +55,12 @@ impl MemoryUsers {
     }
 
     pub fn get(&self, username: &str) -> User {
-        self.users.borrow().iter().find(|u| u.username.eq_ignore_ascii_case(username)).cloned().expect("user exists")
+        self.users
+            .borrow()
+            .iter()
+            .find(|u| u.username.eq_ignore_ascii_case(username))
+            .cloned()
+            .expect("user exists")
     }
 
     pub fn update(&self, username: &str, f: impl FnOnce(&mut User)) {

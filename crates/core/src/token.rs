@@ -115,7 +115,13 @@ pub struct TokenService {
 }
 
 impl TokenService {
-    pub fn new(issuer: String, audience: String, ttl_seconds: u64, signing: HmacKey, previous: Vec<HmacKey>) -> Self {
+    pub fn new(
+        issuer: String,
+        audience: String,
+        ttl_seconds: u64,
+        signing: HmacKey,
+        previous: Vec<HmacKey>,
+    ) -> Self {
         TokenService { issuer, audience, ttl_seconds, signing, previous }
     }
 
@@ -218,7 +224,13 @@ mod tests {
     const NOW: i64 = 1_780_000_000;
 
     fn service() -> TokenService {
-        TokenService::new("edge-auth".into(), "edge-auth-clients".into(), 900, HmacKey::new(SECRET).unwrap(), vec![])
+        TokenService::new(
+            "edge-auth".into(),
+            "edge-auth-clients".into(),
+            900,
+            HmacKey::new(SECRET).unwrap(),
+            vec![],
+        )
     }
 
     fn subject() -> Subject<'static> {
@@ -228,11 +240,8 @@ mod tests {
     /// Builds a token by hand from header and claims JSON, signed with HMAC-SHA256 under `secret`.
     fn forge(header: serde_json::Value, claims: serde_json::Value, secret: &[u8]) -> String {
         use hmac::{Mac, SimpleHmac};
-        let signing_input = format!(
-            "{}.{}",
-            B64URL.encode(header.to_string()),
-            B64URL.encode(claims.to_string())
-        );
+        let signing_input =
+            format!("{}.{}", B64URL.encode(header.to_string()), B64URL.encode(claims.to_string()));
         let mut mac = SimpleHmac::<Sha256>::new_from_slice(secret).unwrap();
         mac.update(signing_input.as_bytes());
         format!("{signing_input}.{}", B64URL.encode(mac.finalize().into_bytes()))
@@ -313,7 +322,8 @@ mod tests {
         let s = service();
         let t = s.issue(&subject(), NOW).unwrap().token;
         let parts: Vec<&str> = t.split('.').collect();
-        let mut claims: serde_json::Value = serde_json::from_slice(&B64URL.decode(parts[1]).unwrap()).unwrap();
+        let mut claims: serde_json::Value =
+            serde_json::from_slice(&B64URL.decode(parts[1]).unwrap()).unwrap();
         claims["role"] = json!("admin-but-more");
         let tampered = format!("{}.{}.{}", parts[0], B64URL.encode(claims.to_string()), parts[2]);
         assert_eq!(s.verify(&tampered, NOW), Err(AuthError::TokenInvalid));
@@ -323,7 +333,8 @@ mod tests {
     fn alg_none_is_refused() {
         let mut h = good_header();
         h["alg"] = json!("none");
-        let unsigned = format!("{}.{}.", B64URL.encode(h.to_string()), B64URL.encode(good_claims().to_string()));
+        let unsigned =
+            format!("{}.{}.", B64URL.encode(h.to_string()), B64URL.encode(good_claims().to_string()));
         assert_eq!(service().verify(&unsigned, NOW), Err(AuthError::TokenInvalid));
     }
 
@@ -339,7 +350,11 @@ mod tests {
         for typ in [json!("JWT"), json!("refresh+jwt"), serde_json::Value::Null] {
             let mut h = good_header();
             h["typ"] = typ.clone();
-            assert_eq!(service().verify(&forge(h, good_claims(), SECRET), NOW), Err(AuthError::TokenInvalid), "{typ}");
+            assert_eq!(
+                service().verify(&forge(h, good_claims(), SECRET), NOW),
+                Err(AuthError::TokenInvalid),
+                "{typ}"
+            );
         }
     }
 
@@ -348,7 +363,11 @@ mod tests {
         for (field, value) in [("iss", "someone-else"), ("aud", "another-api")] {
             let mut c = good_claims();
             c[field] = json!(value);
-            assert_eq!(service().verify(&forge(good_header(), c, SECRET), NOW), Err(AuthError::TokenInvalid), "{field}");
+            assert_eq!(
+                service().verify(&forge(good_header(), c, SECRET), NOW),
+                Err(AuthError::TokenInvalid),
+                "{field}"
+            );
         }
     }
 
@@ -371,7 +390,11 @@ mod tests {
         ] {
             let mut h = good_header();
             h[name] = value;
-            assert_eq!(service().verify(&forge(h, good_claims(), SECRET), NOW), Err(AuthError::TokenInvalid), "{name}");
+            assert_eq!(
+                service().verify(&forge(h, good_claims(), SECRET), NOW),
+                Err(AuthError::TokenInvalid),
+                "{name}"
+            );
         }
     }
 
@@ -380,7 +403,11 @@ mod tests {
         for claim in ["exp", "iat"] {
             let mut c = good_claims();
             c.as_object_mut().unwrap().remove(claim);
-            assert_eq!(service().verify(&forge(good_header(), c, SECRET), NOW), Err(AuthError::TokenInvalid), "{claim}");
+            assert_eq!(
+                service().verify(&forge(good_header(), c, SECRET), NOW),
+                Err(AuthError::TokenInvalid),
+                "{claim}"
+            );
         }
     }
 
@@ -395,7 +422,8 @@ mod tests {
     #[test]
     fn a_previous_key_still_verifies_but_does_not_sign() {
         let old = HmacKey::new(b"old-secret-old-secret-old-secret-old!").unwrap();
-        let before = TokenService::new("edge-auth".into(), "edge-auth-clients".into(), 900, old.clone(), vec![]);
+        let before =
+            TokenService::new("edge-auth".into(), "edge-auth-clients".into(), 900, old.clone(), vec![]);
         let t = before.issue(&subject(), NOW).unwrap().token;
         let after = TokenService::new(
             "edge-auth".into(),

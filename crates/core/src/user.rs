@@ -88,6 +88,8 @@ mod tests {
             plain,
             r#"{"id":"u1","username":"alice","email":null,"display_name":"Alice","role":"user","created_at":"1970-01-01T00:00:00Z"}"#
         );
-        assert!(admin.contains(r#""disabled":false,"updated_at":"1970-01-01T00:01:00Z","last_login_at":null"#));
+        assert!(
+            admin.contains(r#""disabled":false,"updated_at":"1970-01-01T00:01:00Z","last_login_at":null"#)
+        );
     }
 }

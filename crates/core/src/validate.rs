@@ -72,7 +72,10 @@ impl<'a> Fields<'a> {
         if self.errors.is_empty() {
             Ok(())
         } else {
-            Err(AuthError::InvalidRequest { detail: "The request has invalid fields.".into(), errors: self.errors })
+            Err(AuthError::InvalidRequest {
+                detail: "The request has invalid fields.".into(),
+                errors: self.errors,
+            })
         }
     }
 
@@ -80,7 +83,11 @@ impl<'a> Fields<'a> {
         match v {
             Value::String(s) => Some(s),
             _ => {
-                self.errors.push(FieldError::new(name, "invalid_type", format!("`{name}` must be a string.")));
+                self.errors.push(FieldError::new(
+                    name,
+                    "invalid_type",
+                    format!("`{name}` must be a string."),
+                ));
                 None
             }
         }

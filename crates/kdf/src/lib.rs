@@ -56,11 +56,8 @@ mod tests {
 
     #[test]
     fn matches_the_published_vector_for_long_inputs() {
-        let out = pbkdf2_hmac_sha512(
-            b"passwordPASSWORDpassword",
-            b"saltSALTsaltSALTsaltSALTsaltSALTsalt",
-            4096,
-        );
+        let out =
+            pbkdf2_hmac_sha512(b"passwordPASSWORDpassword", b"saltSALTsaltSALTsaltSALTsaltSALTsalt", 4096);
         assert_eq!(
             hex::encode(out),
             "8c0511f4c6e597c6ac6315d8f0362e225f3c501495ba23b868c005174dc4ee71\

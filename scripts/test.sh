@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# `make test`: set-up, then every check CI runs. Each step runs even if an earlier one failed (so one
+# run shows everything), except that the HTTP tests need a successful wasm build.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh || exit 1
+source scripts/env.sh
+
+LOG_DIR=target/test-logs
+mkdir -p "$LOG_DIR"
+steps=()
+failed_steps=0
+unit_passed=0 unit_failed=0 http_passed=0 http_failed=0
+
+step() { # step NAME COMMAND...: runs it, shows its output, records ok/FAIL
+  local name="$1"; shift
+  local log="$LOG_DIR/$(echo "$name" | tr -c 'a-z0-9' '-').log"
+  echo "==> $name"
+  local start=$SECONDS
+  "$@" 2>&1 | tee "$log"
+  local rc=${PIPESTATUS[0]}
+  if [ "$rc" -eq 0 ]; then
+    steps+=("ok    $name ($((SECONDS - start)) s)")
+  else
+    steps+=("FAIL  $name ($((SECONDS - start)) s)")
+    failed_steps=$((failed_steps + 1))
+  fi
+  return "$rc"
+}
+
+step "cargo fmt --check" cargo fmt --all -- --check
+step "clippy (host)" cargo clippy --workspace --all-targets --locked --quiet -- -D warnings
+step "clippy (wasm32)" cargo clippy --workspace --lib --bins --target wasm32-unknown-unknown --locked --quiet -- -D warnings
+if step "unit tests (host)" cargo test --workspace --locked; then :; fi
+while read -r p f; do unit_passed=$((unit_passed + p)); unit_failed=$((unit_failed + f)); done < <(
+  sed -n 's/^test result: [a-zA-Z]*\. \([0-9]*\) passed; \([0-9]*\) failed.*/\1 \2/p' "$LOG_DIR/unit-tests--host-.log")
+if step "wasm build" make --no-print-directory build; then
+  step "HTTP tests (Miniflare)" node --test --test-reporter=spec tests/http/*.test.mjs
+  http_passed=$(sed -n 's/^ℹ pass \([0-9]*\)$/\1/p' "$LOG_DIR/http-tests--miniflare-.log" | tail -n1)
+  http_failed=$(sed -n 's/^ℹ fail \([0-9]*\)$/\1/p' "$LOG_DIR/http-tests--miniflare-.log" | tail -n1)
+else
+  steps+=("SKIP  HTTP tests (Miniflare): the wasm build failed")
+  failed_steps=$((failed_steps + 1))
+fi
+
+echo
+echo "== make test summary =="
+printf '  %s\n' "${steps[@]}"
+echo "  unit tests: ${unit_passed} passed, ${unit_failed} failed; HTTP tests: ${http_passed:-0} passed, ${http_failed:-0} failed"
+total_passed=$((unit_passed + ${http_passed:-0}))
+total_failed=$((unit_failed + ${http_failed:-0}))
+if [ "$failed_steps" -gt 0 ] && [ "$total_failed" -eq 0 ]; then total_failed=$failed_steps; fi
+echo "tests: ${total_passed} passed, ${total_failed} failed"
+[ "$failed_steps" -eq 0 ]

@@ -1,0 +1,172 @@
+// Test harness: the built Worker (build/index.js + build/index_bg.wasm) in Miniflare v4, with an
+// in-memory D1 (migrations applied from migrations/*.sql) and KV, and helpers to seed users and forge
+// tokens. Everything is checked from outside, over HTTP, as a client would.
+import { Miniflare } from "miniflare";
+import { createHmac, pbkdf2Sync, randomBytes } from "node:crypto";
+import { readdirSync, readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import path from "node:path";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+export const TEST_SECRET = "test-secret-for-miniflare-only-0123456789abcdef";
+/** Low hash cost for speed: tests only. The default stays 220,000. */
+export const TEST_ITERATIONS = 1000;
+
+/** Starts the Worker. `bindings` override the test defaults (all strings, like wrangler vars). */
+export async function startWorker({ bindings = {}, outboundService } = {}) {
+  const mf = new Miniflare({
+    modules: [
+      { type: "ESModule", path: path.join(ROOT, "build/index.js") },
+      { type: "CompiledWasm", path: path.join(ROOT, "build/index_bg.wasm") },
+    ],
+    modulesRoot: path.join(ROOT, "build"),
+    compatibilityDate: "2026-07-01",
+    d1Databases: ["DB"],
+    kvNamespaces: ["AUTH_KV"],
+    cf: false,
+    outboundService,
+    bindings: {
+      JWT_SECRET: TEST_SECRET,
+      PASSWORD_ITERATIONS: String(TEST_ITERATIONS),
+      ENVIRONMENT: "development",
+      ...bindings,
+    },
+  });
+  await mf.ready;
+  const db = await mf.getD1Database("DB");
+  await applyMigrations(db);
+  const kv = await mf.getKVNamespace("AUTH_KV");
+  return new Worker(mf, db, kv);
+}
+
+async function applyMigrations(db) {
+  const dir = path.join(ROOT, "migrations");
+  for (const file of readdirSync(dir).filter((f) => f.endsWith(".sql")).sort()) {
+    const sql = readFileSync(path.join(dir, file), "utf8")
+      .split("\n")
+      .map((line) => line.replace(/--.*$/, ""))
+      .join("\n");
+    for (const statement of sql.split(";").map((s) => s.trim()).filter(Boolean)) {
+      await db.prepare(statement).run();
+    }
+  }
+}
+
+/** A PHC string exactly as the Worker stores it, computed independently with Node's OpenSSL. */
+export function phcHash(password, iterations = TEST_ITERATIONS, salt = randomBytes(16)) {
+  const hash = pbkdf2Sync(password.normalize("NFKC"), salt, iterations, 64, "sha512");
+  const b64 = (b) => b.toString("base64").replace(/=+$/, "");
+  return `$pbkdf2-sha512$i=${iterations},l=64$${b64(salt)}$${b64(hash)}`;
+}
+
+let counter = 0;
+/** A username unique within this process (3-30 chars). */
+export function uniqueName(prefix = "user") {
+  counter += 1;
+  return `${prefix}${process.pid % 10000}x${counter}`.slice(0, 30);
+}
+
+class Worker {
+  constructor(mf, db, kv) {
+    this.mf = mf;
+    this.db = db;
+    this.kv = kv;
+  }
+
+  /** dispatchFetch with a path relative to the Worker's origin. */
+  fetch(urlPath, init = {}) {
+    return this.mf.dispatchFetch(`http://localhost${urlPath}`, { redirect: "manual", ...init });
+  }
+
+  /** POST a JSON body. */
+  post(urlPath, body, headers = {}) {
+    return this.fetch(urlPath, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", ...headers },
+      body: typeof body === "string" ? body : JSON.stringify(body),
+    });
+  }
+
+  /** Inserts a user directly into D1. Returns the row as inserted (with the plain password). */
+  async seedUser({
+    username = uniqueName(),
+    password = "correct horse battery",
+    email = null,
+    role = "user",
+    disabled = 0,
+    displayName = null,
+    passwordHash,
+  } = {}) {
+    const id = randomBytes(16).toString("base64url");
+    const hash = passwordHash ?? phcHash(password);
+    await this.db
+      .prepare(
+        "INSERT INTO users (id, username, email, display_name, role, password_hash, disabled) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+      )
+      .bind(id, username, email, displayName, role, hash, disabled)
+      .run();
+    return { id, username, password, email, role };
+  }
+
+  /** Logs in and returns the parsed token response (asserting nothing). */
+  async login(username, password) {
+    const res = await this.post("/auth/login", { username, password });
+    return { status: res.status, body: await res.json() };
+  }
+
+  /** Seeds a user and logs in; returns {user, tokens}. */
+  async userWithToken(options = {}) {
+    const user = await this.seedUser(options);
+    const { status, body } = await this.login(user.username, user.password);
+    if (status !== 200) throw new Error(`login of seeded user failed: ${status} ${JSON.stringify(body)}`);
+    return { user, tokens: body };
+  }
+
+  async close() {
+    await this.mf.dispose();
+  }
+}
+
+const b64url = (v) => Buffer.from(typeof v === "string" ? v : JSON.stringify(v)).toString("base64url");
+
+/** Decodes a JWT's header and claims without verifying. */
+export function decodeJwt(token) {
+  const [h, c] = token.split(".");
+  return {
+    header: JSON.parse(Buffer.from(h, "base64url").toString()),
+    claims: JSON.parse(Buffer.from(c, "base64url").toString()),
+  };
+}
+
+/** Signs header+claims with HMAC-SHA256 (or HS384/HS512 when `alg` says so) under `secret`. */
+export function signJwt(header, claims, secret = TEST_SECRET) {
+  const input = `${b64url(header)}.${b64url(claims)}`;
+  const algo = { HS256: "sha256", HS384: "sha384", HS512: "sha512" }[header.alg] ?? "sha256";
+  const sig = createHmac(algo, secret).update(input).digest("base64url");
+  return `${input}.${sig}`;
+}
+
+/** Re-signs a real token after `mutate(header, claims)` changed it. */
+export function resign(token, mutate, secret = TEST_SECRET) {
+  const { header, claims } = decodeJwt(token);
+  mutate(header, claims);
+  return signJwt(header, claims, secret);
+}
+
+/** Asserts the shape every problem response shares; returns the parsed body. */
+export async function expectProblem(assert, res, status, code) {
+  const text = await res.text();
+  assert.equal(res.status, status, `status of ${text}`);
+  assert.match(res.headers.get("content-type") ?? "", /^application\/problem\+json/);
+  assert.equal(res.headers.get("cache-control"), "no-store");
+  const body = JSON.parse(text);
+  assert.equal(body.status, status);
+  assert.equal(body.code, code);
+  assert.equal(typeof body.title, "string");
+  assert.equal(typeof body.detail, "string");
+  assert.equal(typeof body.type, "string");
+  if (status === 401) {
+    assert.match(res.headers.get("www-authenticate") ?? "", /^Bearer .*error="[a-z_]+"/);
+  }
+  return body;
+}
