@@ -1,14 +1,16 @@
 //! Adapters: the only code that names D1, KV or the platform clock. Platform errors become
-//! `AuthError::Unavailable`/`Internal` with the detail kept for the log.
+//! `AuthError::Unavailable` with the detail kept for the log.
 
-mod d1_users;
+mod d1_store;
+mod kv_revocations;
 
 use edge_auth_core::config::Config;
 use edge_auth_core::AuthError;
 use std::rc::Rc;
 use worker::Env;
 
-pub use d1_users::D1Users;
+pub use d1_store::D1Store;
+pub use kv_revocations::KvRevocations;
 
 /// Binding names (wrangler.toml).
 pub const D1_BINDING: &str = "DB";
@@ -30,21 +32,23 @@ impl Platform {
         (worker::Date::now().as_millis() / 1000) as i64
     }
 
-    pub fn users(&self) -> D1Users {
-        D1Users::new(self.env.d1(D1_BINDING).map_err(|e| AuthError::Unavailable(format!("D1 binding: {e}"))))
+    pub fn store(&self) -> D1Store {
+        D1Store::new(self.env.d1(D1_BINDING).map_err(unavailable("D1 binding")))
+    }
+
+    pub fn revocations(&self) -> KvRevocations {
+        KvRevocations::new(self.env.kv(KV_BINDING).map_err(unavailable("KV binding")))
     }
 
     /// Asks D1 and KV a trivial question each, concurrently.
     pub async fn check_storage(&self) -> Result<(), AuthError> {
         let d1 = async {
-            let db =
-                self.env.d1(D1_BINDING).map_err(|e| AuthError::Unavailable(format!("D1 binding: {e}")))?;
+            let db = self.env.d1(D1_BINDING).map_err(unavailable("D1 binding"))?;
             db.prepare("SELECT 1").first::<serde_json::Value>(None).await.map_err(unavailable("D1"))?;
             Ok::<(), AuthError>(())
         };
         let kv = async {
-            let kv =
-                self.env.kv(KV_BINDING).map_err(|e| AuthError::Unavailable(format!("KV binding: {e}")))?;
+            let kv = self.env.kv(KV_BINDING).map_err(unavailable("KV binding"))?;
             kv.get("health:probe").text().await.map_err(unavailable("KV"))?;
             Ok::<(), AuthError>(())
         };

@@ -1,16 +1,29 @@
-//! Who is calling: the bearer token from the `Authorization` header, verified by the core.
+//! Who is calling: the bearer token from the `Authorization` header (or, in cookie mode and only
+//! without that header, the access cookie), verified and checked against revocations by the core.
 
-use edge_auth_core::config::Config;
+use super::{cookies, cors};
+use crate::adapters::Platform;
+use edge_auth_core::service;
 use edge_auth_core::token::VerifiedAccess;
 use edge_auth_core::AuthError;
 use worker::Request;
 
-/// Verifies the `Authorization: Bearer <token>` header. Tokens in query strings or bodies are never
-/// accepted (they leak into logs and referrers) [RFC 6750 §2.3, §5.3].
-pub fn authenticate(req: &Request, config: &Config, now: i64) -> Result<VerifiedAccess, AuthError> {
-    let header = req.headers().get("Authorization").ok().flatten().ok_or(AuthError::TokenMissing)?;
-    let token = bearer_token(&header)?;
-    config.tokens.verify(token, now)
+/// Authenticates the request. Tokens in query strings or bodies are never accepted (they leak into
+/// logs and referrers) [RFC 6750 §2.3, §5.3]. KV: two concurrent reads. D1: none.
+pub async fn authenticate(req: &Request, p: &Platform) -> Result<VerifiedAccess, AuthError> {
+    let header = req.headers().get("Authorization").ok().flatten();
+    let token = match header {
+        Some(h) => bearer_token(&h)?.to_string(),
+        None if p.config.cookie_mode => {
+            let token = cookies::read(req, cookies::ACCESS_COOKIE).ok_or(AuthError::TokenMissing)?;
+            if cors::is_unsafe(req.method().as_ref()) {
+                cors::check_csrf(req, &p.config)?;
+            }
+            token
+        }
+        None => return Err(AuthError::TokenMissing),
+    };
+    service::authenticate(&p.config, &p.revocations(), &token, p.now()).await
 }
 
 /// The token of a `Bearer` credential (scheme case-insensitive, RFC 7235 §2.1).

@@ -24,6 +24,22 @@ pub async fn json_object(req: &mut Request) -> Result<Map<String, Value>, AuthEr
     parse_object(&bytes)
 }
 
+/// Like `json_object`, but a request with no body at all (and no `Content-Type`) is an empty object:
+/// for endpoints whose body is optional (refresh by cookie, logout).
+pub async fn optional_json_object(req: &mut Request) -> Result<Map<String, Value>, AuthError> {
+    let content_type = req.headers().get("Content-Type").ok().flatten().unwrap_or_default();
+    if !content_type.trim().is_empty() {
+        return json_object(req).await;
+    }
+    let bytes =
+        req.bytes().await.map_err(|_| AuthError::bad_request("The request body could not be read."))?;
+    if bytes.is_empty() {
+        Ok(Map::new())
+    } else {
+        Err(AuthError::UnsupportedMediaType)
+    }
+}
+
 /// `application/json`, with or without parameters such as `charset`, any case.
 fn is_json_media_type(value: &str) -> bool {
     value.split(';').next().is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))

@@ -1,9 +1,11 @@
 //! One named `async fn` per endpoint: parse, call the core, render.
 
-use super::{auth, body, response};
+use super::{auth, body, cookies, cors, response};
 use crate::adapters::Platform;
+use edge_auth_core::ports::Store;
 use edge_auth_core::roles::{self, Permission};
-use edge_auth_core::service::{self, LoginRequest};
+use edge_auth_core::service::{self, ClientInfo, LoginRequest, TokenResponse};
+use edge_auth_core::validate::Fields;
 use edge_auth_core::AuthError;
 use serde_json::json;
 use worker::{Request, Response};
@@ -18,7 +20,7 @@ pub async fn health(p: &Platform) -> Result<Response, AuthError> {
 pub fn openapi(p: &Platform) -> Response {
     response::json_response(
         200,
-        &crate::http::handlers::openapi_document(&p.config.base_path),
+        &openapi_document(&p.config.base_path),
         "application/json",
         response::CacheControl::Public,
     )
@@ -28,24 +30,94 @@ pub fn openapi(p: &Platform) -> Response {
 pub async fn login(mut req: Request, p: &Platform) -> Result<Response, AuthError> {
     let body = body::json_object(&mut req).await?;
     let request = LoginRequest::parse(&body)?;
-    let tokens = service::login(&p.config, &p.users(), &request, p.now()).await?;
-    Ok(response::json(200, &tokens))
+    let tokens = service::login(&p.config, &p.store(), &request, &client_info(&req), p.now()).await?;
+    Ok(token_response(p, &tokens))
+}
+
+/// `POST /auth/refresh`: the token from the body, or (cookie mode) from the refresh cookie.
+pub async fn refresh(mut req: Request, p: &Platform) -> Result<Response, AuthError> {
+    let body = body::optional_json_object(&mut req).await?;
+    let mut fields = Fields::new(&body);
+    let from_body = fields.optional_str("refresh_token").map(str::to_string);
+    fields.finish()?;
+    let token = match from_body {
+        Some(t) => t,
+        None => {
+            let cookie = p.config.cookie_mode.then(|| cookies::read(&req, cookies::REFRESH_COOKIE)).flatten();
+            match cookie {
+                Some(t) => {
+                    cors::check_csrf(&req, &p.config)?;
+                    t
+                }
+                None => {
+                    return Err(AuthError::field("refresh_token", "missing", "`refresh_token` is required."))
+                }
+            }
+        }
+    };
+    let result = service::refresh(&p.config, &p.store(), &p.revocations(), &token, p.now()).await;
+    match result {
+        Ok(tokens) => Ok(token_response(p, &tokens)),
+        // A dead refresh cookie is cleared, so the browser stops sending it.
+        Err(e) if p.config.cookie_mode => {
+            let mut r = crate::error::problem_response(&e);
+            cookies::clear_tokens(r.headers_mut(), &p.config);
+            Ok(r)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// `POST /auth/logout` `{refresh_token?}`: ends the caller's session (and that of the given refresh
+/// token, when it is another session of the same user).
+pub async fn logout(mut req: Request, p: &Platform) -> Result<Response, AuthError> {
+    let access = auth::authenticate(&req, p).await?;
+    let body = body::optional_json_object(&mut req).await?;
+    let mut fields = Fields::new(&body);
+    let refresh_token = fields.optional_str("refresh_token").map(str::to_string);
+    fields.finish()?;
+    let refresh_token = refresh_token
+        .or_else(|| p.config.cookie_mode.then(|| cookies::read(&req, cookies::REFRESH_COOKIE)).flatten());
+    service::logout(&p.config, &p.store(), &p.revocations(), &access, refresh_token.as_deref(), p.now())
+        .await?;
+    Ok(signed_out(p))
+}
+
+/// `POST /auth/logout-all`: ends every session and outstanding access token of the caller.
+pub async fn logout_all(req: &Request, p: &Platform) -> Result<Response, AuthError> {
+    let access = auth::authenticate(req, p).await?;
+    service::logout_all(&p.config, &p.store(), &p.revocations(), &access, p.now()).await?;
+    Ok(signed_out(p))
 }
 
 /// `GET /auth/profile` and `GET /auth/me`.
 pub async fn profile(req: &Request, p: &Platform) -> Result<Response, AuthError> {
-    let access = auth::authenticate(req, &p.config, p.now())?;
-    let user = service::profile(&p.users(), &access).await?;
+    let access = auth::authenticate(req, p).await?;
+    let user = service::profile(&p.store(), &access).await?;
     Ok(response::json(200, &user))
+}
+
+/// `GET /auth/sessions`.
+pub async fn list_sessions(req: &Request, p: &Platform) -> Result<Response, AuthError> {
+    let access = auth::authenticate(req, p).await?;
+    let sessions = service::list_sessions(&p.store(), &access, p.now()).await?;
+    Ok(response::json(200, &json!({ "sessions": sessions })))
+}
+
+/// `DELETE /auth/sessions/{id}`.
+pub async fn delete_session(req: &Request, p: &Platform, id: Option<&str>) -> Result<Response, AuthError> {
+    let access = auth::authenticate(req, p).await?;
+    let id = id.ok_or(AuthError::NotFound)?;
+    service::delete_session(&p.config, &p.store(), &p.revocations(), &access, id, p.now()).await?;
+    Ok(response::no_content(&[]))
 }
 
 /// `GET /auth/admin/users/{id}`: admin and demo only.
 pub async fn admin_get_user(req: &Request, p: &Platform, id: Option<&str>) -> Result<Response, AuthError> {
-    let access = auth::authenticate(req, &p.config, p.now())?;
+    let access = auth::authenticate(req, p).await?;
     roles::require(&access.claims.role, Permission::ReadUsers)?;
     let id = id.ok_or(AuthError::NotFound)?;
-    let user =
-        edge_auth_core::ports::UserStore::find_by_id(&p.users(), id).await?.ok_or(AuthError::NotFound)?;
+    let user = p.store().find_user(id).await?.ok_or(AuthError::NotFound)?;
     Ok(response::json(200, &user.admin_view()))
 }
 
@@ -55,4 +127,28 @@ pub fn openapi_document(base_path: &str) -> serde_json::Value {
         serde_json::from_str(include_str!("../../docs/openapi.json")).unwrap_or_else(|_| json!({}));
     doc["servers"] = json!([{"url": base_path, "description": "this deployment's auth base path"}]);
     doc
+}
+
+/// A token response; in cookie mode the tokens also go into their cookies.
+fn token_response(p: &Platform, tokens: &TokenResponse) -> Response {
+    let mut r = response::json(200, tokens);
+    if p.config.cookie_mode {
+        cookies::set_tokens(r.headers_mut(), &p.config, tokens);
+    }
+    r
+}
+
+/// 204 after a logout; in cookie mode both cookies are cleared.
+fn signed_out(p: &Platform) -> Response {
+    let mut r = response::no_content(&[]);
+    if p.config.cookie_mode {
+        cookies::clear_tokens(r.headers_mut(), &p.config);
+    }
+    r
+}
+
+/// User agent and client IP, for the session list.
+fn client_info(req: &Request) -> ClientInfo {
+    let header = |name: &str| req.headers().get(name).ok().flatten().filter(|v| !v.is_empty());
+    ClientInfo { user_agent: header("User-Agent"), ip: header("CF-Connecting-IP") }
 }

@@ -3,6 +3,8 @@
 
 mod auth;
 mod body;
+mod cookies;
+mod cors;
 mod handlers;
 pub mod response;
 mod routes;
@@ -21,27 +23,49 @@ pub async fn handle(req: Request, env: Env) -> Response {
     };
     let method = req.method().to_string().to_ascii_uppercase();
     let path = req.path();
-    let resolved = match routes::resolve(&method, &path, &config.base_path) {
-        Ok(r) => r,
-        Err(e) => return problem_response(&e),
-    };
+    let origin = cors::request_origin(&req);
     let platform = Platform::new(env, config);
-    let result = match resolved.route {
-        Route::Options => Ok(response::no_content(&[(
-            "Allow",
-            &routes::allowed_methods(&path, &platform.config.base_path).join(", "),
-        )])),
-        Route::Health => handlers::health(&platform).await,
-        Route::OpenApi => Ok(handlers::openapi(&platform)),
-        Route::Login => handlers::login(req, &platform).await,
-        Route::Profile => handlers::profile(&req, &platform).await,
-        Route::AdminGetUser => handlers::admin_get_user(&req, &platform, resolved.param.as_deref()).await,
+    let config = &platform.config;
+
+    let result = match routes::resolve(&method, &path, &config.base_path) {
+        Ok(resolved) => dispatch(req, &platform, resolved.route, resolved.param.as_deref(), &path).await,
+        Err(e) => Err(e),
     };
-    let response = result.unwrap_or_else(|e| problem_response(&e));
+    let mut response = result.unwrap_or_else(|e| problem_response(&e));
+    if method == "OPTIONS" && response.status_code() == 204 {
+        let methods = routes::allowed_methods(&path, &config.base_path);
+        cors::preflight(response.headers(), config, origin.as_deref(), &methods);
+    }
+    cors::decorate(response.headers_mut(), config, origin.as_deref());
     if method == "HEAD" {
         // Same status and headers as GET, no body.
         let (builder, _) = response.into_parts();
         return builder.empty();
     }
     response
+}
+
+async fn dispatch(
+    req: Request,
+    p: &Platform,
+    route: Route,
+    param: Option<&str>,
+    path: &str,
+) -> Result<Response, AuthError> {
+    match route {
+        Route::Options => {
+            let allow = routes::allowed_methods(path, &p.config.base_path).join(", ");
+            Ok(response::no_content(&[("Allow", &allow)]))
+        }
+        Route::Health => handlers::health(p).await,
+        Route::OpenApi => Ok(handlers::openapi(p)),
+        Route::Login => handlers::login(req, p).await,
+        Route::Refresh => handlers::refresh(req, p).await,
+        Route::Logout => handlers::logout(req, p).await,
+        Route::LogoutAll => handlers::logout_all(&req, p).await,
+        Route::Profile => handlers::profile(&req, p).await,
+        Route::ListSessions => handlers::list_sessions(&req, p).await,
+        Route::DeleteSession => handlers::delete_session(&req, p, param).await,
+        Route::AdminGetUser => handlers::admin_get_user(&req, p, param).await,
+    }
 }

@@ -9,7 +9,12 @@ pub enum Route {
     Health,
     OpenApi,
     Login,
+    Refresh,
+    Logout,
+    LogoutAll,
     Profile,
+    ListSessions,
+    DeleteSession,
     AdminGetUser,
     /// CORS preflight / capability probe on any known path.
     Options,
@@ -18,6 +23,11 @@ pub enum Route {
 /// Paths relative to `BASE_PATH` (`{id}` matches one non-empty segment), with their methods.
 const AUTH_ROUTES: &[(&str, &[(&str, Route)])] = &[
     ("/login", &[("POST", Route::Login)]),
+    ("/refresh", &[("POST", Route::Refresh)]),
+    ("/logout", &[("POST", Route::Logout)]),
+    ("/logout-all", &[("POST", Route::LogoutAll)]),
+    ("/sessions", &[("GET", Route::ListSessions)]),
+    ("/sessions/{id}", &[("DELETE", Route::DeleteSession)]),
     ("/profile", &[("GET", Route::Profile)]),
     ("/me", &[("GET", Route::Profile)]),
     ("/openapi.json", &[("GET", Route::OpenApi)]),

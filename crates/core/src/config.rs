@@ -3,6 +3,7 @@
 
 use crate::password::{PasswordHasher, DEFAULT_ITERATIONS};
 use crate::roles;
+use crate::session::{RefreshKey, DEFAULT_GRACE_SECONDS};
 use crate::token::{HmacKey, TokenService};
 
 /// Validated configuration. Built once per isolate.
@@ -12,8 +13,17 @@ pub struct Config {
     pub base_path: String,
     pub tokens: TokenService,
     pub hasher: PasswordHasher,
-    /// Refresh-token lifetime in seconds (used from the sessions release on).
+    /// Absolute refresh-token (session) lifetime in seconds.
     pub refresh_ttl_seconds: u64,
+    /// Authenticates refresh tokens; derived from `JWT_SECRET`.
+    pub refresh_key: RefreshKey,
+    /// How long after a rotation the previous refresh token still yields the current one (0: never).
+    pub refresh_grace_seconds: u64,
+    /// Cookie mode: tokens also travel in `__Host-`/`__Secure-` cookies (off by default).
+    pub cookie_mode: bool,
+    /// Origins allowed by CORS (and by the CSRF check in cookie mode); `*` allows any origin, without
+    /// credentials, and is refused in cookie mode.
+    pub cors_origins: Vec<String>,
     /// Every role name this deployment knows: the built-in ones plus `ROLES`.
     pub roles: Vec<String>,
     /// `development` enables dev conveniences (never in production).
@@ -75,6 +85,44 @@ impl Config {
             }
         }
 
+        let refresh_grace_seconds = match get("REFRESH_GRACE_PERIOD").as_deref() {
+            None => DEFAULT_GRACE_SECONDS,
+            Some("0") | Some("0s") => 0,
+            Some(v) => match parse_duration(v) {
+                Some(secs) if secs <= 300 => secs,
+                _ => {
+                    problems.push(format!(
+                        "REFRESH_GRACE_PERIOD must be a duration of 0 to 300 seconds, got {v:?}"
+                    ));
+                    DEFAULT_GRACE_SECONDS
+                }
+            },
+        };
+        let cookie_mode = match get("COOKIE_MODE").as_deref() {
+            None | Some("false") | Some("off") | Some("0") => false,
+            Some("true") | Some("on") | Some("1") => true,
+            Some(other) => {
+                problems.push(format!("COOKIE_MODE must be true or false, got {other:?}"));
+                false
+            }
+        };
+        let mut cors_origins = Vec::new();
+        for origin in
+            get("CORS_ORIGINS").unwrap_or_default().split(',').map(str::trim).filter(|o| !o.is_empty())
+        {
+            if origin == "*" {
+                if cookie_mode {
+                    problems.push("CORS_ORIGINS=* cannot be combined with COOKIE_MODE (credentials are never allowed for any origin)".into());
+                }
+            } else if !is_origin(origin) {
+                problems.push(format!(
+                    "CORS_ORIGINS: {origin:?} is not an origin such as https://app.example.com"
+                ));
+                continue;
+            }
+            cors_origins.push(origin.trim_end_matches('/').to_string());
+        }
+
         let environment = match get("ENVIRONMENT").as_deref() {
             None | Some("production") => Environment::Production,
             Some("development") => Environment::Development,
@@ -92,7 +140,10 @@ impl Config {
                 );
                 None
             }
-            Some(s) => HmacKey::new(s.as_bytes()).map_err(|e| problems.push(format!("JWT_SECRET: {e}"))).ok(),
+            Some(s) => HmacKey::new(s.as_bytes())
+                .map(|k| (k, RefreshKey::derive(s.as_bytes())))
+                .map_err(|e| problems.push(format!("JWT_SECRET: {e}")))
+                .ok(),
         };
         let mut previous = Vec::new();
         for (i, s) in get("JWT_PREVIOUS_SECRETS").unwrap_or_default().split(',').map(str::trim).enumerate() {
@@ -108,11 +159,15 @@ impl Config {
         let audience = get("JWT_AUDIENCE").unwrap_or_else(|| "edge-auth".into());
 
         match (problems.is_empty(), signing, hasher) {
-            (true, Some(signing), Some(hasher)) => Ok(Config {
+            (true, Some((signing, refresh_key)), Some(hasher)) => Ok(Config {
                 base_path,
                 tokens: TokenService::new(issuer, audience, access_ttl, signing, previous),
                 hasher,
                 refresh_ttl_seconds,
+                refresh_key,
+                refresh_grace_seconds,
+                cookie_mode,
+                cors_origins,
                 roles: roles_list,
                 environment,
             }),
@@ -123,6 +178,17 @@ impl Config {
     /// True when `role` is built in or listed in `ROLES`.
     pub fn knows_role(&self, role: &str) -> bool {
         self.roles.iter().any(|r| r == role)
+    }
+}
+
+/// `scheme://host[:port]` with no path: what an `Origin` header carries.
+fn is_origin(s: &str) -> bool {
+    let s = s.trim_end_matches('/');
+    match s.split_once("://") {
+        Some((scheme, host)) => {
+            matches!(scheme, "http" | "https") && !host.is_empty() && !host.contains(['/', '?', '#', ' '])
+        }
+        None => false,
     }
 }
 
@@ -195,6 +261,35 @@ mod tests {
         assert_eq!(c.hasher.iterations(), 220_000);
         assert_eq!(c.environment, Environment::Production);
         assert_eq!(c.roles, vec!["admin", "user", "demo"]);
+        assert_eq!(c.refresh_grace_seconds, 30);
+        assert!(!c.cookie_mode);
+        assert!(c.cors_origins.is_empty());
+    }
+
+    #[test]
+    fn session_settings_are_read() {
+        let c = config(&[
+            ("JWT_SECRET", SECRET),
+            ("REFRESH_GRACE_PERIOD", "0"),
+            ("COOKIE_MODE", "true"),
+            ("CORS_ORIGINS", "https://app.example.com, http://localhost:5173/"),
+        ])
+        .unwrap();
+        assert_eq!(c.refresh_grace_seconds, 0);
+        assert!(c.cookie_mode);
+        assert_eq!(c.cors_origins, vec!["https://app.example.com", "http://localhost:5173"]);
+    }
+
+    #[test]
+    fn a_wildcard_origin_with_cookies_and_malformed_origins_are_refused() {
+        let e =
+            config(&[("JWT_SECRET", SECRET), ("COOKIE_MODE", "true"), ("CORS_ORIGINS", "*")]).unwrap_err();
+        assert!(e.0.contains("CORS_ORIGINS=*"), "{e}");
+        let e = config(&[("JWT_SECRET", SECRET), ("CORS_ORIGINS", "app.example.com")]).unwrap_err();
+        assert!(e.0.contains("not an origin"), "{e}");
+        let e = config(&[("JWT_SECRET", SECRET), ("CORS_ORIGINS", "https://a.example/path")]).unwrap_err();
+        assert!(e.0.contains("not an origin"), "{e}");
+        assert!(config(&[("JWT_SECRET", SECRET), ("CORS_ORIGINS", "*")]).is_ok());
     }
 
     #[test]

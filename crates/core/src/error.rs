@@ -33,10 +33,18 @@ pub enum AuthError {
     TokenInvalid,
     /// 401 `token_expired`: a valid token past its `exp` (plus leeway).
     TokenExpired,
+    /// 401 `refresh_token_invalid`: unknown, malformed, expired or revoked refresh token.
+    RefreshTokenInvalid,
+    /// 401 `refresh_token_reused`: an already-rotated refresh token was presented; the session is now
+    /// revoked [RFC 9700 §4.14.2].
+    RefreshTokenReused,
     /// 403 `account_disabled`: the password was right but the account is disabled.
     AccountDisabled,
     /// 403 `forbidden`: authenticated, but the role may not do this.
     Forbidden,
+    /// 403 `csrf_rejected`: a state-changing request authenticated by cookie came from an origin that is
+    /// neither this one nor an allowed one.
+    CsrfRejected,
     /// 404 `not_found`: no such route or resource.
     NotFound,
     /// 405 `method_not_allowed`: the route exists but not with this method; `allow` lists the methods.
@@ -74,8 +82,10 @@ impl AuthError {
             AuthError::InvalidCredentials
             | AuthError::TokenMissing
             | AuthError::TokenInvalid
-            | AuthError::TokenExpired => 401,
-            AuthError::AccountDisabled | AuthError::Forbidden => 403,
+            | AuthError::TokenExpired
+            | AuthError::RefreshTokenInvalid
+            | AuthError::RefreshTokenReused => 401,
+            AuthError::AccountDisabled | AuthError::Forbidden | AuthError::CsrfRejected => 403,
             AuthError::NotFound => 404,
             AuthError::MethodNotAllowed { .. } => 405,
             AuthError::PayloadTooLarge { .. } => 413,
@@ -94,6 +104,9 @@ impl AuthError {
             AuthError::TokenMissing => "token_missing",
             AuthError::TokenInvalid => "token_invalid",
             AuthError::TokenExpired => "token_expired",
+            AuthError::RefreshTokenInvalid => "refresh_token_invalid",
+            AuthError::RefreshTokenReused => "refresh_token_reused",
+            AuthError::CsrfRejected => "csrf_rejected",
             AuthError::AccountDisabled => "account_disabled",
             AuthError::Forbidden => "forbidden",
             AuthError::NotFound => "not_found",
@@ -114,6 +127,9 @@ impl AuthError {
             AuthError::TokenMissing => "Authentication required",
             AuthError::TokenInvalid => "Invalid token",
             AuthError::TokenExpired => "Token expired",
+            AuthError::RefreshTokenInvalid => "Invalid refresh token",
+            AuthError::RefreshTokenReused => "Refresh token reused",
+            AuthError::CsrfRejected => "Cross-site request rejected",
             AuthError::AccountDisabled => "Account disabled",
             AuthError::Forbidden => "Forbidden",
             AuthError::NotFound => "Not found",
@@ -134,6 +150,14 @@ impl AuthError {
             AuthError::TokenMissing => "A bearer access token is required.".into(),
             AuthError::TokenInvalid => "The access token is not valid.".into(),
             AuthError::TokenExpired => "The access token has expired.".into(),
+            AuthError::RefreshTokenInvalid => "The refresh token is not valid.".into(),
+            AuthError::RefreshTokenReused => {
+                "This refresh token was already used; the session has been ended. Please sign in again."
+                    .into()
+            }
+            AuthError::CsrfRejected => {
+                "Requests authenticated by cookie must come from this site or an allowed origin.".into()
+            }
             AuthError::AccountDisabled => "This account is disabled.".into(),
             AuthError::Forbidden => "Your role does not allow this action.".into(),
             AuthError::NotFound => "No such resource.".into(),
@@ -159,7 +183,8 @@ impl AuthError {
         match self {
             AuthError::TokenMissing => Some("invalid_request"),
             AuthError::TokenInvalid | AuthError::TokenExpired => Some("invalid_token"),
-            AuthError::InvalidCredentials => Some("invalid_token"),
+            AuthError::InvalidCredentials => Some("invalid_request"),
+            AuthError::RefreshTokenInvalid | AuthError::RefreshTokenReused => Some("invalid_token"),
             _ => None,
         }
     }
@@ -209,6 +234,9 @@ mod tests {
             AuthError::TokenMissing,
             AuthError::TokenInvalid,
             AuthError::TokenExpired,
+            AuthError::RefreshTokenInvalid,
+            AuthError::RefreshTokenReused,
+            AuthError::CsrfRejected,
             AuthError::AccountDisabled,
             AuthError::Forbidden,
             AuthError::NotFound,

@@ -17,6 +17,7 @@ pub mod ports;
 pub mod random;
 pub mod roles;
 pub mod service;
+pub mod session;
 pub mod time;
 pub mod token;
 pub mod user;

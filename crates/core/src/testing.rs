@@ -1,11 +1,13 @@
-//! Test helpers: an in-memory `UserStore`, a test configuration and a minimal executor.
+//! Test helpers: in-memory `Store` and `Revocations`, a test configuration and a minimal executor.
 
 use crate::config::Config;
 use crate::error::AuthError;
-use crate::ports::UserStore;
+use crate::ports::{LoginRecord, RevocationState, Revocations, Store};
+use crate::session::Session;
 use crate::user::User;
 use crate::validate::LoginName;
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
@@ -21,26 +23,39 @@ pub fn block_on<F: Future>(f: F) -> F::Output {
     }
 }
 
-/// A configuration with the lowest hash cost, for speed.
+/// A configuration with the lowest hash cost, for speed; `extra` overrides settings.
+pub fn config_with(extra: &[(&str, &str)]) -> Config {
+    let mut vars: HashMap<String, String> = HashMap::from([
+        ("JWT_SECRET".into(), "test-secret-test-secret-test-secret-0123".into()),
+        ("PASSWORD_ITERATIONS".into(), "1000".into()),
+    ]);
+    vars.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    Config::from_lookup(|k| vars.get(k).cloned()).expect("test config is valid")
+}
+
 pub fn config() -> Config {
-    Config::from_lookup(|k| match k {
-        "JWT_SECRET" => Some("test-secret-test-secret-test-secret-0123".into()),
-        "PASSWORD_ITERATIONS" => Some("1000".into()),
-        _ => None,
-    })
-    .expect("test config is valid")
+    config_with(&[])
 }
 
 #[derive(Default)]
-pub struct MemoryUsers {
+pub struct MemoryStore {
     users: RefCell<Vec<User>>,
+    sessions: RefCell<Vec<Session>>,
+    /// When set, the next `advance_session` loses a race: another caller advanced first.
+    pub lose_next_race: RefCell<bool>,
 }
 
-impl MemoryUsers {
+impl MemoryStore {
     pub fn with_user(config: &Config, username: &str, password: &str, role: &str) -> Self {
-        let store = MemoryUsers::default();
-        store.users.borrow_mut().push(User {
-            id: crate::random::id(),
+        let store = MemoryStore::default();
+        store.add_user(config, username, password, role);
+        store
+    }
+
+    pub fn add_user(&self, config: &Config, username: &str, password: &str, role: &str) -> String {
+        let id = crate::random::id();
+        self.users.borrow_mut().push(User {
+            id: id.clone(),
             username: username.into(),
             email: Some(format!("{}@example.com", username.to_lowercase())),
             display_name: None,
@@ -51,7 +66,7 @@ impl MemoryUsers {
             updated_at: 1_700_000_000,
             last_login_at: None,
         });
-        store
+        id
     }
 
     pub fn get(&self, username: &str) -> User {
@@ -71,10 +86,14 @@ impl MemoryUsers {
     pub fn remove(&self, username: &str) {
         self.users.borrow_mut().retain(|u| !u.username.eq_ignore_ascii_case(username));
     }
+
+    pub fn session(&self, id: &str) -> Session {
+        self.sessions.borrow().iter().find(|s| s.id == id).cloned().expect("session exists")
+    }
 }
 
-impl UserStore for MemoryUsers {
-    async fn find_by_login(&self, name: &LoginName) -> Result<Option<User>, AuthError> {
+impl Store for MemoryStore {
+    async fn find_user_by_login(&self, name: &LoginName) -> Result<Option<User>, AuthError> {
         let users = self.users.borrow();
         Ok(users
             .iter()
@@ -85,18 +104,121 @@ impl UserStore for MemoryUsers {
             .cloned())
     }
 
-    async fn find_by_id(&self, id: &str) -> Result<Option<User>, AuthError> {
+    async fn find_user(&self, id: &str) -> Result<Option<User>, AuthError> {
         Ok(self.users.borrow().iter().find(|u| u.id == id).cloned())
     }
 
-    async fn record_login(&self, id: &str, now: i64, new_hash: Option<&str>) -> Result<(), AuthError> {
-        let mut users = self.users.borrow_mut();
-        if let Some(u) = users.iter_mut().find(|u| u.id == id) {
-            u.last_login_at = Some(now);
-            if let Some(h) = new_hash {
+    async fn start_session(&self, login: &LoginRecord<'_>, session: &Session) -> Result<(), AuthError> {
+        if let Some(u) = self.users.borrow_mut().iter_mut().find(|u| u.id == login.user_id) {
+            u.last_login_at = Some(login.now);
+            if let Some(h) = login.new_hash {
                 u.password_hash = h.to_string();
             }
         }
+        self.sessions.borrow_mut().push(session.clone());
+        Ok(())
+    }
+
+    async fn find_session(&self, id: &str) -> Result<Option<(Session, User)>, AuthError> {
+        let Some(s) = self.sessions.borrow().iter().find(|s| s.id == id).cloned() else { return Ok(None) };
+        Ok(self.users.borrow().iter().find(|u| u.id == s.user_id).cloned().map(|u| (s, u)))
+    }
+
+    async fn advance_session(&self, id: &str, from: u64, now: i64) -> Result<bool, AuthError> {
+        let mut sessions = self.sessions.borrow_mut();
+        let Some(s) = sessions.iter_mut().find(|s| s.id == id) else { return Ok(false) };
+        if self.lose_next_race.replace(false) {
+            // Another caller rotated first, a moment ago.
+            s.generation += 1;
+            s.rotated_at = now;
+            return Ok(false);
+        }
+        if s.generation != from || s.revoked_at.is_some() {
+            return Ok(false);
+        }
+        s.generation += 1;
+        s.rotated_at = now;
+        s.last_used_at = now;
+        Ok(true)
+    }
+
+    async fn revoke_session(&self, id: &str, user_id: Option<&str>, now: i64) -> Result<bool, AuthError> {
+        let mut sessions = self.sessions.borrow_mut();
+        match sessions.iter_mut().find(|s| {
+            s.id == id
+                && s.revoked_at.is_none()
+                && user_id.is_none_or(|u| s.user_id == u)
+                && s.expires_at > now
+        }) {
+            Some(s) => {
+                s.revoked_at = Some(now);
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    async fn revoke_user_sessions(
+        &self,
+        user_id: &str,
+        keep: Option<&str>,
+        now: i64,
+    ) -> Result<u64, AuthError> {
+        let mut n = 0;
+        for s in self.sessions.borrow_mut().iter_mut() {
+            if s.user_id == user_id && s.revoked_at.is_none() && Some(s.id.as_str()) != keep {
+                s.revoked_at = Some(now);
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
+    async fn list_sessions(&self, user_id: &str, now: i64) -> Result<Vec<Session>, AuthError> {
+        let mut v: Vec<Session> = self
+            .sessions
+            .borrow()
+            .iter()
+            .filter(|s| s.user_id == user_id && s.revoked_at.is_none() && s.expires_at > now)
+            .cloned()
+            .collect();
+        v.sort_by_key(|s| std::cmp::Reverse(s.created_at));
+        Ok(v)
+    }
+}
+
+/// KV revocations in memory (TTLs ignored: tests run inside them).
+#[derive(Default)]
+pub struct MemoryRevocations {
+    sessions: RefCell<Vec<String>>,
+    users: RefCell<HashMap<String, i64>>,
+    /// KV reads done so far (each `check` is two).
+    pub reads: RefCell<u64>,
+}
+
+impl Revocations for MemoryRevocations {
+    async fn check(&self, session_id: &str, user_id: &str) -> Result<RevocationState, AuthError> {
+        *self.reads.borrow_mut() += 2;
+        Ok(RevocationState {
+            session_revoked: self.sessions.borrow().iter().any(|s| s == session_id),
+            user_not_before: self.users.borrow().get(user_id).copied(),
+        })
+    }
+
+    async fn revoke_session(&self, session_id: &str, ttl_seconds: u64) -> Result<(), AuthError> {
+        assert!(ttl_seconds >= 60, "KV refuses TTLs under 60 s");
+        self.sessions.borrow_mut().push(session_id.to_string());
+        Ok(())
+    }
+
+    async fn revoke_user_before(
+        &self,
+        user_id: &str,
+        not_before: i64,
+        ttl_seconds: u64,
+    ) -> Result<(), AuthError> {
+        assert!(ttl_seconds >= 60, "KV refuses TTLs under 60 s");
+        self.users.borrow_mut().insert(user_id.to_string(), not_before);
         Ok(())
     }
 }

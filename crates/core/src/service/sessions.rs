@@ -1,0 +1,179 @@
+//! Authentication of access tokens (with revocation checks), refresh-token rotation, logout,
+//! logout-all and the caller's session list.
+
+use super::{revocation_ttl, token_response, TokenResponse};
+use crate::config::Config;
+use crate::error::AuthError;
+use crate::ports::{Revocations, Store};
+use crate::session::{decide, PresentedRefresh, RefreshDecision};
+use crate::time::rfc3339;
+use crate::token::VerifiedAccess;
+use serde::Serialize;
+
+/// Verifies an access token and checks that neither its session nor its user's tokens were revoked.
+/// KV: two reads, issued concurrently by the adapter. D1: none.
+pub async fn authenticate(
+    config: &Config,
+    revocations: &impl Revocations,
+    token: &str,
+    now: i64,
+) -> Result<VerifiedAccess, AuthError> {
+    let access = config.tokens.verify(token, now)?;
+    let state = revocations.check(&access.claims.sid, &access.claims.sub).await?;
+    // `iat < not_before`: a token issued in the same second as a logout-all survives only if its
+    // session is not itself revoked (logout-all also denylists the caller's own session).
+    let revoked_by_user = state.user_not_before.is_some_and(|nbf| access.issued_at < nbf);
+    if state.session_revoked || revoked_by_user {
+        return Err(AuthError::TokenInvalid);
+    }
+    Ok(access)
+}
+
+/// `POST /auth/refresh`: rotates the refresh token (see `crate::session` for the rules).
+/// D1: one read (session joined with its user), one conditional update. KV: one write on reuse only.
+pub async fn refresh(
+    config: &Config,
+    store: &impl Store,
+    revocations: &impl Revocations,
+    token: &str,
+    now: i64,
+) -> Result<TokenResponse, AuthError> {
+    let presented = PresentedRefresh::parse(token).ok_or(AuthError::RefreshTokenInvalid)?;
+    let (mut session, user) =
+        store.find_session(&presented.session_id).await?.ok_or(AuthError::RefreshTokenInvalid)?;
+    if !config.refresh_key.verify(&presented, &session.seed) {
+        return Err(AuthError::RefreshTokenInvalid);
+    }
+    // A lost race re-reads and decides again; two rounds cover every interleaving of two writers, a
+    // third is defensive.
+    for _ in 0..3 {
+        let generation = match decide(&session, presented.generation, now, config.refresh_grace_seconds) {
+            RefreshDecision::Rotate { from } => {
+                if store.advance_session(&session.id, from, now).await? {
+                    from + 1
+                } else {
+                    let (fresh, _) =
+                        store.find_session(&session.id).await?.ok_or(AuthError::RefreshTokenInvalid)?;
+                    session = fresh;
+                    continue;
+                }
+            }
+            RefreshDecision::ReplayCurrent { generation } => generation,
+            RefreshDecision::Reuse => {
+                store.revoke_session(&session.id, None, now).await?;
+                revocations.revoke_session(&session.id, revocation_ttl(config)).await?;
+                return Err(AuthError::RefreshTokenReused);
+            }
+            RefreshDecision::Invalid => return Err(AuthError::RefreshTokenInvalid),
+        };
+        if user.disabled {
+            return Err(AuthError::RefreshTokenInvalid);
+        }
+        return token_response(config, &user, &session, generation, now);
+    }
+    Err(AuthError::Unavailable("refresh: session kept changing under concurrent rotation".into()))
+}
+
+/// `POST /auth/logout`: ends the caller's session, and the session of `refresh_token` when it is
+/// another genuine session of the same user. D1: one or two updates. KV: one write per session ended.
+pub async fn logout(
+    config: &Config,
+    store: &impl Store,
+    revocations: &impl Revocations,
+    access: &VerifiedAccess,
+    refresh_token: Option<&str>,
+    now: i64,
+) -> Result<(), AuthError> {
+    let user_id = access.claims.sub.as_str();
+    let mut ended = vec![access.claims.sid.clone()];
+    if let Some(other) = refresh_token.and_then(PresentedRefresh::parse) {
+        if other.session_id != access.claims.sid {
+            if let Some((s, _)) = store.find_session(&other.session_id).await? {
+                if s.user_id == user_id && config.refresh_key.verify(&other, &s.seed) {
+                    ended.push(s.id);
+                }
+            }
+        }
+    }
+    for sid in &ended {
+        store.revoke_session(sid, Some(user_id), now).await?;
+        revocations.revoke_session(sid, revocation_ttl(config)).await?;
+    }
+    Ok(())
+}
+
+/// `POST /auth/logout-all`: ends every session of the caller and revokes every access token issued
+/// before now. D1: one update. KV: two writes.
+pub async fn logout_all(
+    config: &Config,
+    store: &impl Store,
+    revocations: &impl Revocations,
+    access: &VerifiedAccess,
+    now: i64,
+) -> Result<(), AuthError> {
+    end_all_sessions(config, store, revocations, &access.claims.sub, None, now).await?;
+    revocations.revoke_session(&access.claims.sid, revocation_ttl(config)).await
+}
+
+/// Ends every session of a user except `keep`, and revokes the access tokens issued before now.
+/// Shared by logout-all, password change and reset, and the admin API.
+pub(crate) async fn end_all_sessions(
+    config: &Config,
+    store: &impl Store,
+    revocations: &impl Revocations,
+    user_id: &str,
+    keep: Option<&str>,
+    now: i64,
+) -> Result<(), AuthError> {
+    store.revoke_user_sessions(user_id, keep, now).await?;
+    revocations.revoke_user_before(user_id, now, revocation_ttl(config)).await
+}
+
+/// One entry of `GET /auth/sessions`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SessionView {
+    pub id: String,
+    pub created_at: String,
+    pub last_used_at: String,
+    pub expires_at: String,
+    pub user_agent: Option<String>,
+    pub ip: Option<String>,
+    pub current: bool,
+}
+
+/// `GET /auth/sessions`: the caller's live sessions, the current one marked. D1: one read.
+pub async fn list_sessions(
+    store: &impl Store,
+    access: &VerifiedAccess,
+    now: i64,
+) -> Result<Vec<SessionView>, AuthError> {
+    let sessions = store.list_sessions(&access.claims.sub, now).await?;
+    Ok(sessions
+        .into_iter()
+        .map(|s| SessionView {
+            current: s.id == access.claims.sid,
+            created_at: rfc3339(s.created_at),
+            last_used_at: rfc3339(s.last_used_at),
+            expires_at: rfc3339(s.expires_at),
+            user_agent: s.user_agent,
+            ip: s.ip,
+            id: s.id,
+        })
+        .collect())
+}
+
+/// `DELETE /auth/sessions/{id}`: ends one of the caller's own sessions; another user's id is 404.
+/// D1: one update. KV: one write.
+pub async fn delete_session(
+    config: &Config,
+    store: &impl Store,
+    revocations: &impl Revocations,
+    access: &VerifiedAccess,
+    session_id: &str,
+    now: i64,
+) -> Result<(), AuthError> {
+    if !store.revoke_session(session_id, Some(&access.claims.sub), now).await? {
+        return Err(AuthError::NotFound);
+    }
+    revocations.revoke_session(session_id, revocation_ttl(config)).await
+}

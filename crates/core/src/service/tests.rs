@@ -1,0 +1,302 @@
+//! Use-case tests over the in-memory ports.
+
+use super::*;
+use crate::error::AuthError;
+use crate::testing::{block_on, config, config_with, MemoryRevocations, MemoryStore};
+use serde_json::json;
+
+const NOW: i64 = 1_780_000_000;
+
+fn login_req(name: &str, password: &str) -> LoginRequest {
+    LoginRequest::parse(json!({"username": name, "password": password}).as_object().unwrap()).unwrap()
+}
+
+fn do_login(c: &crate::config::Config, store: &MemoryStore, name: &str, password: &str) -> TokenResponse {
+    block_on(login(c, store, &login_req(name, password), &ClientInfo::default(), NOW)).unwrap()
+}
+
+// ---- login and profile -------------------------------------------------------------------------
+
+#[test]
+fn a_correct_password_returns_verifiable_tokens_and_records_the_login() {
+    let c = config();
+    let store = MemoryStore::with_user(&c, "alice", "correct horse", "user");
+    let r = do_login(&c, &store, "alice", "correct horse");
+    assert_eq!(r.token_type, "Bearer");
+    assert_eq!(r.expires_in, 900);
+    assert_eq!(r.refresh_expires_in, 30 * 86_400);
+    assert_eq!(r.user.username, "alice");
+    let v = c.tokens.verify(&r.access_token, NOW).unwrap();
+    assert_eq!(v.claims.sub, r.user.id);
+    assert_eq!(store.get("alice").last_login_at, Some(NOW));
+    assert_eq!(store.session(&v.claims.sid).generation, 0);
+}
+
+#[test]
+fn login_by_email_and_by_differently_cased_username_works() {
+    let c = config();
+    let store = MemoryStore::with_user(&c, "Alice", "correct horse", "user");
+    let client = ClientInfo::default();
+    assert!(block_on(login(&c, &store, &login_req("ALICE", "correct horse"), &client, NOW)).is_ok());
+    assert!(
+        block_on(login(&c, &store, &login_req("Alice@Example.com", "correct horse"), &client, NOW)).is_ok()
+    );
+}
+
+#[test]
+fn unknown_user_and_wrong_password_are_the_same_error_after_the_same_hash_work() {
+    let c = config();
+    let store = MemoryStore::with_user(&c, "alice", "correct horse", "user");
+    let client = ClientInfo::default();
+    let count = crate::password::verification_count;
+    let before = count();
+    let wrong = block_on(login(&c, &store, &login_req("alice", "wrong"), &client, NOW)).unwrap_err();
+    let after_wrong = count();
+    let unknown = block_on(login(&c, &store, &login_req("mallory", "wrong"), &client, NOW)).unwrap_err();
+    let after_unknown = count();
+    assert_eq!(wrong, AuthError::InvalidCredentials);
+    assert_eq!(unknown, AuthError::InvalidCredentials);
+    assert_eq!(after_wrong - before, 1);
+    assert_eq!(after_unknown - after_wrong, 1, "the unknown user costs one hash too");
+    assert_eq!(store.get("alice").last_login_at, None);
+}
+
+#[test]
+fn a_disabled_account_is_only_revealed_after_a_correct_password() {
+    let c = config();
+    let store = MemoryStore::with_user(&c, "alice", "correct horse", "user");
+    store.update("alice", |u| u.disabled = true);
+    let client = ClientInfo::default();
+    let e = block_on(login(&c, &store, &login_req("alice", "nope"), &client, NOW)).unwrap_err();
+    assert_eq!(e, AuthError::InvalidCredentials);
+    let e = block_on(login(&c, &store, &login_req("alice", "correct horse"), &client, NOW)).unwrap_err();
+    assert_eq!(e, AuthError::AccountDisabled);
+}
+
+#[test]
+fn a_hash_below_the_configured_cost_is_upgraded_at_login() {
+    let c = config_with(&[("PASSWORD_ITERATIONS", "2000")]);
+    let store = MemoryStore::with_user(&c, "alice", "correct horse", "user");
+    let weak = crate::password::PasswordHasher::new(1_000).unwrap().hash("correct horse");
+    store.update("alice", |u| u.password_hash = weak.clone());
+    do_login(&c, &store, "alice", "correct horse");
+    let stored = store.get("alice").password_hash;
+    assert!(stored.contains("i=2000,"), "{stored}");
+    do_login(&c, &store, "alice", "correct horse");
+}
+
+#[test]
+fn a_corrupt_stored_hash_is_invalid_credentials_not_a_crash() {
+    let c = config();
+    let store = MemoryStore::with_user(&c, "alice", "correct horse", "user");
+    store.update("alice", |u| u.password_hash = "garbage".into());
+    let e = block_on(login(&c, &store, &login_req("alice", "correct horse"), &ClientInfo::default(), NOW));
+    assert_eq!(e.unwrap_err(), AuthError::InvalidCredentials);
+}
+
+#[test]
+fn login_requests_report_every_bad_field() {
+    let parse = |v: serde_json::Value| LoginRequest::parse(v.as_object().unwrap());
+    let e = parse(json!({})).unwrap_err();
+    let fields: Vec<_> = e.field_errors().iter().map(|f| f.field.as_str()).collect();
+    assert_eq!(fields, ["username", "password"]);
+    let e = parse(json!({"username": ["a"], "password": 1})).unwrap_err();
+    assert!(e.field_errors().iter().all(|f| f.code == "invalid_type"));
+    let e = parse(json!({"username": "ab", "password": "x"})).unwrap_err();
+    assert_eq!(e.field_errors()[0].code, "invalid_length");
+    assert!(parse(json!({"email": "a@b.co", "password": "x", "role": "admin"})).is_ok());
+}
+
+#[test]
+fn the_profile_is_read_fresh_and_refused_for_disabled_or_deleted_users() {
+    let c = config();
+    let store = MemoryStore::with_user(&c, "alice", "correct horse", "user");
+    let r = do_login(&c, &store, "alice", "correct horse");
+    let access = c.tokens.verify(&r.access_token, NOW).unwrap();
+    store.update("alice", |u| u.display_name = Some("Alice A.".into()));
+    assert_eq!(block_on(profile(&store, &access)).unwrap().display_name.as_deref(), Some("Alice A."));
+    store.update("alice", |u| u.disabled = true);
+    assert_eq!(block_on(profile(&store, &access)).unwrap_err(), AuthError::TokenInvalid);
+    store.remove("alice");
+    assert_eq!(block_on(profile(&store, &access)).unwrap_err(), AuthError::TokenInvalid);
+}
+
+// ---- refresh rotation --------------------------------------------------------------------------
+
+fn setup() -> (crate::config::Config, MemoryStore, MemoryRevocations, TokenResponse) {
+    let c = config();
+    let store = MemoryStore::with_user(&c, "alice", "correct horse", "user");
+    let r = do_login(&c, &store, "alice", "correct horse");
+    (c, store, MemoryRevocations::default(), r)
+}
+
+#[test]
+fn a_refresh_rotates_the_token_and_the_old_one_stops_working() {
+    let (c, store, kv, first) = setup();
+    let second = block_on(refresh(&c, &store, &kv, &first.refresh_token, NOW + 100)).unwrap();
+    assert_ne!(second.refresh_token, first.refresh_token);
+    assert_ne!(second.access_token, first.access_token);
+    let third = block_on(refresh(&c, &store, &kv, &second.refresh_token, NOW + 200)).unwrap();
+    // The first token is two generations old: reuse, whatever the window.
+    let e = block_on(refresh(&c, &store, &kv, &first.refresh_token, NOW + 201)).unwrap_err();
+    assert_eq!(e, AuthError::RefreshTokenReused);
+    // ...and the whole session (family) is gone, including the newest token.
+    let e = block_on(refresh(&c, &store, &kv, &third.refresh_token, NOW + 202)).unwrap_err();
+    assert_eq!(e, AuthError::RefreshTokenInvalid);
+    let access = c.tokens.verify(&third.access_token, NOW + 202).unwrap();
+    let e = block_on(authenticate(&c, &kv, &third.access_token, NOW + 202)).unwrap_err();
+    assert_eq!((e, access.claims.sid.is_empty()), (AuthError::TokenInvalid, false));
+}
+
+#[test]
+fn refresh_expiry_is_absolute_and_counts_down() {
+    let (c, store, kv, first) = setup();
+    let second = block_on(refresh(&c, &store, &kv, &first.refresh_token, NOW + 1000)).unwrap();
+    assert_eq!(second.refresh_expires_in, 30 * 86_400 - 1000);
+    let e = block_on(refresh(&c, &store, &kv, &second.refresh_token, NOW + 30 * 86_400)).unwrap_err();
+    assert_eq!(e, AuthError::RefreshTokenInvalid);
+}
+
+#[test]
+fn two_tabs_refreshing_inside_the_grace_window_both_get_the_same_working_successor() {
+    let (c, store, kv, first) = setup();
+    let a = block_on(refresh(&c, &store, &kv, &first.refresh_token, NOW + 100)).unwrap();
+    let b = block_on(refresh(&c, &store, &kv, &first.refresh_token, NOW + 110)).unwrap();
+    assert_eq!(a.refresh_token, b.refresh_token);
+    assert!(block_on(refresh(&c, &store, &kv, &b.refresh_token, NOW + 120)).is_ok());
+}
+
+#[test]
+fn a_refresh_of_the_previous_token_after_the_window_is_reuse() {
+    let (c, store, kv, first) = setup();
+    block_on(refresh(&c, &store, &kv, &first.refresh_token, NOW + 100)).unwrap();
+    let e = block_on(refresh(&c, &store, &kv, &first.refresh_token, NOW + 131)).unwrap_err();
+    assert_eq!(e, AuthError::RefreshTokenReused);
+}
+
+#[test]
+fn with_a_zero_window_any_second_use_is_reuse() {
+    let c = config_with(&[("REFRESH_GRACE_PERIOD", "0")]);
+    let store = MemoryStore::with_user(&c, "alice", "correct horse", "user");
+    let kv = MemoryRevocations::default();
+    let first = do_login(&c, &store, "alice", "correct horse");
+    block_on(refresh(&c, &store, &kv, &first.refresh_token, NOW)).unwrap();
+    let e = block_on(refresh(&c, &store, &kv, &first.refresh_token, NOW)).unwrap_err();
+    assert_eq!(e, AuthError::RefreshTokenReused);
+}
+
+#[test]
+fn a_lost_rotation_race_hands_out_the_winners_successor() {
+    let (c, store, kv, first) = setup();
+    *store.lose_next_race.borrow_mut() = true;
+    let loser = block_on(refresh(&c, &store, &kv, &first.refresh_token, NOW + 5)).unwrap();
+    let sid = c.tokens.verify(&loser.access_token, NOW + 5).unwrap().claims.sid;
+    assert_eq!(store.session(&sid).generation, 1);
+    assert_eq!(loser.refresh_token, c.refresh_key.mint(&sid, &store.session(&sid).seed, 1));
+}
+
+#[test]
+fn forged_or_foreign_refresh_tokens_are_invalid_and_revoke_nothing() {
+    let (c, store, kv, first) = setup();
+    let sid = c.tokens.verify(&first.access_token, NOW).unwrap().claims.sid;
+    let forged =
+        crate::session::RefreshKey::derive(b"attacker-key-attacker-key-attacker-k").mint(&sid, &[0; 32], 0);
+    for bad in [forged.as_str(), "", "rt1.x.0.AAAA", first.access_token.as_str()] {
+        let e = block_on(refresh(&c, &store, &kv, bad, NOW)).unwrap_err();
+        assert_eq!(e, AuthError::RefreshTokenInvalid, "{bad}");
+    }
+    assert_eq!(store.session(&sid).revoked_at, None);
+    assert!(block_on(refresh(&c, &store, &kv, &first.refresh_token, NOW)).is_ok());
+}
+
+#[test]
+fn a_refresh_token_never_works_as_an_access_token() {
+    let (c, _store, kv, first) = setup();
+    let e = block_on(authenticate(&c, &kv, &first.refresh_token, NOW)).unwrap_err();
+    assert_eq!(e, AuthError::TokenInvalid);
+}
+
+#[test]
+fn a_disabled_user_cannot_refresh() {
+    let (c, store, kv, first) = setup();
+    store.update("alice", |u| u.disabled = true);
+    let e = block_on(refresh(&c, &store, &kv, &first.refresh_token, NOW)).unwrap_err();
+    assert_eq!(e, AuthError::RefreshTokenInvalid);
+}
+
+// ---- logout, logout-all, sessions ---------------------------------------------------------------
+
+#[test]
+fn logout_ends_the_session_and_its_access_tokens_only() {
+    let (c, store, kv, phone) = setup();
+    let laptop = do_login(&c, &store, "alice", "correct horse");
+    let access = block_on(authenticate(&c, &kv, &phone.access_token, NOW)).unwrap();
+    block_on(logout(&c, &store, &kv, &access, None, NOW)).unwrap();
+    assert_eq!(
+        block_on(authenticate(&c, &kv, &phone.access_token, NOW)).unwrap_err(),
+        AuthError::TokenInvalid
+    );
+    let e = block_on(refresh(&c, &store, &kv, &phone.refresh_token, NOW)).unwrap_err();
+    assert_eq!(e, AuthError::RefreshTokenInvalid);
+    assert!(block_on(authenticate(&c, &kv, &laptop.access_token, NOW)).is_ok());
+    assert!(block_on(refresh(&c, &store, &kv, &laptop.refresh_token, NOW)).is_ok());
+}
+
+#[test]
+fn logout_all_ends_every_session_and_every_outstanding_access_token() {
+    let (c, store, kv, phone) = setup();
+    let laptop = do_login(&c, &store, "alice", "correct horse");
+    let access = block_on(authenticate(&c, &kv, &phone.access_token, NOW)).unwrap();
+    block_on(logout_all(&c, &store, &kv, &access, NOW + 1)).unwrap();
+    for t in [&phone, &laptop] {
+        let e = block_on(authenticate(&c, &kv, &t.access_token, NOW + 1)).unwrap_err();
+        assert_eq!(e, AuthError::TokenInvalid);
+        let e = block_on(refresh(&c, &store, &kv, &t.refresh_token, NOW + 1)).unwrap_err();
+        assert_eq!(e, AuthError::RefreshTokenInvalid);
+    }
+    // A login after the logout-all works, even within the same second.
+    let again = do_login(&c, &store, "alice", "correct horse");
+    let later =
+        block_on(login(&c, &store, &login_req("alice", "correct horse"), &ClientInfo::default(), NOW + 1));
+    assert!(block_on(authenticate(&c, &kv, &later.unwrap().access_token, NOW + 1)).is_ok());
+    assert!(block_on(authenticate(&c, &kv, &again.access_token, NOW + 1)).is_err(), "issued before");
+}
+
+#[test]
+fn every_authentication_costs_two_kv_reads() {
+    let (c, _store, kv, r) = setup();
+    block_on(authenticate(&c, &kv, &r.access_token, NOW)).unwrap();
+    assert_eq!(*kv.reads.borrow(), 2);
+}
+
+#[test]
+fn the_session_list_marks_the_current_one_and_only_shows_the_callers() {
+    let (c, store, kv, phone) = setup();
+    let _laptop = do_login(&c, &store, "alice", "correct horse");
+    store.add_user(&c, "bob", "bob password", "user");
+    let _bob = do_login(&c, &store, "bob", "bob password");
+    let access = block_on(authenticate(&c, &kv, &phone.access_token, NOW)).unwrap();
+    let list = block_on(list_sessions(&store, &access, NOW)).unwrap();
+    assert_eq!(list.len(), 2);
+    assert_eq!(list.iter().filter(|s| s.current).count(), 1);
+    assert_eq!(list.iter().find(|s| s.current).unwrap().id, access.claims.sid);
+}
+
+#[test]
+fn deleting_a_session_ends_only_that_one_and_another_users_is_not_found() {
+    let (c, store, kv, phone) = setup();
+    let laptop = do_login(&c, &store, "alice", "correct horse");
+    store.add_user(&c, "bob", "bob password", "user");
+    let bob = do_login(&c, &store, "bob", "bob password");
+    let access = block_on(authenticate(&c, &kv, &phone.access_token, NOW)).unwrap();
+    let laptop_sid = c.tokens.verify(&laptop.access_token, NOW).unwrap().claims.sid;
+    let bob_sid = c.tokens.verify(&bob.access_token, NOW).unwrap().claims.sid;
+    let e = block_on(delete_session(&c, &store, &kv, &access, &bob_sid, NOW)).unwrap_err();
+    assert_eq!(e, AuthError::NotFound);
+    assert!(block_on(authenticate(&c, &kv, &bob.access_token, NOW)).is_ok());
+    block_on(delete_session(&c, &store, &kv, &access, &laptop_sid, NOW)).unwrap();
+    assert!(block_on(authenticate(&c, &kv, &laptop.access_token, NOW)).is_err());
+    assert!(block_on(authenticate(&c, &kv, &phone.access_token, NOW)).is_ok());
+    let e = block_on(delete_session(&c, &store, &kv, &access, &laptop_sid, NOW)).unwrap_err();
+    assert_eq!(e, AuthError::NotFound, "already ended");
+}
