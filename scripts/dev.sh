@@ -21,6 +21,8 @@ if [ ! -f .dev.vars ]; then
     "$secret" > .dev.vars
   echo "==> created .dev.vars with a random JWT_SECRET"
 fi
+# Local runs are development runs (wrangler.toml says production, so a deploy never is one).
+grep -q '^ENVIRONMENT=' .dev.vars || printf 'ENVIRONMENT=development\n' >> .dev.vars
 
 echo "==> applying D1 migrations to the local database"
 CI=true wrangler d1 migrations apply DB --local 2>&1 | grep -E "✅|No migrations|ERROR|rror" | sed 's/^/    /' || true
