@@ -5,7 +5,7 @@
 use super::unavailable;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use edge_auth_core::ports::{LoginRecord, Store};
+use edge_auth_core::ports::{Guarded, LoginRecord, ResetRecord, Store, UserPatch, UserQuery};
 use edge_auth_core::session::Session;
 use edge_auth_core::user::User;
 use edge_auth_core::validate::LoginName;
@@ -110,6 +110,36 @@ fn opt(v: Option<&str>) -> JsValue {
     v.map(JsValue::from_str).unwrap_or(JsValue::NULL)
 }
 
+/// A `password_resets` row, prefixed `r_`.
+#[derive(Deserialize)]
+struct ResetWithUser {
+    r_token_hash: String,
+    r_user_id: String,
+    r_created_at: f64,
+    r_expires_at: f64,
+    r_used_at: Option<f64>,
+    #[serde(flatten)]
+    user: UserRow,
+}
+
+/// D1 reports a UNIQUE violation only in the message of a generic error; map it to the taken field.
+fn conflict(e: worker::Error) -> AuthError {
+    let message = e.to_string();
+    if message.contains("UNIQUE constraint failed: users.username") {
+        AuthError::UsernameTaken
+    } else if message.contains("UNIQUE constraint failed: users.email") {
+        AuthError::EmailTaken
+    } else {
+        AuthError::Unavailable(format!("D1 write: {message}"))
+    }
+}
+
+/// A `LIKE` pattern matching `q` anywhere, with `%`, `_` and `\` escaped.
+fn like_pattern(q: &str) -> String {
+    let escaped = q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
 impl D1Store {
     pub fn new(db: Result<D1Database, AuthError>) -> Self {
         D1Store { db }
@@ -125,6 +155,34 @@ impl D1Store {
 
     async fn first<T: DeserializeOwned>(&self, sql: &str, args: &[JsValue]) -> Result<Option<T>, AuthError> {
         self.statement(sql, args)?.first(None).await.map_err(unavailable("D1 query"))
+    }
+
+    fn insert_session(&self, session: &Session) -> Result<D1PreparedStatement, AuthError> {
+        self.statement(
+            "INSERT INTO sessions (id, user_id, seed, generation, rotated_at, created_at, last_used_at, \
+             expires_at, user_agent, ip) VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?5, ?6, ?7, ?8)",
+            &[
+                s(&session.id),
+                s(&session.user_id),
+                s(&URL_SAFE_NO_PAD.encode(&session.seed)),
+                n(session.generation as i64),
+                n(session.created_at),
+                n(session.expires_at),
+                opt(session.user_agent.as_deref()),
+                opt(session.ip.as_deref()),
+            ],
+        )
+    }
+
+    /// After a guarded write changed `changed` rows: done, or why not.
+    async fn guarded(&self, id: &str, changed: usize) -> Result<Guarded, AuthError> {
+        if changed > 0 {
+            Ok(Guarded::Done)
+        } else if self.find_user(id).await?.is_some() {
+            Ok(Guarded::LastAdmin)
+        } else {
+            Ok(Guarded::NotFound)
+        }
     }
 
     /// Runs a write and returns how many rows it changed.
@@ -156,20 +214,7 @@ impl Store for D1Store {
              updated_at = CASE WHEN ?3 IS NULL THEN updated_at ELSE ?2 END WHERE id = ?1",
             &[s(login.user_id), n(login.now), opt(login.new_hash)],
         )?;
-        let insert_session = self.statement(
-            "INSERT INTO sessions (id, user_id, seed, generation, rotated_at, created_at, last_used_at, \
-             expires_at, user_agent, ip) VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?5, ?6, ?7, ?8)",
-            &[
-                s(&session.id),
-                s(&session.user_id),
-                s(&URL_SAFE_NO_PAD.encode(&session.seed)),
-                n(session.generation as i64),
-                n(session.created_at),
-                n(session.expires_at),
-                opt(session.user_agent.as_deref()),
-                opt(session.ip.as_deref()),
-            ],
-        )?;
+        let insert_session = self.insert_session(session)?;
         self.db()?.batch(vec![record_login, insert_session]).await.map_err(unavailable("D1 batch"))?;
         Ok(())
     }
@@ -210,15 +255,174 @@ impl Store for D1Store {
         user_id: &str,
         keep: Option<&str>,
         now: i64,
-    ) -> Result<u64, AuthError> {
+    ) -> Result<Vec<String>, AuthError> {
+        #[derive(Deserialize)]
+        struct Id {
+            id: String,
+        }
+        let result = self
+            .statement(
+                "UPDATE sessions SET revoked_at = ?3 WHERE user_id = ?1 AND revoked_at IS NULL \
+                 AND expires_at > ?3 AND (?2 IS NULL OR id <> ?2) RETURNING id",
+                &[s(user_id), opt(keep), n(now)],
+            )?
+            .all()
+            .await
+            .map_err(unavailable("D1 write"))?;
+        let ids: Vec<Id> = result.results().map_err(unavailable("D1 rows"))?;
+        Ok(ids.into_iter().map(|r| r.id).collect())
+    }
+
+    async fn create_user(&self, user: &User, session: Option<&Session>) -> Result<(), AuthError> {
+        let insert_user = self.statement(
+            "INSERT INTO users (id, username, email, display_name, role, password_hash, disabled, created_at, \
+             updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
+            &[
+                s(&user.id),
+                s(&user.username),
+                opt(user.email.as_deref()),
+                opt(user.display_name.as_deref()),
+                s(&user.role),
+                s(&user.password_hash),
+                n(user.disabled as i64),
+                n(user.created_at),
+            ],
+        )?;
+        let mut batch = vec![insert_user];
+        if let Some(session) = session {
+            batch.push(self.insert_session(session)?);
+        }
+        self.db()?.batch(batch).await.map_err(conflict)?;
+        Ok(())
+    }
+
+    async fn replace_password(
+        &self,
+        user_id: &str,
+        hash: &str,
+        now: i64,
+        session: Option<&Session>,
+    ) -> Result<(), AuthError> {
+        let mut batch = vec![
+            self.statement(
+                "UPDATE users SET password_hash = ?2, updated_at = ?3 WHERE id = ?1",
+                &[s(user_id), s(hash), n(now)],
+            )?,
+            self.statement(
+                "UPDATE sessions SET revoked_at = ?2 WHERE user_id = ?1 AND revoked_at IS NULL",
+                &[s(user_id), n(now)],
+            )?,
+            self.statement("DELETE FROM password_resets WHERE user_id = ?1", &[s(user_id)])?,
+        ];
+        if let Some(session) = session {
+            batch.push(self.insert_session(session)?);
+        }
+        self.db()?.batch(batch).await.map_err(unavailable("D1 batch"))?;
+        Ok(())
+    }
+
+    async fn create_reset(&self, reset: &ResetRecord) -> Result<(), AuthError> {
+        self.changes(
+            "INSERT INTO password_resets (token_hash, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+            &[s(&reset.token_hash), s(&reset.user_id), n(reset.created_at), n(reset.expires_at)],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn find_reset(&self, token_hash: &str) -> Result<Option<(ResetRecord, User)>, AuthError> {
+        let sql = format!(
+            "SELECT r.token_hash AS r_token_hash, r.user_id AS r_user_id, r.created_at AS r_created_at, \
+             r.expires_at AS r_expires_at, r.used_at AS r_used_at, {USER_COLUMNS} \
+             FROM password_resets r JOIN users u ON u.id = r.user_id WHERE r.token_hash = ?1"
+        );
+        let row = self.first::<ResetWithUser>(&sql, &[s(token_hash)]).await?;
+        Ok(row.map(|r| {
+            let reset = ResetRecord {
+                token_hash: r.r_token_hash,
+                user_id: r.r_user_id,
+                created_at: r.r_created_at as i64,
+                expires_at: r.r_expires_at as i64,
+                used_at: r.r_used_at.map(|t| t as i64),
+            };
+            (reset, User::from(r.user))
+        }))
+    }
+
+    async fn consume_reset(&self, token_hash: &str, now: i64) -> Result<bool, AuthError> {
         let changed = self
             .changes(
-                "UPDATE sessions SET revoked_at = ?3 WHERE user_id = ?1 AND revoked_at IS NULL \
-                 AND (?2 IS NULL OR id <> ?2)",
-                &[s(user_id), opt(keep), n(now)],
+                "UPDATE password_resets SET used_at = ?2 WHERE token_hash = ?1 AND used_at IS NULL \
+                 AND expires_at > ?2",
+                &[s(token_hash), n(now)],
             )
             .await?;
-        Ok(changed as u64)
+        Ok(changed == 1)
+    }
+
+    async fn list_users(&self, query: &UserQuery) -> Result<Vec<User>, AuthError> {
+        let (after_at, after_id) = match &query.after {
+            Some((at, id)) => (n(*at), s(id)),
+            None => (JsValue::NULL, JsValue::NULL),
+        };
+        let search = query.search.as_deref().map(like_pattern);
+        let sql = format!(
+            "SELECT {USER_COLUMNS} FROM users u \
+             WHERE (?1 IS NULL OR u.created_at > ?1 OR (u.created_at = ?1 AND u.id > ?2)) \
+             AND (?3 IS NULL OR u.username LIKE ?3 ESCAPE '\\' OR u.email LIKE ?3 ESCAPE '\\' \
+                  OR u.display_name LIKE ?3 ESCAPE '\\') \
+             ORDER BY u.created_at, u.id LIMIT ?4"
+        );
+        let args = [after_at, after_id, opt(search.as_deref()), n(i64::from(query.limit) + 1)];
+        let result = self.statement(&sql, &args)?.all().await.map_err(unavailable("D1 query"))?;
+        let rows: Vec<UserRow> = result.results().map_err(unavailable("D1 rows"))?;
+        Ok(rows.into_iter().map(User::from).collect())
+    }
+
+    async fn update_user(&self, id: &str, patch: &UserPatch, now: i64) -> Result<Guarded, AuthError> {
+        // One statement: the last-admin guard is evaluated by D1 at the moment of the write, so two
+        // concurrent demotions of the last two admins cannot both succeed.
+        let flag = |b: bool| n(b as i64);
+        let args = [
+            s(id),
+            opt(patch.role.as_deref()),
+            patch.disabled.map(|d| n(d as i64)).unwrap_or(JsValue::NULL),
+            flag(patch.display_name.is_some()),
+            opt(patch.display_name.clone().flatten().as_deref()),
+            flag(patch.email.is_some()),
+            opt(patch.email.clone().flatten().as_deref()),
+            n(now),
+        ];
+        let changed = self
+            .statement(
+                "UPDATE users SET role = COALESCE(?2, role), disabled = COALESCE(?3, disabled), \
+                 display_name = CASE WHEN ?4 THEN ?5 ELSE display_name END, \
+                 email = CASE WHEN ?6 THEN ?7 ELSE email END, updated_at = ?8 \
+                 WHERE id = ?1 AND NOT (role = 'admin' AND disabled = 0 \
+                   AND (COALESCE(?2, role) <> 'admin' OR COALESCE(?3, disabled) = 1) \
+                   AND (SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = 0) <= 1)",
+                &args,
+            )?
+            .run()
+            .await
+            .map_err(conflict)?
+            .meta()
+            .ok()
+            .flatten()
+            .and_then(|m| m.changes)
+            .unwrap_or(0);
+        self.guarded(id, changed).await
+    }
+
+    async fn delete_user(&self, id: &str) -> Result<Guarded, AuthError> {
+        let changed = self
+            .changes(
+                "DELETE FROM users WHERE id = ?1 AND NOT (role = 'admin' AND disabled = 0 \
+                 AND (SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = 0) <= 1)",
+                &[s(id)],
+            )
+            .await?;
+        self.guarded(id, changed).await
     }
 
     async fn list_sessions(&self, user_id: &str, now: i64) -> Result<Vec<Session>, AuthError> {

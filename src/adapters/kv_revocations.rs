@@ -69,6 +69,11 @@ impl Revocations for KvRevocations {
         self.put(&session_key(session_id), "1", ttl_seconds).await
     }
 
+    async fn revoke_sessions(&self, session_ids: &[String], ttl_seconds: u64) -> Result<(), AuthError> {
+        let writes = session_ids.iter().map(|id| self.revoke_session(id, ttl_seconds));
+        futures_util::future::join_all(writes).await.into_iter().collect()
+    }
+
     async fn revoke_user_before(
         &self,
         user_id: &str,

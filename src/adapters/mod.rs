@@ -3,6 +3,7 @@
 
 mod d1_store;
 mod kv_revocations;
+pub mod mailer;
 
 use edge_auth_core::config::Config;
 use edge_auth_core::AuthError;
@@ -16,7 +17,9 @@ pub use kv_revocations::KvRevocations;
 pub const D1_BINDING: &str = "DB";
 pub const KV_BINDING: &str = "AUTH_KV";
 
-/// What a request handler can reach: configuration, bindings, clock.
+/// What a request handler can reach: configuration, bindings, clock. Cheap to clone (for work after
+/// the response, in `waitUntil`).
+#[derive(Clone)]
 pub struct Platform {
     pub config: Rc<Config>,
     env: Env,

@@ -2,13 +2,11 @@
 
 use super::{auth, body, cookies, cors, response};
 use crate::adapters::Platform;
-use edge_auth_core::ports::Store;
-use edge_auth_core::roles::{self, Permission};
-use edge_auth_core::service::{self, ClientInfo, LoginRequest, TokenResponse};
+use edge_auth_core::service::{self, ClientInfo, ForgotRequest, LoginRequest, TokenResponse};
 use edge_auth_core::validate::Fields;
 use edge_auth_core::AuthError;
 use serde_json::json;
-use worker::{Request, Response};
+use worker::{Context, Request, Response};
 
 /// `GET /health`: 200 when D1 and KV both answer, else 503.
 pub async fn health(p: &Platform) -> Result<Response, AuthError> {
@@ -112,13 +110,53 @@ pub async fn delete_session(req: &Request, p: &Platform, id: Option<&str>) -> Re
     Ok(response::no_content(&[]))
 }
 
-/// `GET /auth/admin/users/{id}`: admin and demo only.
-pub async fn admin_get_user(req: &Request, p: &Platform, id: Option<&str>) -> Result<Response, AuthError> {
-    let access = auth::authenticate(req, p).await?;
-    roles::require(&access.claims.role, Permission::ReadUsers)?;
-    let id = id.ok_or(AuthError::NotFound)?;
-    let user = p.store().find_user(id).await?.ok_or(AuthError::NotFound)?;
-    Ok(response::json(200, &user.admin_view()))
+/// `POST /auth/signup`: 201 with a token response.
+pub async fn signup(mut req: Request, p: &Platform) -> Result<Response, AuthError> {
+    let body = body::json_object(&mut req).await?;
+    let (tokens, _) = service::signup(&p.config, &p.store(), &body, &client_info(&req), p.now()).await?;
+    let mut r = token_response(p, &tokens);
+    r = r.with_status(201);
+    Ok(r)
+}
+
+/// `PUT /auth/change-password`.
+pub async fn change_password(mut req: Request, p: &Platform) -> Result<Response, AuthError> {
+    let access = auth::authenticate(&req, p).await?;
+    let body = body::json_object(&mut req).await?;
+    let client = client_info(&req);
+    let tokens =
+        service::change_password(&p.config, &p.store(), &p.revocations(), &access, &body, &client, p.now())
+            .await?;
+    Ok(token_response(p, &tokens))
+}
+
+/// `POST /auth/forgot-password`: 202 at once, the same body whatever the account; looking the account
+/// up, storing the token and delivering the mail happen after the response (`waitUntil`), so neither
+/// the answer nor its timing tells whether the account exists.
+pub async fn forgot_password(mut req: Request, p: &Platform, ctx: &Context) -> Result<Response, AuthError> {
+    let body = body::json_object(&mut req).await?;
+    let request = ForgotRequest::parse(&body)?;
+    let origin = req.url().map(|u| u.origin().ascii_serialization()).unwrap_or_default();
+    let platform = p.clone();
+    ctx.wait_until(async move {
+        let now = platform.now();
+        match service::forgot_password(&platform.config, &platform.store(), &request, &origin, now).await {
+            Ok(Some(mail)) => crate::adapters::mailer::deliver_reset(&platform.config, &mail, now).await,
+            Ok(None) => {}
+            Err(e) => crate::log::error("forgot_password", &format!("{e}: {}", e.log_detail().unwrap_or(""))),
+        }
+    });
+    Ok(response::json(
+        202,
+        &json!({"message": "If an account matches, a password reset link has been sent to its email address."}),
+    ))
+}
+
+/// `POST /auth/reset-password` `{token, new_password}`.
+pub async fn reset_password(mut req: Request, p: &Platform) -> Result<Response, AuthError> {
+    let body = body::json_object(&mut req).await?;
+    service::reset_password(&p.config, &p.store(), &p.revocations(), &body, p.now()).await?;
+    Ok(response::json(200, &json!({"message": "Your password has been changed. Please sign in again."})))
 }
 
 /// The OpenAPI document kept in `docs/openapi.json`, with `servers` pointing at the configured base path.

@@ -1,6 +1,7 @@
 //! The HTTP layer: resolve the route, run its handler, render the result. Handlers parse, call the
 //! core, and render; they decide nothing themselves.
 
+mod admin;
 mod auth;
 mod body;
 mod cookies;
@@ -13,10 +14,10 @@ use crate::adapters::Platform;
 use crate::error::problem_response;
 use edge_auth_core::AuthError;
 use routes::Route;
-use worker::{Env, Request, Response};
+use worker::{Context, Env, Request, Response};
 
 /// Handles one request. Never fails: every error becomes a problem response.
-pub async fn handle(req: Request, env: Env) -> Response {
+pub async fn handle(req: Request, env: Env, ctx: &Context) -> Response {
     let config = match crate::config::load(&env) {
         Ok(c) => c,
         Err(_) => return problem_response(&AuthError::Unavailable("configuration invalid (see log)".into())),
@@ -28,7 +29,7 @@ pub async fn handle(req: Request, env: Env) -> Response {
     let config = &platform.config;
 
     let result = match routes::resolve(&method, &path, &config.base_path) {
-        Ok(resolved) => dispatch(req, &platform, resolved.route, resolved.param.as_deref(), &path).await,
+        Ok(resolved) => dispatch(req, &platform, ctx, resolved.route, resolved.param.as_deref(), &path).await,
         Err(e) => Err(e),
     };
     let mut response = result.unwrap_or_else(|e| problem_response(&e));
@@ -48,6 +49,7 @@ pub async fn handle(req: Request, env: Env) -> Response {
 async fn dispatch(
     req: Request,
     p: &Platform,
+    ctx: &Context,
     route: Route,
     param: Option<&str>,
     path: &str,
@@ -66,6 +68,16 @@ async fn dispatch(
         Route::Profile => handlers::profile(&req, p).await,
         Route::ListSessions => handlers::list_sessions(&req, p).await,
         Route::DeleteSession => handlers::delete_session(&req, p, param).await,
-        Route::AdminGetUser => handlers::admin_get_user(&req, p, param).await,
+        Route::Signup => handlers::signup(req, p).await,
+        Route::ChangePassword => handlers::change_password(req, p).await,
+        Route::ForgotPassword => handlers::forgot_password(req, p, ctx).await,
+        Route::ResetPassword => handlers::reset_password(req, p).await,
+        Route::AdminListUsers => admin::list(&req, p).await,
+        Route::AdminCreateUser => admin::create(req, p).await,
+        Route::AdminImportUsers => admin::import(req, p).await,
+        Route::AdminGetUser => admin::get(&req, p, param).await,
+        Route::AdminUpdateUser => admin::update(req, p, param).await,
+        Route::AdminDeleteUser => admin::delete(&req, p, param).await,
+        Route::AdminRevokeSessions => admin::revoke_sessions(&req, p, param).await,
     }
 }

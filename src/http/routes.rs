@@ -15,7 +15,17 @@ pub enum Route {
     Profile,
     ListSessions,
     DeleteSession,
+    Signup,
+    ChangePassword,
+    ForgotPassword,
+    ResetPassword,
+    AdminListUsers,
+    AdminCreateUser,
+    AdminImportUsers,
     AdminGetUser,
+    AdminUpdateUser,
+    AdminDeleteUser,
+    AdminRevokeSessions,
     /// CORS preflight / capability probe on any known path.
     Options,
 }
@@ -31,7 +41,22 @@ const AUTH_ROUTES: &[(&str, &[(&str, Route)])] = &[
     ("/profile", &[("GET", Route::Profile)]),
     ("/me", &[("GET", Route::Profile)]),
     ("/openapi.json", &[("GET", Route::OpenApi)]),
-    ("/admin/users/{id}", &[("GET", Route::AdminGetUser)]),
+    ("/signup", &[("POST", Route::Signup)]),
+    ("/change-password", &[("PUT", Route::ChangePassword)]),
+    ("/forgot-password", &[("POST", Route::ForgotPassword)]),
+    ("/reset-password", &[("POST", Route::ResetPassword)]),
+    ("/admin/users", &[("GET", Route::AdminListUsers), ("POST", Route::AdminCreateUser)]),
+    // Before `{id}`: ids are 22 random base64url characters, never "import".
+    ("/admin/users/import", &[("POST", Route::AdminImportUsers)]),
+    (
+        "/admin/users/{id}",
+        &[
+            ("GET", Route::AdminGetUser),
+            ("PATCH", Route::AdminUpdateUser),
+            ("DELETE", Route::AdminDeleteUser),
+        ],
+    ),
+    ("/admin/users/{id}/revoke-sessions", &[("POST", Route::AdminRevokeSessions)]),
 ];
 
 /// Absolute paths outside `BASE_PATH`.
@@ -132,6 +157,11 @@ mod tests {
             resolve("GET", "/auth/login", "/auth"),
             Err(AuthError::MethodNotAllowed { allow: vec!["POST", "OPTIONS"] })
         );
+        assert_eq!(
+            resolve("POST", "/auth/admin/users/import", "/auth").unwrap().route,
+            Route::AdminImportUsers
+        );
+        assert_eq!(resolve("PATCH", "/auth/admin/users/x1", "/auth").unwrap().route, Route::AdminUpdateUser);
         assert_eq!(
             resolve("DELETE", "/auth/profile", "/auth"),
             Err(AuthError::MethodNotAllowed { allow: vec!["GET", "HEAD", "OPTIONS"] })

@@ -2,6 +2,7 @@
 //! values. The Worker passes a lookup function over its `env`; tests pass a map.
 
 use crate::password::{PasswordHasher, DEFAULT_ITERATIONS};
+use crate::policy::{PasswordPolicy, DEFAULT_MIN_LENGTH};
 use crate::roles;
 use crate::session::{RefreshKey, DEFAULT_GRACE_SECONDS};
 use crate::token::{HmacKey, TokenService};
@@ -28,6 +29,33 @@ pub struct Config {
     pub roles: Vec<String>,
     /// `development` enables dev conveniences (never in production).
     pub environment: Environment,
+    /// Rules for new passwords.
+    pub password_policy: PasswordPolicy,
+    /// Self-service signup (`SIGNUP_ENABLED`, default on).
+    pub signup_enabled: bool,
+    /// The role every signup gets (`DEFAULT_ROLE`, default `user`; never `admin`).
+    pub default_role: String,
+    /// Lifetime of a password-reset token in seconds (`RESET_TOKEN_TTL`, default 30 min).
+    pub reset_ttl_seconds: u64,
+    /// Link sent for a reset; `{token}` is replaced by the token and `{origin}` by the origin of the
+    /// request that asked for it (`RESET_URL_TEMPLATE`).
+    pub reset_url_template: String,
+    /// Where reset emails are POSTed as signed JSON (`MAIL_WEBHOOK_URL`); `None` means no delivery
+    /// (in development the link is logged instead).
+    pub mail_webhook: Option<MailWebhook>,
+}
+
+/// The mail webhook and the secret that signs its requests.
+#[derive(Clone)]
+pub struct MailWebhook {
+    pub url: String,
+    pub secret: String,
+}
+
+impl std::fmt::Debug for MailWebhook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MailWebhook").field("url", &self.url).field("secret", &"<redacted>").finish()
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,14 +126,7 @@ impl Config {
                 }
             },
         };
-        let cookie_mode = match get("COOKIE_MODE").as_deref() {
-            None | Some("false") | Some("off") | Some("0") => false,
-            Some("true") | Some("on") | Some("1") => true,
-            Some(other) => {
-                problems.push(format!("COOKIE_MODE must be true or false, got {other:?}"));
-                false
-            }
-        };
+        let cookie_mode = bool_setting(&get, "COOKIE_MODE", false, &mut problems);
         let mut cors_origins = Vec::new();
         for origin in
             get("CORS_ORIGINS").unwrap_or_default().split(',').map(str::trim).filter(|o| !o.is_empty())
@@ -122,6 +143,50 @@ impl Config {
             }
             cors_origins.push(origin.trim_end_matches('/').to_string());
         }
+
+        let password_min = match get("PASSWORD_MIN_LENGTH") {
+            None => DEFAULT_MIN_LENGTH,
+            Some(v) => match v.parse::<usize>() {
+                Ok(n) if (DEFAULT_MIN_LENGTH..=64).contains(&n) => n,
+                _ => {
+                    problems.push(format!("PASSWORD_MIN_LENGTH must be a number from 8 to 64, got {v:?}"));
+                    DEFAULT_MIN_LENGTH
+                }
+            },
+        };
+        let signup_enabled = bool_setting(&get, "SIGNUP_ENABLED", true, &mut problems);
+        let default_role = get("DEFAULT_ROLE").unwrap_or_else(|| roles::USER.into());
+        if default_role == roles::ADMIN || !roles_list.iter().any(|r| r == &default_role) {
+            problems.push(format!(
+                "DEFAULT_ROLE must be a known role other than admin (built-in or listed in ROLES), got {default_role:?}"
+            ));
+        }
+        let reset_ttl_seconds = duration_setting(&get, "RESET_TOKEN_TTL", 30 * 60, &mut problems);
+        let reset_url_template =
+            get("RESET_URL_TEMPLATE").unwrap_or_else(|| "{origin}/reset-password?token={token}".into());
+        if !reset_url_template.contains("{token}") {
+            problems.push("RESET_URL_TEMPLATE must contain {token}".into());
+        }
+        let mail_webhook = match (get("MAIL_WEBHOOK_URL"), get("MAIL_WEBHOOK_SECRET")) {
+            (None, _) => None,
+            (Some(url), _) if !(url.starts_with("https://") || url.starts_with("http://")) => {
+                problems.push(format!("MAIL_WEBHOOK_URL must be an http(s) URL, got {url:?}"));
+                None
+            }
+            (Some(_), None) => {
+                problems.push(
+                    "MAIL_WEBHOOK_SECRET must be set when MAIL_WEBHOOK_URL is (it signs every request)"
+                        .into(),
+                );
+                None
+            }
+            (Some(url), Some(secret)) if secret.len() < 32 => {
+                let _ = url;
+                problems.push("MAIL_WEBHOOK_SECRET must be at least 32 bytes".into());
+                None
+            }
+            (Some(url), Some(secret)) => Some(MailWebhook { url, secret }),
+        };
 
         let environment = match get("ENVIRONMENT").as_deref() {
             None | Some("production") => Environment::Production,
@@ -168,6 +233,12 @@ impl Config {
                 refresh_grace_seconds,
                 cookie_mode,
                 cors_origins,
+                password_policy: PasswordPolicy { min_length: password_min },
+                signup_enabled,
+                default_role,
+                reset_ttl_seconds,
+                reset_url_template,
+                mail_webhook,
                 roles: roles_list,
                 environment,
             }),
@@ -189,6 +260,23 @@ fn is_origin(s: &str) -> bool {
             matches!(scheme, "http" | "https") && !host.is_empty() && !host.contains(['/', '?', '#', ' '])
         }
         None => false,
+    }
+}
+
+fn bool_setting(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &str,
+    default: bool,
+    problems: &mut Vec<String>,
+) -> bool {
+    match get(name).as_deref() {
+        None => default,
+        Some("true") | Some("on") | Some("1") | Some("yes") => true,
+        Some("false") | Some("off") | Some("0") | Some("no") => false,
+        Some(other) => {
+            problems.push(format!("{name} must be true or false, got {other:?}"));
+            default
+        }
     }
 }
 
@@ -264,6 +352,44 @@ mod tests {
         assert_eq!(c.refresh_grace_seconds, 30);
         assert!(!c.cookie_mode);
         assert!(c.cors_origins.is_empty());
+        assert_eq!(c.password_policy.min_length, 8);
+        assert!(c.signup_enabled);
+        assert_eq!(c.default_role, "user");
+        assert_eq!(c.reset_ttl_seconds, 1800);
+        assert!(c.mail_webhook.is_none());
+    }
+
+    #[test]
+    fn account_settings_are_read_and_checked() {
+        let c = config(&[
+            ("JWT_SECRET", SECRET),
+            ("ROLES", "cajero"),
+            ("DEFAULT_ROLE", "cajero"),
+            ("SIGNUP_ENABLED", "false"),
+            ("PASSWORD_MIN_LENGTH", "12"),
+            ("RESET_TOKEN_TTL", "10m"),
+            ("MAIL_WEBHOOK_URL", "https://mail.example.com/hook"),
+            ("MAIL_WEBHOOK_SECRET", "0123456789abcdef0123456789abcdef"),
+        ])
+        .unwrap();
+        assert_eq!(c.default_role, "cajero");
+        assert!(!c.signup_enabled);
+        assert_eq!(c.password_policy.min_length, 12);
+        assert_eq!(c.reset_ttl_seconds, 600);
+        assert_eq!(c.mail_webhook.as_ref().unwrap().url, "https://mail.example.com/hook");
+        assert!(!format!("{:?}", c.mail_webhook).contains("0123456789abcdef"));
+        for bad in [
+            vec![("DEFAULT_ROLE", "admin")],
+            vec![("DEFAULT_ROLE", "ghost")],
+            vec![("PASSWORD_MIN_LENGTH", "4")],
+            vec![("RESET_URL_TEMPLATE", "https://app/reset")],
+            vec![("MAIL_WEBHOOK_URL", "https://mail.example.com/hook")],
+            vec![("SIGNUP_ENABLED", "maybe")],
+        ] {
+            let mut pairs = vec![("JWT_SECRET", SECRET)];
+            pairs.extend(bad.iter().copied());
+            assert!(config(&pairs).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

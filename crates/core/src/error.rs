@@ -45,8 +45,18 @@ pub enum AuthError {
     /// 403 `csrf_rejected`: a state-changing request authenticated by cookie came from an origin that is
     /// neither this one nor an allowed one.
     CsrfRejected,
+    /// 400 `reset_token_invalid`: the reset token is unknown, already used or expired.
+    ResetTokenInvalid,
+    /// 403 `signup_disabled`: self-service signup is switched off (`SIGNUP_ENABLED=false`).
+    SignupDisabled,
     /// 404 `not_found`: no such route or resource.
     NotFound,
+    /// 409 `username_taken`: another account has this username (compared case-insensitively).
+    UsernameTaken,
+    /// 409 `email_taken`: another account has this email (compared case-insensitively).
+    EmailTaken,
+    /// 409 `last_admin`: the last active admin cannot be demoted, disabled or deleted.
+    LastAdmin,
     /// 405 `method_not_allowed`: the route exists but not with this method; `allow` lists the methods.
     MethodNotAllowed { allow: Vec<&'static str> },
     /// 413 `payload_too_large`: the body is over the limit (16 KiB).
@@ -78,16 +88,20 @@ impl AuthError {
 
     pub fn status(&self) -> u16 {
         match self {
-            AuthError::InvalidRequest { .. } => 400,
+            AuthError::InvalidRequest { .. } | AuthError::ResetTokenInvalid => 400,
             AuthError::InvalidCredentials
             | AuthError::TokenMissing
             | AuthError::TokenInvalid
             | AuthError::TokenExpired
             | AuthError::RefreshTokenInvalid
             | AuthError::RefreshTokenReused => 401,
-            AuthError::AccountDisabled | AuthError::Forbidden | AuthError::CsrfRejected => 403,
+            AuthError::AccountDisabled
+            | AuthError::Forbidden
+            | AuthError::CsrfRejected
+            | AuthError::SignupDisabled => 403,
             AuthError::NotFound => 404,
             AuthError::MethodNotAllowed { .. } => 405,
+            AuthError::UsernameTaken | AuthError::EmailTaken | AuthError::LastAdmin => 409,
             AuthError::PayloadTooLarge { .. } => 413,
             AuthError::UnsupportedMediaType => 415,
             AuthError::RateLimited { .. } => 429,
@@ -110,6 +124,11 @@ impl AuthError {
             AuthError::AccountDisabled => "account_disabled",
             AuthError::Forbidden => "forbidden",
             AuthError::NotFound => "not_found",
+            AuthError::ResetTokenInvalid => "reset_token_invalid",
+            AuthError::SignupDisabled => "signup_disabled",
+            AuthError::UsernameTaken => "username_taken",
+            AuthError::EmailTaken => "email_taken",
+            AuthError::LastAdmin => "last_admin",
             AuthError::MethodNotAllowed { .. } => "method_not_allowed",
             AuthError::PayloadTooLarge { .. } => "payload_too_large",
             AuthError::UnsupportedMediaType => "unsupported_media_type",
@@ -133,6 +152,11 @@ impl AuthError {
             AuthError::AccountDisabled => "Account disabled",
             AuthError::Forbidden => "Forbidden",
             AuthError::NotFound => "Not found",
+            AuthError::ResetTokenInvalid => "Invalid reset token",
+            AuthError::SignupDisabled => "Signup disabled",
+            AuthError::UsernameTaken => "Username taken",
+            AuthError::EmailTaken => "Email taken",
+            AuthError::LastAdmin => "Last admin",
             AuthError::MethodNotAllowed { .. } => "Method not allowed",
             AuthError::PayloadTooLarge { .. } => "Payload too large",
             AuthError::UnsupportedMediaType => "Unsupported media type",
@@ -161,6 +185,13 @@ impl AuthError {
             AuthError::AccountDisabled => "This account is disabled.".into(),
             AuthError::Forbidden => "Your role does not allow this action.".into(),
             AuthError::NotFound => "No such resource.".into(),
+            AuthError::ResetTokenInvalid => {
+                "The reset link is invalid, already used or expired. Request a new one.".into()
+            }
+            AuthError::SignupDisabled => "Self-service signup is disabled.".into(),
+            AuthError::UsernameTaken => "This username is already taken.".into(),
+            AuthError::EmailTaken => "This email address is already in use.".into(),
+            AuthError::LastAdmin => "The last active admin cannot be demoted, disabled or deleted.".into(),
             AuthError::MethodNotAllowed { allow } => {
                 format!("Allowed methods: {}.", allow.join(", "))
             }
@@ -240,6 +271,11 @@ mod tests {
             AuthError::AccountDisabled,
             AuthError::Forbidden,
             AuthError::NotFound,
+            AuthError::ResetTokenInvalid,
+            AuthError::SignupDisabled,
+            AuthError::UsernameTaken,
+            AuthError::EmailTaken,
+            AuthError::LastAdmin,
             AuthError::MethodNotAllowed { allow: vec!["GET"] },
             AuthError::PayloadTooLarge { limit: 1 },
             AuthError::UnsupportedMediaType,

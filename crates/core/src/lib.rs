@@ -10,9 +10,13 @@
 //! - [`service`]: the use cases, written against the [`ports`]
 //! - [`error`]: the one error type
 
+pub mod common_passwords;
 pub mod config;
 pub mod error;
+pub mod legacy;
+pub mod mail;
 pub mod password;
+pub mod policy;
 pub mod ports;
 pub mod random;
 pub mod roles;

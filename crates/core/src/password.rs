@@ -3,11 +3,19 @@
 //! Stored form (PHC string format, base64 without padding as the PHC spec's B64):
 //! `$pbkdf2-sha512$i=<iterations>,l=64$<salt>$<hash>`, the same form as RustCrypto's `pbkdf2` crate, so
 //! the scheme and its cost travel with the hash and can be raised later [OWASP Password Storage CS].
+//!
+//! Passwords are normalised to Unicode NFKC before hashing, so the same password typed on different
+//! keyboards or input methods matches [NIST SP 800-63B §3.1.1.2; ASVS 6.2.x].
+//!
+//! Imported hashes of other systems are verified too (see [`legacy`]) and always report
+//! `needs_rehash`, so they are replaced by the current scheme at the next successful login.
 
+use crate::legacy;
 use crate::random;
 use base64::engine::general_purpose::STANDARD_NO_PAD as B64;
 use base64::Engine;
 use edge_auth_kdf::{pbkdf2_hmac_sha512, OUTPUT_LEN};
+use std::borrow::Cow;
 use subtle::ConstantTimeEq;
 
 /// PBKDF2-HMAC-SHA512 iterations: OWASP Password Storage Cheat Sheet (2026 revision) and ASVS 5.0
@@ -95,21 +103,22 @@ impl PasswordHasher {
 
     /// Hashes with the given salt (deterministic; for tests and tools).
     pub fn hash_with_salt(&self, password: &str, salt: &[u8]) -> String {
-        let hash = pbkdf2_hmac_sha512(password.as_bytes(), salt, self.iterations);
+        let hash = pbkdf2_hmac_sha512(normalize(password).as_bytes(), salt, self.iterations);
         Pbkdf2Hash { iterations: self.iterations, salt: salt.to_vec(), hash }.to_phc()
     }
 
-    /// Checks `password` against a stored PHC string, in constant time.
+    /// Checks `password` against a stored hash (ours, or an imported legacy one), in constant time.
     pub fn verify(&self, password: &str, stored: &str) -> Verification {
-        match Pbkdf2Hash::parse(stored) {
-            Some(parsed) => {
-                let matches = parsed.matches(password);
-                if matches {
-                    Verification::Match { needs_rehash: parsed.iterations < self.iterations }
-                } else {
-                    Verification::Mismatch
-                }
-            }
+        if let Some(parsed) = Pbkdf2Hash::parse(stored) {
+            return if parsed.matches(password) {
+                Verification::Match { needs_rehash: parsed.iterations < self.iterations }
+            } else {
+                Verification::Mismatch
+            };
+        }
+        match legacy::verify(password, stored) {
+            Some(true) => Verification::Match { needs_rehash: true },
+            Some(false) => Verification::Mismatch,
             None => {
                 self.dummy.matches(password);
                 Verification::Unusable
@@ -123,6 +132,28 @@ impl PasswordHasher {
         self.dummy.matches(password);
         Verification::Mismatch
     }
+}
+
+/// Unicode NFKC normalisation of a password (a no-op, without allocation, for ASCII).
+pub fn normalize(password: &str) -> Cow<'_, str> {
+    if password.is_ascii() {
+        Cow::Borrowed(password)
+    } else {
+        icu_normalizer::ComposingNormalizerBorrowed::new_nfkc().normalize(password)
+    }
+}
+
+/// Whether a hash offered for import can be stored: our own scheme within the cost bounds, or one of
+/// the legacy schemes of [`legacy`]. The error is the stable code reported per skipped user.
+pub fn check_importable(stored: &str) -> Result<(), &'static str> {
+    if Pbkdf2Hash::parse(stored).is_some() {
+        return Ok(());
+    }
+    if stored.starts_with(&format!("${SCHEME}$")) {
+        // Our scheme, but unparsable or out of bounds.
+        return Err(if stored.contains("i=") { "hash_cost_out_of_bounds" } else { "unsupported_hash" });
+    }
+    legacy::check_importable(stored)
 }
 
 impl Pbkdf2Hash {
@@ -164,7 +195,7 @@ impl Pbkdf2Hash {
 
     fn matches(&self, password: &str) -> bool {
         HASH_COMPUTATIONS.with(|c| c.set(c.get() + 1));
-        let candidate = pbkdf2_hmac_sha512(password.as_bytes(), &self.salt, self.iterations);
+        let candidate = pbkdf2_hmac_sha512(normalize(password).as_bytes(), &self.salt, self.iterations);
         candidate.ct_eq(&self.hash).into()
     }
 }
@@ -267,6 +298,25 @@ mod tests {
         assert!(PasswordHasher::new(999).is_err());
         assert!(PasswordHasher::new(MAX_ITERATIONS + 1).is_err());
         assert!(PasswordHasher::new(DEFAULT_ITERATIONS).is_ok());
+    }
+
+    #[test]
+    fn passwords_are_nfkc_normalised_before_hashing() {
+        let h = hasher();
+        // U+212B ANGSTROM SIGN and U+00C5 are NFKC-equal; so are the "ﬁ" ligature and "fi".
+        let phc = h.hash("\u{212B}ngstr\u{f6}m-\u{FB01}le");
+        assert!(matches!(h.verify("\u{C5}ngstr\u{f6}m-file", &phc), Verification::Match { .. }));
+        assert_eq!(normalize("plain-ascii"), Cow::Borrowed("plain-ascii"));
+    }
+
+    #[test]
+    fn importable_hashes_are_ours_within_bounds_or_known_legacy_schemes() {
+        let h = hasher();
+        assert_eq!(check_importable(&h.hash("pw")), Ok(()));
+        let too_costly = h.hash("pw").replace("i=1000", "i=10000001");
+        assert_eq!(check_importable(&too_costly), Err("hash_cost_out_of_bounds"));
+        assert_eq!(check_importable("md5:abc"), Err("unsupported_hash"));
+        assert_eq!(check_importable(""), Err("unsupported_hash"));
     }
 
     #[test]

@@ -18,6 +18,44 @@ pub struct LoginRecord<'a> {
     pub new_hash: Option<&'a str>,
 }
 
+/// A password-reset token as stored: only its SHA-256 hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResetRecord {
+    pub token_hash: String,
+    pub user_id: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub used_at: Option<i64>,
+}
+
+/// A page request of the admin user list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserQuery {
+    pub limit: u32,
+    /// Continue after this `(created_at, id)`.
+    pub after: Option<(i64, String)>,
+    /// Case-insensitive substring of username, email or display name.
+    pub search: Option<String>,
+}
+
+/// An admin change to a user; `None` leaves a field alone, `Some(None)` clears a nullable one.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserPatch {
+    pub role: Option<String>,
+    pub disabled: Option<bool>,
+    pub display_name: Option<Option<String>>,
+    pub email: Option<Option<String>>,
+}
+
+/// The result of a guarded admin write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Guarded {
+    Done,
+    NotFound,
+    /// Refused: it would leave no active admin.
+    LastAdmin,
+}
+
 /// Users and sessions in D1: everything that must be exact (rotation, single use) lives here.
 pub trait Store {
     /// The user whose username (case-insensitive) or email matches.
@@ -33,15 +71,41 @@ pub trait Store {
     async fn advance_session(&self, id: &str, from: u64, now: i64) -> Result<bool, AuthError>;
     /// Revokes one session (of `user_id` when given). False when there was no such live session.
     async fn revoke_session(&self, id: &str, user_id: Option<&str>, now: i64) -> Result<bool, AuthError>;
-    /// Revokes every live session of a user, except `keep` when given. Returns how many.
+    /// Revokes every live session of a user, except `keep` when given. Returns the ids it ended.
     async fn revoke_user_sessions(
         &self,
         user_id: &str,
         keep: Option<&str>,
         now: i64,
-    ) -> Result<u64, AuthError>;
+    ) -> Result<Vec<String>, AuthError>;
     /// The user's live sessions (not revoked, not expired), newest first.
     async fn list_sessions(&self, user_id: &str, now: i64) -> Result<Vec<Session>, AuthError>;
+
+    /// Creates a user, and its first session when given, in one batch. A taken username or email is
+    /// `UsernameTaken` / `EmailTaken` (decided by D1's UNIQUE constraints, so also under races).
+    async fn create_user(&self, user: &User, session: Option<&Session>) -> Result<(), AuthError>;
+    /// Stores a new password hash, ends every session and pending reset token of the user, and starts
+    /// `session` when given, in one batch.
+    async fn replace_password(
+        &self,
+        user_id: &str,
+        hash: &str,
+        now: i64,
+        session: Option<&Session>,
+    ) -> Result<(), AuthError>;
+
+    async fn create_reset(&self, reset: &ResetRecord) -> Result<(), AuthError>;
+    async fn find_reset(&self, token_hash: &str) -> Result<Option<(ResetRecord, User)>, AuthError>;
+    /// Marks the reset token used if it is still unused and unexpired: true for exactly one caller.
+    async fn consume_reset(&self, token_hash: &str, now: i64) -> Result<bool, AuthError>;
+
+    /// A page of users in `(created_at, id)` order; one more than `limit` tells there is a next page.
+    async fn list_users(&self, query: &UserQuery) -> Result<Vec<User>, AuthError>;
+    /// Applies `patch`, refusing (in the same statement) to demote or disable the last active admin.
+    /// `EmailTaken` when the new email belongs to someone else.
+    async fn update_user(&self, id: &str, patch: &UserPatch, now: i64) -> Result<Guarded, AuthError>;
+    /// Deletes a user (sessions and reset tokens go with it), never the last active admin.
+    async fn delete_user(&self, id: &str) -> Result<Guarded, AuthError>;
 }
 
 /// What KV says about an access token's session and user.
@@ -59,6 +123,8 @@ pub trait Revocations {
     async fn check(&self, session_id: &str, user_id: &str) -> Result<RevocationState, AuthError>;
     /// Denylists every access token of a session for `ttl_seconds` (their remaining lifetime).
     async fn revoke_session(&self, session_id: &str, ttl_seconds: u64) -> Result<(), AuthError>;
+    /// Denylists several sessions (the adapter writes them concurrently).
+    async fn revoke_sessions(&self, session_ids: &[String], ttl_seconds: u64) -> Result<(), AuthError>;
     /// Revokes every access token of a user issued before `not_before`.
     async fn revoke_user_before(
         &self,

@@ -2,7 +2,9 @@
 
 use crate::config::Config;
 use crate::error::AuthError;
-use crate::ports::{LoginRecord, RevocationState, Revocations, Store};
+use crate::ports::{
+    Guarded, LoginRecord, ResetRecord, RevocationState, Revocations, Store, UserPatch, UserQuery,
+};
 use crate::session::Session;
 use crate::user::User;
 use crate::validate::LoginName;
@@ -41,6 +43,7 @@ pub fn config() -> Config {
 pub struct MemoryStore {
     users: RefCell<Vec<User>>,
     sessions: RefCell<Vec<Session>>,
+    resets: RefCell<Vec<ResetRecord>>,
     /// When set, the next `advance_session` loses a race: another caller advanced first.
     pub lose_next_race: RefCell<bool>,
 }
@@ -163,15 +166,15 @@ impl Store for MemoryStore {
         user_id: &str,
         keep: Option<&str>,
         now: i64,
-    ) -> Result<u64, AuthError> {
-        let mut n = 0;
+    ) -> Result<Vec<String>, AuthError> {
+        let mut ended = Vec::new();
         for s in self.sessions.borrow_mut().iter_mut() {
             if s.user_id == user_id && s.revoked_at.is_none() && Some(s.id.as_str()) != keep {
                 s.revoked_at = Some(now);
-                n += 1;
+                ended.push(s.id.clone());
             }
         }
-        Ok(n)
+        Ok(ended)
     }
 
     async fn list_sessions(&self, user_id: &str, now: i64) -> Result<Vec<Session>, AuthError> {
@@ -184,6 +187,138 @@ impl Store for MemoryStore {
             .collect();
         v.sort_by_key(|s| std::cmp::Reverse(s.created_at));
         Ok(v)
+    }
+
+    async fn create_user(&self, user: &User, session: Option<&Session>) -> Result<(), AuthError> {
+        let mut users = self.users.borrow_mut();
+        if users.iter().any(|u| u.username.eq_ignore_ascii_case(&user.username)) {
+            return Err(AuthError::UsernameTaken);
+        }
+        if user.email.is_some() && users.iter().any(|u| u.email == user.email) {
+            return Err(AuthError::EmailTaken);
+        }
+        users.push(user.clone());
+        if let Some(s) = session {
+            self.sessions.borrow_mut().push(s.clone());
+        }
+        Ok(())
+    }
+
+    async fn replace_password(
+        &self,
+        user_id: &str,
+        hash: &str,
+        now: i64,
+        session: Option<&Session>,
+    ) -> Result<(), AuthError> {
+        if let Some(u) = self.users.borrow_mut().iter_mut().find(|u| u.id == user_id) {
+            u.password_hash = hash.to_string();
+            u.updated_at = now;
+        }
+        for s in
+            self.sessions.borrow_mut().iter_mut().filter(|s| s.user_id == user_id && s.revoked_at.is_none())
+        {
+            s.revoked_at = Some(now);
+        }
+        self.resets.borrow_mut().retain(|r| r.user_id != user_id);
+        if let Some(s) = session {
+            self.sessions.borrow_mut().push(s.clone());
+        }
+        Ok(())
+    }
+
+    async fn create_reset(&self, reset: &ResetRecord) -> Result<(), AuthError> {
+        self.resets.borrow_mut().push(reset.clone());
+        Ok(())
+    }
+
+    async fn find_reset(&self, token_hash: &str) -> Result<Option<(ResetRecord, User)>, AuthError> {
+        let Some(r) = self.resets.borrow().iter().find(|r| r.token_hash == token_hash).cloned() else {
+            return Ok(None);
+        };
+        Ok(self.users.borrow().iter().find(|u| u.id == r.user_id).cloned().map(|u| (r, u)))
+    }
+
+    async fn consume_reset(&self, token_hash: &str, now: i64) -> Result<bool, AuthError> {
+        let mut resets = self.resets.borrow_mut();
+        match resets
+            .iter_mut()
+            .find(|r| r.token_hash == token_hash && r.used_at.is_none() && r.expires_at > now)
+        {
+            Some(r) => {
+                r.used_at = Some(now);
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    async fn list_users(&self, query: &UserQuery) -> Result<Vec<User>, AuthError> {
+        let mut users: Vec<User> = self
+            .users
+            .borrow()
+            .iter()
+            .filter(|u| match &query.after {
+                Some((at, id)) => (u.created_at, &u.id) > (*at, id),
+                None => true,
+            })
+            .filter(|u| match &query.search {
+                Some(q) => {
+                    let q = q.to_lowercase();
+                    u.username.to_lowercase().contains(&q)
+                        || u.email.as_deref().is_some_and(|e| e.contains(&q))
+                        || u.display_name.as_deref().is_some_and(|d| d.to_lowercase().contains(&q))
+                }
+                None => true,
+            })
+            .cloned()
+            .collect();
+        users.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        users.truncate(query.limit as usize + 1);
+        Ok(users)
+    }
+
+    async fn update_user(&self, id: &str, patch: &UserPatch, now: i64) -> Result<Guarded, AuthError> {
+        let active_admins = self.users.borrow().iter().filter(|u| u.role == "admin" && !u.disabled).count();
+        let mut users = self.users.borrow_mut();
+        if let Some(Some(email)) = &patch.email {
+            if users.iter().any(|u| u.id != id && u.email.as_deref() == Some(email)) {
+                return Err(AuthError::EmailTaken);
+            }
+        }
+        let Some(u) = users.iter_mut().find(|u| u.id == id) else { return Ok(Guarded::NotFound) };
+        let loses_admin = u.role == "admin"
+            && !u.disabled
+            && (patch.role.as_deref().is_some_and(|r| r != "admin") || patch.disabled == Some(true));
+        if loses_admin && active_admins <= 1 {
+            return Ok(Guarded::LastAdmin);
+        }
+        if let Some(r) = &patch.role {
+            u.role = r.clone();
+        }
+        if let Some(d) = patch.disabled {
+            u.disabled = d;
+        }
+        if let Some(d) = &patch.display_name {
+            u.display_name = d.clone();
+        }
+        if let Some(e) = &patch.email {
+            u.email = e.clone();
+        }
+        u.updated_at = now;
+        Ok(Guarded::Done)
+    }
+
+    async fn delete_user(&self, id: &str) -> Result<Guarded, AuthError> {
+        let active_admins = self.users.borrow().iter().filter(|u| u.role == "admin" && !u.disabled).count();
+        let mut users = self.users.borrow_mut();
+        let Some(u) = users.iter().find(|u| u.id == id) else { return Ok(Guarded::NotFound) };
+        if u.role == "admin" && !u.disabled && active_admins <= 1 {
+            return Ok(Guarded::LastAdmin);
+        }
+        users.retain(|u| u.id != id);
+        self.sessions.borrow_mut().retain(|s| s.user_id != id);
+        Ok(Guarded::Done)
     }
 }
 
@@ -208,6 +343,13 @@ impl Revocations for MemoryRevocations {
     async fn revoke_session(&self, session_id: &str, ttl_seconds: u64) -> Result<(), AuthError> {
         assert!(ttl_seconds >= 60, "KV refuses TTLs under 60 s");
         self.sessions.borrow_mut().push(session_id.to_string());
+        Ok(())
+    }
+
+    async fn revoke_sessions(&self, session_ids: &[String], ttl_seconds: u64) -> Result<(), AuthError> {
+        for id in session_ids {
+            self.revoke_session(id, ttl_seconds).await?;
+        }
         Ok(())
     }
 

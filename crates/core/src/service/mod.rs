@@ -2,10 +2,15 @@
 //!
 //! - [`login`]: login, profile
 //! - [`sessions`]: authenticate (with revocation checks), refresh, logout, logout-all, session list
+//! - [`accounts`]: signup, change password, forgot/reset password
+//! - [`admin`]: the admin API
 
+pub mod accounts;
+pub mod admin;
 mod login;
 mod sessions;
 
+pub use accounts::{change_password, forgot_password, reset_password, signup, ForgotRequest};
 pub use login::{login, profile, LoginRequest};
 pub use sessions::{authenticate, delete_session, list_sessions, logout, logout_all, refresh, SessionView};
 

@@ -41,7 +41,7 @@ pub async fn refresh(
     let presented = PresentedRefresh::parse(token).ok_or(AuthError::RefreshTokenInvalid)?;
     let (mut session, user) =
         store.find_session(&presented.session_id).await?.ok_or(AuthError::RefreshTokenInvalid)?;
-    if !config.refresh_key.verify(&presented, &session.seed) {
+    if !config.refresh_key.verify(&presented, &session.seed) || user.disabled {
         return Err(AuthError::RefreshTokenInvalid);
     }
     // A lost race re-reads and decides again; two rounds cover every interleaving of two writers, a
@@ -66,9 +66,6 @@ pub async fn refresh(
             }
             RefreshDecision::Invalid => return Err(AuthError::RefreshTokenInvalid),
         };
-        if user.disabled {
-            return Err(AuthError::RefreshTokenInvalid);
-        }
         return token_response(config, &user, &session, generation, now);
     }
     Err(AuthError::Unavailable("refresh: session kept changing under concurrent rotation".into()))
@@ -103,7 +100,7 @@ pub async fn logout(
 }
 
 /// `POST /auth/logout-all`: ends every session of the caller and revokes every access token issued
-/// before now. D1: one update. KV: two writes.
+/// before now. D1: one update. KV: one write for the user plus one per ended session (at most 50).
 pub async fn logout_all(
     config: &Config,
     store: &impl Store,
@@ -115,8 +112,14 @@ pub async fn logout_all(
     revocations.revoke_session(&access.claims.sid, revocation_ttl(config)).await
 }
 
-/// Ends every session of a user except `keep`, and revokes the access tokens issued before now.
-/// Shared by logout-all, password change and reset, and the admin API.
+/// At most this many ended sessions are denylisted one by one in KV (one write each); older
+/// sessions' tokens are covered by the user's not-before time.
+const MAX_SESSION_DENYLIST_WRITES: usize = 50;
+
+/// Ends every session of a user except `keep`, and revokes their access tokens: the user's
+/// not-before time covers tokens issued before this second, and each ended session is denylisted
+/// too, so that a token issued earlier within the same second dies as well (timestamps are whole
+/// seconds). Shared by logout-all, password change and reset, and the admin API.
 pub(crate) async fn end_all_sessions(
     config: &Config,
     store: &impl Store,
@@ -125,8 +128,10 @@ pub(crate) async fn end_all_sessions(
     keep: Option<&str>,
     now: i64,
 ) -> Result<(), AuthError> {
-    store.revoke_user_sessions(user_id, keep, now).await?;
-    revocations.revoke_user_before(user_id, now, revocation_ttl(config)).await
+    let mut ended = store.revoke_user_sessions(user_id, keep, now).await?;
+    ended.truncate(MAX_SESSION_DENYLIST_WRITES);
+    revocations.revoke_user_before(user_id, now, revocation_ttl(config)).await?;
+    revocations.revoke_sessions(&ended, revocation_ttl(config)).await
 }
 
 /// One entry of `GET /auth/sessions`.

@@ -263,6 +263,16 @@ fn logout_all_ends_every_session_and_every_outstanding_access_token() {
 }
 
 #[test]
+fn logout_all_ends_another_devices_token_issued_in_the_same_second() {
+    let (c, store, kv, phone) = setup();
+    let laptop = do_login(&c, &store, "alice", "correct horse");
+    let access = block_on(authenticate(&c, &kv, &laptop.access_token, NOW)).unwrap();
+    block_on(logout_all(&c, &store, &kv, &access, NOW)).unwrap();
+    let e = block_on(authenticate(&c, &kv, &phone.access_token, NOW)).unwrap_err();
+    assert_eq!(e, AuthError::TokenInvalid);
+}
+
+#[test]
 fn every_authentication_costs_two_kv_reads() {
     let (c, _store, kv, r) = setup();
     block_on(authenticate(&c, &kv, &r.access_token, NOW)).unwrap();
