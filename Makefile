@@ -6,7 +6,7 @@ SHELL := bash
 RUST_SOURCES := $(shell find src crates -name '*.rs' 2>/dev/null) Cargo.toml Cargo.lock \
 	$(wildcard crates/*/Cargo.toml) docs/openapi.json
 
-.PHONY: help setup build dev test bench clean
+.PHONY: help setup build dev test bench clean create-admin
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -26,6 +26,9 @@ dev: ## run the service locally: wrangler dev with local D1 + KV and a dev admin
 
 test: ## run every check and test (fmt, clippy host+wasm, unit, wasm build, HTTP)
 	@bash scripts/test.sh
+
+create-admin: ## create/reset an admin: make create-admin ENV=local|production (asks for the password)
+	@bash scripts/create-admin.sh
 
 clean: ## remove build outputs (keeps installed tools and local state)
 	rm -rf build target
