@@ -2,6 +2,7 @@
 //! `AuthError::Unavailable` with the detail kept for the log.
 
 mod d1_store;
+mod kv_counters;
 mod kv_revocations;
 pub mod mailer;
 
@@ -11,11 +12,14 @@ use std::rc::Rc;
 use worker::Env;
 
 pub use d1_store::D1Store;
+pub use kv_counters::KvCounters;
 pub use kv_revocations::KvRevocations;
 
 /// Binding names (wrangler.toml).
 pub const D1_BINDING: &str = "DB";
 pub const KV_BINDING: &str = "AUTH_KV";
+/// Optional Cloudflare Rate Limiting binding, an extra layer in front of the KV counters.
+pub const RATE_LIMITER_BINDING: &str = "AUTH_RATE_LIMITER";
 
 /// What a request handler can reach: configuration, bindings, clock. Cheap to clone (for work after
 /// the response, in `waitUntil`).
@@ -41,6 +45,22 @@ impl Platform {
 
     pub fn revocations(&self) -> KvRevocations {
         KvRevocations::new(self.env.kv(KV_BINDING).map_err(unavailable("KV binding")))
+    }
+
+    pub fn counters(&self) -> KvCounters {
+        KvCounters::new(self.env.kv(KV_BINDING).map_err(unavailable("KV binding")))
+    }
+
+    /// The optional Rate Limiting binding (`[[ratelimits]]` in wrangler.toml), keyed by `key`:
+    /// 429 when it says no. Without the binding, nothing is checked. Its limits are per Cloudflare
+    /// location and eventually consistent too; it is a cheap first filter, not a quota.
+    pub async fn edge_rate_limit(&self, key: &str) -> Result<(), AuthError> {
+        let Ok(limiter) = self.env.rate_limiter(RATE_LIMITER_BINDING) else { return Ok(()) };
+        match limiter.limit(key.to_string()).await {
+            Ok(outcome) if !outcome.success => Err(AuthError::RateLimited { retry_after: 60 }),
+            Ok(_) => Ok(()),
+            Err(e) => Err(AuthError::Unavailable(format!("rate limiter: {e}"))),
+        }
     }
 
     /// Asks D1 and KV a trivial question each, concurrently.

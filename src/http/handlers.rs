@@ -28,7 +28,9 @@ pub fn openapi(p: &Platform) -> Response {
 pub async fn login(mut req: Request, p: &Platform) -> Result<Response, AuthError> {
     let body = body::json_object(&mut req).await?;
     let request = LoginRequest::parse(&body)?;
-    let tokens = service::login(&p.config, &p.store(), &request, &client_info(&req), p.now()).await?;
+    let client = client_info(&req);
+    p.edge_rate_limit(&format!("login:{}", client.ip.as_deref().unwrap_or("unknown"))).await?;
+    let tokens = service::login(&p.config, &p.store(), &p.counters(), &request, &client, p.now()).await?;
     Ok(token_response(p, &tokens))
 }
 
@@ -113,7 +115,9 @@ pub async fn delete_session(req: &Request, p: &Platform, id: Option<&str>) -> Re
 /// `POST /auth/signup`: 201 with a token response.
 pub async fn signup(mut req: Request, p: &Platform) -> Result<Response, AuthError> {
     let body = body::json_object(&mut req).await?;
-    let (tokens, _) = service::signup(&p.config, &p.store(), &body, &client_info(&req), p.now()).await?;
+    let client = client_info(&req);
+    p.edge_rate_limit(&format!("signup:{}", client.ip.as_deref().unwrap_or("unknown"))).await?;
+    let (tokens, _) = service::signup(&p.config, &p.store(), &p.counters(), &body, &client, p.now()).await?;
     let mut r = token_response(p, &tokens);
     r = r.with_status(201);
     Ok(r)
@@ -136,6 +140,9 @@ pub async fn change_password(mut req: Request, p: &Platform) -> Result<Response,
 pub async fn forgot_password(mut req: Request, p: &Platform, ctx: &Context) -> Result<Response, AuthError> {
     let body = body::json_object(&mut req).await?;
     let request = ForgotRequest::parse(&body)?;
+    let ip = client_info(&req).ip.unwrap_or_else(|| "unknown".into());
+    p.edge_rate_limit(&format!("forgot:{ip}")).await?;
+    request.check_limits(&p.config, &p.counters(), &ip, p.now()).await?;
     let origin = req.url().map(|u| u.origin().ascii_serialization()).unwrap_or_default();
     let platform = p.clone();
     ctx.wait_until(async move {

@@ -29,6 +29,13 @@ export async function startWorker({ bindings = {}, outboundService } = {}) {
       JWT_SECRET: TEST_SECRET,
       PASSWORD_ITERATIONS: String(TEST_ITERATIONS),
       ENVIRONMENT: "development",
+      // Rate limits are off by default so unrelated tests can fail logins freely; the rate-limit tests
+      // switch them on with their own bindings.
+      RATE_LIMIT_LOGIN_IP: "off",
+      RATE_LIMIT_SIGNUP_IP: "off",
+      RATE_LIMIT_FORGOT_IP: "off",
+      RATE_LIMIT_FORGOT_ADDRESS: "off",
+      LOGIN_FREE_FAILURES: "99",
       ...bindings,
     },
   });

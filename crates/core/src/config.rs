@@ -3,6 +3,7 @@
 
 use crate::password::{PasswordHasher, DEFAULT_ITERATIONS};
 use crate::policy::{PasswordPolicy, DEFAULT_MIN_LENGTH};
+use crate::rate_limit::{AccountPolicy, WindowLimit};
 use crate::roles;
 use crate::session::{RefreshKey, DEFAULT_GRACE_SECONDS};
 use crate::token::{HmacKey, TokenService};
@@ -43,6 +44,23 @@ pub struct Config {
     /// Where reset emails are POSTed as signed JSON (`MAIL_WEBHOOK_URL`); `None` means no delivery
     /// (in development the link is logged instead).
     pub mail_webhook: Option<MailWebhook>,
+    /// Rate limits (`RATE_LIMIT_*`, `LOGIN_*`).
+    pub limits: Limits,
+}
+
+/// Every rate limit; `None` windows are switched off (`off`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Failed logins per client IP (`RATE_LIMIT_LOGIN_IP`, default 10/15m).
+    pub login_ip: Option<WindowLimit>,
+    /// Signups per client IP (`RATE_LIMIT_SIGNUP_IP`, default 5/1h).
+    pub signup_ip: Option<WindowLimit>,
+    /// Forgot-password requests per client IP (`RATE_LIMIT_FORGOT_IP`, default 5/15m).
+    pub forgot_ip: Option<WindowLimit>,
+    /// Forgot-password requests per address (`RATE_LIMIT_FORGOT_ADDRESS`, default 3/1h).
+    pub forgot_address: Option<WindowLimit>,
+    /// Progressive delay per account (`LOGIN_FREE_FAILURES`, `LOGIN_MAX_DELAY`).
+    pub account: AccountPolicy,
 }
 
 /// The mail webhook and the secret that signs its requests.
@@ -188,6 +206,28 @@ impl Config {
             (Some(url), Some(secret)) => Some(MailWebhook { url, secret }),
         };
 
+        let window = |name: &str, default: &str, problems: &mut Vec<String>| {
+            let raw = get(name).unwrap_or_else(|| default.to_string());
+            WindowLimit::parse(&raw).unwrap_or_else(|e| {
+                problems.push(format!("{name}: {e}"));
+                None
+            })
+        };
+        let login_ip = window("RATE_LIMIT_LOGIN_IP", "10/15m", &mut problems);
+        let signup_ip = window("RATE_LIMIT_SIGNUP_IP", "5/1h", &mut problems);
+        let forgot_ip = window("RATE_LIMIT_FORGOT_IP", "5/15m", &mut problems);
+        let forgot_address = window("RATE_LIMIT_FORGOT_ADDRESS", "3/1h", &mut problems);
+        let mut account = AccountPolicy::default();
+        if let Some(v) = get("LOGIN_FREE_FAILURES") {
+            match v.parse::<u32>() {
+                Ok(n) if n < account.hard_limit => account.free_failures = n,
+                _ => problems.push(format!("LOGIN_FREE_FAILURES must be a number below 100, got {v:?}")),
+            }
+        }
+        account.max_delay_seconds =
+            duration_setting(&get, "LOGIN_MAX_DELAY", account.max_delay_seconds, &mut problems);
+        let limits = Limits { login_ip, signup_ip, forgot_ip, forgot_address, account };
+
         let environment = match get("ENVIRONMENT").as_deref() {
             None | Some("production") => Environment::Production,
             Some("development") => Environment::Development,
@@ -239,6 +279,7 @@ impl Config {
                 reset_ttl_seconds,
                 reset_url_template,
                 mail_webhook,
+                limits,
                 roles: roles_list,
                 environment,
             }),
@@ -357,6 +398,25 @@ mod tests {
         assert_eq!(c.default_role, "user");
         assert_eq!(c.reset_ttl_seconds, 1800);
         assert!(c.mail_webhook.is_none());
+        assert_eq!(c.limits.login_ip, Some(WindowLimit { count: 10, window_seconds: 900 }));
+        assert_eq!(c.limits.account.hard_limit, 100);
+    }
+
+    #[test]
+    fn rate_limits_are_configurable_and_can_be_switched_off() {
+        let c = config(&[
+            ("JWT_SECRET", SECRET),
+            ("RATE_LIMIT_LOGIN_IP", "5/1m"),
+            ("RATE_LIMIT_SIGNUP_IP", "off"),
+            ("LOGIN_FREE_FAILURES", "3"),
+            ("LOGIN_MAX_DELAY", "5m"),
+        ])
+        .unwrap();
+        assert_eq!(c.limits.login_ip, Some(WindowLimit { count: 5, window_seconds: 60 }));
+        assert_eq!(c.limits.signup_ip, None);
+        assert_eq!(c.limits.account.free_failures, 3);
+        assert_eq!(c.limits.account.max_delay_seconds, 300);
+        assert!(config(&[("JWT_SECRET", SECRET), ("RATE_LIMIT_LOGIN_IP", "5/30")]).is_err());
     }
 
     #[test]

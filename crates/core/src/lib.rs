@@ -19,6 +19,7 @@ pub mod password;
 pub mod policy;
 pub mod ports;
 pub mod random;
+pub mod rate_limit;
 pub mod roles;
 pub mod service;
 pub mod session;

@@ -133,3 +133,12 @@ pub trait Revocations {
         ttl_seconds: u64,
     ) -> Result<(), AuthError>;
 }
+
+/// Rate-limit counters in KV: small strings under keys with a TTL (>= 60 s). Approximate by design.
+pub trait Counters {
+    /// Reads several keys, concurrently.
+    async fn get_many(&self, keys: &[&str]) -> Result<Vec<Option<String>>, AuthError>;
+    /// Writes several keys, concurrently. A refused write (KV allows one per second per key) is an error.
+    async fn put_many(&self, entries: &[(String, String, u64)]) -> Result<(), AuthError>;
+    async fn delete(&self, key: &str) -> Result<(), AuthError>;
+}

@@ -3,7 +3,7 @@
 use crate::config::Config;
 use crate::error::AuthError;
 use crate::ports::{
-    Guarded, LoginRecord, ResetRecord, RevocationState, Revocations, Store, UserPatch, UserQuery,
+    Counters, Guarded, LoginRecord, ResetRecord, RevocationState, Revocations, Store, UserPatch, UserQuery,
 };
 use crate::session::Session;
 use crate::user::User;
@@ -361,6 +361,40 @@ impl Revocations for MemoryRevocations {
     ) -> Result<(), AuthError> {
         assert!(ttl_seconds >= 60, "KV refuses TTLs under 60 s");
         self.users.borrow_mut().insert(user_id.to_string(), not_before);
+        Ok(())
+    }
+}
+
+/// KV counters in memory (TTLs ignored).
+#[derive(Default)]
+pub struct MemoryCounters {
+    pub values: RefCell<HashMap<String, String>>,
+    /// KV writes and deletes done so far.
+    pub writes: RefCell<u64>,
+    /// When set, every write fails (KV refusing: one write per second per key).
+    pub refuse_writes: RefCell<bool>,
+}
+
+impl Counters for MemoryCounters {
+    async fn get_many(&self, keys: &[&str]) -> Result<Vec<Option<String>>, AuthError> {
+        Ok(keys.iter().map(|k| self.values.borrow().get(*k).cloned()).collect())
+    }
+
+    async fn put_many(&self, entries: &[(String, String, u64)]) -> Result<(), AuthError> {
+        if *self.refuse_writes.borrow() {
+            return Err(AuthError::Unavailable("KV put: 429 Too Many Requests".into()));
+        }
+        for (k, v, ttl) in entries {
+            assert!(*ttl >= 60, "KV refuses TTLs under 60 s");
+            self.values.borrow_mut().insert(k.clone(), v.clone());
+            *self.writes.borrow_mut() += 1;
+        }
+        Ok(())
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), AuthError> {
+        self.values.borrow_mut().remove(key);
+        *self.writes.borrow_mut() += 1;
         Ok(())
     }
 }

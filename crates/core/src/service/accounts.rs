@@ -1,12 +1,12 @@
 //! Accounts: signup, password change, forgot/reset password.
 
 use super::sessions::end_all_sessions;
-use super::{new_session, revocation_ttl, token_response, ClientInfo, TokenResponse};
+use super::{new_session, token_response, ClientInfo, TokenResponse};
 use crate::config::Config;
 use crate::error::{AuthError, FieldError};
 use crate::mail::ResetMail;
 use crate::password::Verification;
-use crate::ports::{ResetRecord, Revocations, Store};
+use crate::ports::{Counters, ResetRecord, Revocations, Store};
 use crate::time::rfc3339;
 use crate::token::VerifiedAccess;
 use crate::user::User;
@@ -22,6 +22,7 @@ pub const DISPLAY_NAME_MAX: usize = 100;
 pub async fn signup(
     config: &Config,
     store: &impl Store,
+    counters: &impl Counters,
     body: &Map<String, Value>,
     client: &ClientInfo,
     now: i64,
@@ -30,6 +31,8 @@ pub async fn signup(
         return Err(AuthError::SignupDisabled);
     }
     let new = NewAccount::parse(config, body)?;
+    let ip = client.ip.as_deref().unwrap_or("unknown");
+    super::limits::check_and_count(counters, config.limits.signup_ip, "signup-ip", ip, now).await?;
     let user = new.into_user(config, &config.default_role, now);
     let session = new_session(config, &user.id, client, now);
     store.create_user(&user, Some(&session)).await?;
@@ -125,11 +128,11 @@ pub async fn change_password(
         return Err(AuthError::InvalidCredentials);
     }
     config.password_policy.check("new_password", new, &user.username).map_err(one_field)?;
+    // Every existing session and its tokens end (denylisted one by one, so that tokens issued within
+    // this very second die too); then the new hash and the fresh session are stored.
+    end_all_sessions(config, store, revocations, &user.id, None, now).await?;
     let session = new_session(config, &user.id, client, now);
     store.replace_password(&user.id, &config.hasher.hash(new), now, Some(&session)).await?;
-    // Tokens issued before now die; the fresh session's token (iat = now) lives.
-    revocations.revoke_user_before(&user.id, now, revocation_ttl(config)).await?;
-    revocations.revoke_session(&access.claims.sid, revocation_ttl(config)).await?;
     token_response(config, &user, &session, session.generation, now)
 }
 
@@ -138,18 +141,41 @@ pub async fn change_password(
 pub struct ForgotRequest(validate::LoginName);
 
 impl ForgotRequest {
+    /// Counts the request against the per-IP and per-address limits (429 when over). Runs before the
+    /// 202, whatever the account: the counts say nothing about whether it exists.
+    pub async fn check_limits(
+        &self,
+        config: &Config,
+        counters: &impl Counters,
+        ip: &str,
+        now: i64,
+    ) -> Result<(), AuthError> {
+        let address = match &self.0 {
+            validate::LoginName::Email(e) => e.clone(),
+            validate::LoginName::Username(u) => u.to_ascii_lowercase(),
+        };
+        super::limits::check_and_count(counters, config.limits.forgot_ip, "forgot-ip", ip, now).await?;
+        super::limits::check_and_count(
+            counters,
+            config.limits.forgot_address,
+            "forgot-address",
+            &address,
+            now,
+        )
+        .await
+    }
+
     pub fn parse(body: &Map<String, Value>) -> Result<Self, AuthError> {
         let mut f = Fields::new(body);
+        let by_email = !matches!(body.get("email"), None | Some(Value::Null));
         let raw = f.required_str_any(&["email", "username"]);
         let name = raw.and_then(|r| {
-            validate::login_name(r)
-                .map_err(|e| {
-                    f.push(FieldError {
-                        field: if r.contains('@') { "email" } else { "username" }.into(),
-                        ..e
-                    })
-                })
-                .ok()
+            let parsed = if by_email {
+                validate::email(r).map(validate::LoginName::Email)
+            } else {
+                validate::login_name(r).map_err(|e| FieldError { field: "username".into(), ..e })
+            };
+            parsed.map_err(|e| f.push(e)).ok()
         });
         f.finish()?;
         name.map(ForgotRequest).ok_or_else(|| AuthError::bad_request("The request has invalid fields."))
@@ -215,8 +241,8 @@ pub async fn reset_password(
     if !store.consume_reset(&token_hash, now).await? {
         return Err(AuthError::ResetTokenInvalid);
     }
-    store.replace_password(&user.id, &config.hasher.hash(new), now, None).await?;
-    end_all_sessions(config, store, revocations, &user.id, None, now).await
+    end_all_sessions(config, store, revocations, &user.id, None, now).await?;
+    store.replace_password(&user.id, &config.hasher.hash(new), now, None).await
 }
 
 /// Reset tokens are stored as SHA-256 (hex): 256 random bits need no slow hash [ASVS 7.2.3].

@@ -4,8 +4,9 @@ use super::{new_session, token_response, ClientInfo, TokenResponse};
 use crate::config::Config;
 use crate::error::AuthError;
 use crate::password::Verification;
-use crate::ports::{LoginRecord, Store};
+use crate::ports::{Counters, LoginRecord, Store};
 use crate::token::VerifiedAccess;
+use crate::user::User;
 use crate::user::UserView;
 use crate::validate::{self, Fields, LoginName};
 use serde_json::{Map, Value};
@@ -41,23 +42,28 @@ impl LoginRequest {
 ///
 /// Unknown user and wrong password give the same error after the same hashing work (a dummy hash at
 /// the configured cost) [ASVS 6.3.8]; `account_disabled` is only told after a correct password.
-/// D1: one read, then one batch (login time + rehash, new session).
+/// Rate limits come first (client IP and account, see `super::limits`); a failure is counted the same
+/// way for unknown and known users.
+/// D1: one read, then one batch (login time + rehash, new session). KV: two reads; two writes on
+/// failure; none on success (one delete if the account had failures).
 pub async fn login(
     config: &Config,
     store: &impl Store,
+    counters: &impl Counters,
     request: &LoginRequest,
     client: &ClientInfo,
     now: i64,
 ) -> Result<TokenResponse, AuthError> {
-    let Some(user) = store.find_user_by_login(&request.name).await? else {
-        config.hasher.verify_dummy(&request.password);
-        return Err(AuthError::InvalidCredentials);
+    let ip = client.ip.as_deref().unwrap_or("unknown");
+    let guard = super::limits::check_login(config, counters, ip, &request.name, now).await?;
+    let (user, needs_rehash) = match check_password(config, store, request).await {
+        Err(AuthError::InvalidCredentials) => {
+            super::limits::login_failed(config, counters, &guard, now).await?;
+            return Err(AuthError::InvalidCredentials);
+        }
+        other => other?,
     };
-    let needs_rehash = match config.hasher.verify(&request.password, &user.password_hash) {
-        Verification::Match { needs_rehash } => needs_rehash,
-        // A corrupt row gets what any wrong password gets.
-        Verification::Mismatch | Verification::Unusable => return Err(AuthError::InvalidCredentials),
-    };
+    super::limits::login_succeeded(counters, &guard).await?;
     if user.disabled {
         return Err(AuthError::AccountDisabled);
     }
@@ -66,6 +72,24 @@ pub async fn login(
     let record = LoginRecord { user_id: &user.id, now, new_hash: new_hash.as_deref() };
     store.start_session(&record, &session).await?;
     token_response(config, &user, &session, session.generation, now)
+}
+
+/// The user and whether its hash needs an upgrade, or `InvalidCredentials` after the same hashing
+/// work for an unknown user and a wrong password [ASVS 6.3.8].
+async fn check_password(
+    config: &Config,
+    store: &impl Store,
+    request: &LoginRequest,
+) -> Result<(User, bool), AuthError> {
+    let Some(user) = store.find_user_by_login(&request.name).await? else {
+        config.hasher.verify_dummy(&request.password);
+        return Err(AuthError::InvalidCredentials);
+    };
+    match config.hasher.verify(&request.password, &user.password_hash) {
+        Verification::Match { needs_rehash } => Ok((user, needs_rehash)),
+        // A corrupt row gets what any wrong password gets.
+        Verification::Mismatch | Verification::Unusable => Err(AuthError::InvalidCredentials),
+    }
 }
 
 /// `GET /auth/profile`: the caller, read fresh from D1. A deleted or disabled user is 401 even while

@@ -7,6 +7,7 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod limits;
 mod login;
 mod sessions;
 

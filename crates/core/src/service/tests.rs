@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::error::AuthError;
-use crate::testing::{block_on, config, config_with, MemoryRevocations, MemoryStore};
+use crate::testing::{block_on, config, config_with, MemoryCounters, MemoryRevocations, MemoryStore};
 use serde_json::json;
 
 const NOW: i64 = 1_780_000_000;
@@ -12,7 +12,15 @@ fn login_req(name: &str, password: &str) -> LoginRequest {
 }
 
 fn do_login(c: &crate::config::Config, store: &MemoryStore, name: &str, password: &str) -> TokenResponse {
-    block_on(login(c, store, &login_req(name, password), &ClientInfo::default(), NOW)).unwrap()
+    block_on(login(
+        c,
+        store,
+        &MemoryCounters::default(),
+        &login_req(name, password),
+        &ClientInfo::default(),
+        NOW,
+    ))
+    .unwrap()
 }
 
 // ---- login and profile -------------------------------------------------------------------------
@@ -37,10 +45,24 @@ fn login_by_email_and_by_differently_cased_username_works() {
     let c = config();
     let store = MemoryStore::with_user(&c, "Alice", "correct horse", "user");
     let client = ClientInfo::default();
-    assert!(block_on(login(&c, &store, &login_req("ALICE", "correct horse"), &client, NOW)).is_ok());
-    assert!(
-        block_on(login(&c, &store, &login_req("Alice@Example.com", "correct horse"), &client, NOW)).is_ok()
-    );
+    assert!(block_on(login(
+        &c,
+        &store,
+        &MemoryCounters::default(),
+        &login_req("ALICE", "correct horse"),
+        &client,
+        NOW
+    ))
+    .is_ok());
+    assert!(block_on(login(
+        &c,
+        &store,
+        &MemoryCounters::default(),
+        &login_req("Alice@Example.com", "correct horse"),
+        &client,
+        NOW
+    ))
+    .is_ok());
 }
 
 #[test]
@@ -50,9 +72,13 @@ fn unknown_user_and_wrong_password_are_the_same_error_after_the_same_hash_work()
     let client = ClientInfo::default();
     let count = crate::password::verification_count;
     let before = count();
-    let wrong = block_on(login(&c, &store, &login_req("alice", "wrong"), &client, NOW)).unwrap_err();
+    let wrong =
+        block_on(login(&c, &store, &MemoryCounters::default(), &login_req("alice", "wrong"), &client, NOW))
+            .unwrap_err();
     let after_wrong = count();
-    let unknown = block_on(login(&c, &store, &login_req("mallory", "wrong"), &client, NOW)).unwrap_err();
+    let unknown =
+        block_on(login(&c, &store, &MemoryCounters::default(), &login_req("mallory", "wrong"), &client, NOW))
+            .unwrap_err();
     let after_unknown = count();
     assert_eq!(wrong, AuthError::InvalidCredentials);
     assert_eq!(unknown, AuthError::InvalidCredentials);
@@ -67,9 +93,19 @@ fn a_disabled_account_is_only_revealed_after_a_correct_password() {
     let store = MemoryStore::with_user(&c, "alice", "correct horse", "user");
     store.update("alice", |u| u.disabled = true);
     let client = ClientInfo::default();
-    let e = block_on(login(&c, &store, &login_req("alice", "nope"), &client, NOW)).unwrap_err();
+    let e =
+        block_on(login(&c, &store, &MemoryCounters::default(), &login_req("alice", "nope"), &client, NOW))
+            .unwrap_err();
     assert_eq!(e, AuthError::InvalidCredentials);
-    let e = block_on(login(&c, &store, &login_req("alice", "correct horse"), &client, NOW)).unwrap_err();
+    let e = block_on(login(
+        &c,
+        &store,
+        &MemoryCounters::default(),
+        &login_req("alice", "correct horse"),
+        &client,
+        NOW,
+    ))
+    .unwrap_err();
     assert_eq!(e, AuthError::AccountDisabled);
 }
 
@@ -90,7 +126,14 @@ fn a_corrupt_stored_hash_is_invalid_credentials_not_a_crash() {
     let c = config();
     let store = MemoryStore::with_user(&c, "alice", "correct horse", "user");
     store.update("alice", |u| u.password_hash = "garbage".into());
-    let e = block_on(login(&c, &store, &login_req("alice", "correct horse"), &ClientInfo::default(), NOW));
+    let e = block_on(login(
+        &c,
+        &store,
+        &MemoryCounters::default(),
+        &login_req("alice", "correct horse"),
+        &ClientInfo::default(),
+        NOW,
+    ));
     assert_eq!(e.unwrap_err(), AuthError::InvalidCredentials);
 }
 
@@ -256,8 +299,14 @@ fn logout_all_ends_every_session_and_every_outstanding_access_token() {
     }
     // A login after the logout-all works, even within the same second.
     let again = do_login(&c, &store, "alice", "correct horse");
-    let later =
-        block_on(login(&c, &store, &login_req("alice", "correct horse"), &ClientInfo::default(), NOW + 1));
+    let later = block_on(login(
+        &c,
+        &store,
+        &MemoryCounters::default(),
+        &login_req("alice", "correct horse"),
+        &ClientInfo::default(),
+        NOW + 1,
+    ));
     assert!(block_on(authenticate(&c, &kv, &later.unwrap().access_token, NOW + 1)).is_ok());
     assert!(block_on(authenticate(&c, &kv, &again.access_token, NOW + 1)).is_err(), "issued before");
 }
@@ -309,4 +358,96 @@ fn deleting_a_session_ends_only_that_one_and_another_users_is_not_found() {
     assert!(block_on(authenticate(&c, &kv, &phone.access_token, NOW)).is_ok());
     let e = block_on(delete_session(&c, &store, &kv, &access, &laptop_sid, NOW)).unwrap_err();
     assert_eq!(e, AuthError::NotFound, "already ended");
+}
+
+// ---- rate limits --------------------------------------------------------------------------------
+
+fn from_ip(ip: &str) -> ClientInfo {
+    ClientInfo { user_agent: None, ip: Some(ip.into()) }
+}
+
+#[test]
+fn unknown_user_and_wrong_password_cost_the_same_kv_writes_and_success_costs_none() {
+    let c = config();
+    let store = MemoryStore::with_user(&c, "alice", "correct horse", "user");
+    let (kv_wrong, kv_unknown, kv_ok) =
+        (MemoryCounters::default(), MemoryCounters::default(), MemoryCounters::default());
+    let ip = from_ip("198.51.100.7");
+    block_on(login(&c, &store, &kv_wrong, &login_req("alice", "nope"), &ip, NOW)).unwrap_err();
+    block_on(login(&c, &store, &kv_unknown, &login_req("mallory", "nope"), &ip, NOW)).unwrap_err();
+    block_on(login(&c, &store, &kv_ok, &login_req("alice", "correct horse"), &ip, NOW)).unwrap();
+    assert_eq!(*kv_wrong.writes.borrow(), 2, "IP counter and account counter");
+    assert_eq!(*kv_unknown.writes.borrow(), *kv_wrong.writes.borrow());
+    assert_eq!(*kv_ok.writes.borrow(), 0, "no KV write per successful login");
+}
+
+#[test]
+fn an_account_gets_a_growing_delay_after_its_free_failures_and_success_resets_it() {
+    let c = config_with(&[("RATE_LIMIT_LOGIN_IP", "off")]);
+    let store = MemoryStore::with_user(&c, "alice", "correct horse", "user");
+    let kv = MemoryCounters::default();
+    let attempt =
+        |pw: &str, at: i64| block_on(login(&c, &store, &kv, &login_req("alice", pw), &from_ip("a"), at));
+    for _ in 0..5 {
+        assert_eq!(attempt("nope", NOW).unwrap_err(), AuthError::InvalidCredentials);
+    }
+    // Even the right password waits: the limit is checked before any hashing.
+    assert_eq!(attempt("correct horse", NOW).unwrap_err(), AuthError::RateLimited { retry_after: 1 });
+    assert_eq!(attempt("nope", NOW + 1).unwrap_err(), AuthError::InvalidCredentials);
+    assert_eq!(attempt("nope", NOW + 1).unwrap_err(), AuthError::RateLimited { retry_after: 2 });
+    assert!(attempt("correct horse", NOW + 3).is_ok());
+    // Reset: five free failures again.
+    for _ in 0..5 {
+        assert_eq!(attempt("nope", NOW + 4).unwrap_err(), AuthError::InvalidCredentials);
+    }
+}
+
+#[test]
+fn an_ip_over_its_failure_window_is_refused_for_every_account() {
+    let c = config_with(&[("RATE_LIMIT_LOGIN_IP", "3/1m")]);
+    let store = MemoryStore::with_user(&c, "alice", "correct horse", "user");
+    store.add_user(&c, "bob", "bob password", "user");
+    let kv = MemoryCounters::default();
+    for name in ["alice", "bob", "carol"] {
+        let e = block_on(login(&c, &store, &kv, &login_req(name, "nope"), &from_ip("203.0.113.9"), NOW));
+        assert_eq!(e.unwrap_err(), AuthError::InvalidCredentials);
+    }
+    let e = block_on(login(&c, &store, &kv, &login_req("bob", "bob password"), &from_ip("203.0.113.9"), NOW));
+    assert!(
+        matches!(e.unwrap_err(), AuthError::RateLimited { retry_after } if (1..=60).contains(&retry_after))
+    );
+    assert!(block_on(login(
+        &c,
+        &store,
+        &kv,
+        &login_req("bob", "bob password"),
+        &from_ip("203.0.113.10"),
+        NOW
+    ))
+    .is_ok());
+}
+
+#[test]
+fn a_refused_kv_write_fails_closed() {
+    let c = config();
+    let store = MemoryStore::with_user(&c, "alice", "correct horse", "user");
+    let kv = MemoryCounters::default();
+    *kv.refuse_writes.borrow_mut() = true;
+    let e = block_on(login(&c, &store, &kv, &login_req("alice", "nope"), &from_ip("a"), NOW)).unwrap_err();
+    assert_eq!(e, AuthError::RateLimited { retry_after: 1 });
+}
+
+#[test]
+fn signups_are_limited_per_ip() {
+    let c = config_with(&[("RATE_LIMIT_SIGNUP_IP", "2/1h")]);
+    let store = MemoryStore::default();
+    let kv = MemoryCounters::default();
+    let signup_as = |name: &str, ip: &str| {
+        let body = json!({"username": name, "password": "a long passphrase"});
+        block_on(signup(&c, &store, &kv, body.as_object().unwrap(), &from_ip(ip), NOW))
+    };
+    assert!(signup_as("user1", "a").is_ok());
+    assert!(signup_as("user2", "a").is_ok());
+    assert!(matches!(signup_as("user3", "a").unwrap_err(), AuthError::RateLimited { .. }));
+    assert!(signup_as("user3", "b").is_ok());
 }

@@ -1,0 +1,130 @@
+//! Rate limiting of login, signup and forgot-password, over the `Counters` port (KV).
+//!
+//! KV work per request: a login reads two counters (client IP, account) concurrently; a failed login
+//! writes both; a successful login writes nothing, unless the account had failures to clear (one
+//! delete). Signup and forgot-password read and write their counters on every request. Any KV
+//! failure fails closed: 503 on a read, 429 on a refused write.
+
+use crate::config::Config;
+use crate::error::AuthError;
+use crate::ports::Counters;
+use crate::rate_limit::{Decision, Failures, WindowLimit};
+use crate::validate::LoginName;
+use sha2::{Digest, Sha256};
+
+/// What a login's limit check read, to update after the attempt.
+#[derive(Debug, Clone)]
+pub struct LoginGuard {
+    ip_key: Option<(String, u32, u64)>,
+    account_key: String,
+    failures: Failures,
+}
+
+/// Before verifying a password: refuses (429) when the client IP or the account is over its limit.
+/// The account is keyed by the name as typed (hashed), so an unknown user costs the same KV work as
+/// a known one.
+pub async fn check_login(
+    config: &Config,
+    counters: &impl Counters,
+    ip: &str,
+    name: &LoginName,
+    now: i64,
+) -> Result<LoginGuard, AuthError> {
+    let account_key = format!("rl:account:{}", digest(&name_key(name)));
+    let ip_key = config.limits.login_ip.map(|l| (window_key("login-ip", ip, &l, now), l));
+    let mut keys = vec![account_key.as_str()];
+    if let Some((k, _)) = &ip_key {
+        keys.push(k);
+    }
+    let values = counters.get_many(&keys).await?;
+    let failures: Failures =
+        values[0].as_deref().and_then(|v| serde_json::from_str(v).ok()).unwrap_or_default();
+    let ip_count = values.get(1).cloned().flatten().and_then(|v| v.parse::<u32>().ok()).unwrap_or(0);
+    if let Some((_, limit)) = &ip_key {
+        deny(limit.decide(ip_count, now))?;
+    }
+    deny(config.limits.account.decide(&failures, now))?;
+    Ok(LoginGuard { ip_key: ip_key.map(|(k, l)| (k, ip_count, window_ttl(&l, now))), account_key, failures })
+}
+
+/// After a failed password: one more failure for the IP and the account (two concurrent writes).
+pub async fn login_failed(
+    config: &Config,
+    counters: &impl Counters,
+    guard: &LoginGuard,
+    now: i64,
+) -> Result<(), AuthError> {
+    let policy = &config.limits.account;
+    let failures = policy.record_failure(&guard.failures, now);
+    let mut writes = vec![(
+        guard.account_key.clone(),
+        serde_json::to_string(&failures).unwrap_or_default(),
+        policy.quiet_reset_seconds,
+    )];
+    if let Some((key, count, ttl)) = &guard.ip_key {
+        writes.push((key.clone(), (count + 1).to_string(), *ttl));
+    }
+    counters.put_many(&writes).await.map_err(refused_write)
+}
+
+/// After a correct password: clears the account's failures, if it had any (no write otherwise).
+pub async fn login_succeeded(counters: &impl Counters, guard: &LoginGuard) -> Result<(), AuthError> {
+    if guard.failures.count > 0 {
+        counters.delete(&guard.account_key).await?;
+    }
+    Ok(())
+}
+
+/// Counts one request against `limit` for `subject` (e.g. an IP), refusing when it is already over.
+pub async fn check_and_count(
+    counters: &impl Counters,
+    limit: Option<WindowLimit>,
+    bucket: &str,
+    subject: &str,
+    now: i64,
+) -> Result<(), AuthError> {
+    let Some(limit) = limit else { return Ok(()) };
+    let key = window_key(bucket, subject, &limit, now);
+    let count =
+        counters.get_many(&[&key]).await?[0].as_deref().and_then(|v| v.parse::<u32>().ok()).unwrap_or(0);
+    deny(limit.decide(count, now))?;
+    counters.put_many(&[(key, (count + 1).to_string(), window_ttl(&limit, now))]).await.map_err(refused_write)
+}
+
+/// The key of a fixed-window counter. Subjects that may be personal (addresses) are hashed.
+fn window_key(bucket: &str, subject: &str, limit: &WindowLimit, now: i64) -> String {
+    format!("rl:{bucket}:{}:{}", digest(subject), limit.window_start(now))
+}
+
+/// Until the window ends, and never below KV's 60 s minimum.
+fn window_ttl(limit: &WindowLimit, now: i64) -> u64 {
+    let end = limit.window_start(now) + limit.window_seconds as i64;
+    ((end - now).max(0) as u64).max(60)
+}
+
+fn name_key(name: &LoginName) -> String {
+    match name {
+        LoginName::Username(u) => format!("u:{}", u.to_ascii_lowercase()),
+        LoginName::Email(e) => format!("e:{e}"),
+    }
+}
+
+/// A short hash keeps personal data (addresses, usernames, IPs) out of KV key names.
+fn digest(s: &str) -> String {
+    Sha256::digest(s.as_bytes())[..12].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn deny(decision: Decision) -> Result<(), AuthError> {
+    match decision {
+        Decision::Allow => Ok(()),
+        Decision::Deny { retry_after } => Err(AuthError::RateLimited { retry_after }),
+    }
+}
+
+/// KV refusing a counter write (its one-write-per-second-per-key limit, or an outage) fails closed.
+fn refused_write(e: AuthError) -> AuthError {
+    match e {
+        AuthError::Unavailable(_) => AuthError::RateLimited { retry_after: 1 },
+        other => other,
+    }
+}
