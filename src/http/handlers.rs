@@ -24,6 +24,17 @@ pub fn openapi(p: &Platform) -> Response {
     )
 }
 
+/// `GET /.well-known/jwks.json`: the public keys of EdDSA mode (current and previous), so other
+/// services verify tokens without sharing a secret. Empty in HS256 mode: HMAC keys are never published.
+pub fn jwks(p: &Platform) -> Response {
+    response::json_response(
+        200,
+        &p.config.tokens.jwks(),
+        "application/jwk-set+json",
+        response::CacheControl::Public,
+    )
+}
+
 /// `POST /auth/login`.
 pub async fn login(mut req: Request, p: &Platform) -> Result<Response, AuthError> {
     let body = body::json_object(&mut req).await?;

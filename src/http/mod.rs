@@ -61,6 +61,7 @@ async fn dispatch(
         }
         Route::Health => handlers::health(p).await,
         Route::OpenApi => Ok(handlers::openapi(p)),
+        Route::Jwks => Ok(handlers::jwks(p)),
         Route::Login => handlers::login(req, p).await,
         Route::Refresh => handlers::refresh(req, p).await,
         Route::Logout => handlers::logout(req, p).await,

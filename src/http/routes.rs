@@ -7,6 +7,7 @@ use edge_auth_core::AuthError;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Route {
     Health,
+    Jwks,
     OpenApi,
     Login,
     Refresh,
@@ -60,7 +61,8 @@ const AUTH_ROUTES: &[(&str, &[(&str, Route)])] = &[
 ];
 
 /// Absolute paths outside `BASE_PATH`.
-const ROOT_ROUTES: &[(&str, &[(&str, Route)])] = &[("/health", &[("GET", Route::Health)])];
+const ROOT_ROUTES: &[(&str, &[(&str, Route)])] =
+    &[("/health", &[("GET", Route::Health)]), ("/.well-known/jwks.json", &[("GET", Route::Jwks)])];
 
 /// A resolved route and its path parameter, if any.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,8 +5,10 @@ use crate::password::{PasswordHasher, DEFAULT_ITERATIONS};
 use crate::policy::{PasswordPolicy, DEFAULT_MIN_LENGTH};
 use crate::rate_limit::{AccountPolicy, WindowLimit};
 use crate::roles;
-use crate::session::{RefreshKey, DEFAULT_GRACE_SECONDS};
-use crate::token::{HmacKey, TokenService};
+use crate::session::{PresentedRefresh, RefreshKey, DEFAULT_GRACE_SECONDS};
+use crate::token::{EdPublicKey, EdSigningKey, HmacKey, SigningKey, TokenService, VerifyingKey};
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine;
 
 /// Validated configuration. Built once per isolate.
 #[derive(Debug, Clone)]
@@ -19,6 +21,8 @@ pub struct Config {
     pub refresh_ttl_seconds: u64,
     /// Authenticates refresh tokens; derived from `JWT_SECRET`.
     pub refresh_key: RefreshKey,
+    /// Refresh keys derived from `JWT_PREVIOUS_SECRETS`: still verify, never mint.
+    pub previous_refresh_keys: Vec<RefreshKey>,
     /// How long after a rotation the previous refresh token still yields the current one (0: never).
     pub refresh_grace_seconds: u64,
     /// Cookie mode: tokens also travel in `__Host-`/`__Secure-` cookies (off by default).
@@ -237,7 +241,8 @@ impl Config {
             }
         };
 
-        let signing = match get("JWT_SECRET") {
+        // JWT_SECRET is always required: it signs HS256 tokens and is the root of the refresh-token key.
+        let secret = match get("JWT_SECRET") {
             None => {
                 problems.push(
                     "JWT_SECRET is not set: set it with `wrangler secret put JWT_SECRET` (32+ random bytes)"
@@ -250,26 +255,63 @@ impl Config {
                 .map_err(|e| problems.push(format!("JWT_SECRET: {e}")))
                 .ok(),
         };
-        let mut previous = Vec::new();
+        let mut previous: Vec<VerifyingKey> = Vec::new();
+        let mut previous_refresh_keys = Vec::new();
         for (i, s) in get("JWT_PREVIOUS_SECRETS").unwrap_or_default().split(',').map(str::trim).enumerate() {
             if s.is_empty() {
                 continue;
             }
             match HmacKey::new(s.as_bytes()) {
-                Ok(k) => previous.push(k),
+                Ok(k) => {
+                    previous.push(VerifyingKey::Hs256(k));
+                    previous_refresh_keys.push(RefreshKey::derive(s.as_bytes()));
+                }
                 Err(e) => problems.push(format!("JWT_PREVIOUS_SECRETS entry {}: {e}", i + 1)),
             }
         }
+        for (i, s) in
+            get("JWT_PREVIOUS_PUBLIC_KEYS").unwrap_or_default().split(',').map(str::trim).enumerate()
+        {
+            if s.is_empty() {
+                continue;
+            }
+            match decode_key(s).and_then(|b| EdPublicKey::from_bytes(&b)) {
+                Ok(k) => previous.push(VerifyingKey::EdDsa(k)),
+                Err(e) => problems.push(format!("JWT_PREVIOUS_PUBLIC_KEYS entry {}: {e}", i + 1)),
+            }
+        }
+        let signing = match (get("JWT_ALGORITHM").as_deref(), &secret) {
+            (None | Some("HS256"), Some((hmac, _))) => Some(SigningKey::Hs256(hmac.clone())),
+            (Some("EdDSA"), _) => match get("JWT_PRIVATE_KEY")
+                .map(|k| decode_key(&k).and_then(|b| EdSigningKey::from_seed(&b)))
+            {
+                Some(Ok(k)) => Some(SigningKey::EdDsa(k)),
+                Some(Err(e)) => {
+                    problems.push(format!("JWT_PRIVATE_KEY: {e}"));
+                    None
+                }
+                None => {
+                    problems.push("JWT_ALGORITHM=EdDSA needs the secret JWT_PRIVATE_KEY (make one with `edge-auth-cli gen-ed25519-key`)".into());
+                    None
+                }
+            },
+            (Some(other), _) if other != "HS256" => {
+                problems.push(format!("JWT_ALGORITHM must be HS256 or EdDSA, got {other:?}"));
+                None
+            }
+            _ => None,
+        };
         let issuer = get("JWT_ISSUER").unwrap_or_else(|| "edge-auth".into());
         let audience = get("JWT_AUDIENCE").unwrap_or_else(|| "edge-auth".into());
 
-        match (problems.is_empty(), signing, hasher) {
-            (true, Some((signing, refresh_key)), Some(hasher)) => Ok(Config {
+        match (problems.is_empty(), signing, secret, hasher) {
+            (true, Some(signing), Some((_, refresh_key)), Some(hasher)) => Ok(Config {
                 base_path,
                 tokens: TokenService::new(issuer, audience, access_ttl, signing, previous),
                 hasher,
                 refresh_ttl_seconds,
                 refresh_key,
+                previous_refresh_keys,
                 refresh_grace_seconds,
                 cookie_mode,
                 cors_origins,
@@ -287,10 +329,24 @@ impl Config {
         }
     }
 
+    /// True when `token` is genuine under the current refresh key or a previous one.
+    pub fn verify_refresh(&self, token: &PresentedRefresh, seed: &[u8]) -> bool {
+        std::iter::once(&self.refresh_key).chain(&self.previous_refresh_keys).any(|k| k.verify(token, seed))
+    }
+
     /// True when `role` is built in or listed in `ROLES`.
     pub fn knows_role(&self, role: &str) -> bool {
         self.roles.iter().any(|r| r == role)
     }
+}
+
+/// A key given as base64url or standard base64, padded or not.
+fn decode_key(s: &str) -> Result<Vec<u8>, String> {
+    let s = s.trim().trim_end_matches('=');
+    URL_SAFE_NO_PAD
+        .decode(s)
+        .or_else(|_| STANDARD.decode(format!("{s}{}", "=".repeat((4 - s.len() % 4) % 4))))
+        .map_err(|_| "not base64url".to_string())
 }
 
 /// `scheme://host[:port]` with no path: what an `Origin` header carries.
@@ -445,6 +501,33 @@ mod tests {
             vec![("RESET_URL_TEMPLATE", "https://app/reset")],
             vec![("MAIL_WEBHOOK_URL", "https://mail.example.com/hook")],
             vec![("SIGNUP_ENABLED", "maybe")],
+        ] {
+            let mut pairs = vec![("JWT_SECRET", SECRET)];
+            pairs.extend(bad.iter().copied());
+            assert!(config(&pairs).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn eddsa_mode_reads_the_private_key_and_previous_public_keys() {
+        let seed = URL_SAFE_NO_PAD.encode([7u8; 32]);
+        let old =
+            EdSigningKey::from_seed(&[8u8; 32]).unwrap().public().jwk()["x"].as_str().unwrap().to_string();
+        let c = config(&[
+            ("JWT_SECRET", SECRET),
+            ("JWT_ALGORITHM", "EdDSA"),
+            ("JWT_PRIVATE_KEY", &seed),
+            ("JWT_PREVIOUS_PUBLIC_KEYS", &old),
+        ])
+        .unwrap();
+        assert_eq!(c.tokens.algorithm(), "EdDSA");
+        assert_eq!(c.tokens.jwks()["keys"].as_array().unwrap().len(), 2);
+        for bad in [
+            vec![("JWT_ALGORITHM", "EdDSA")],
+            vec![("JWT_ALGORITHM", "EdDSA"), ("JWT_PRIVATE_KEY", "c2hvcnQ")],
+            vec![("JWT_ALGORITHM", "RS256")],
+            vec![("JWT_ALGORITHM", "none")],
+            vec![("JWT_PREVIOUS_PUBLIC_KEYS", "AAAA")],
         ] {
             let mut pairs = vec![("JWT_SECRET", SECRET)];
             pairs.extend(bad.iter().copied());

@@ -1,16 +1,19 @@
-//! Access tokens: HS256 JWTs (`typ: at+jwt`, RFC 9068) issued and verified with `jwt-compact`.
+//! Access tokens: JWTs (`typ: at+jwt`, RFC 9068) signed with HS256 (default) or EdDSA (Ed25519),
+//! issued and verified with `jwt-compact`.
 //!
 //! Verification trusts nothing in the token's header to choose how to verify it [RFC 8725 §3.1]: the
 //! algorithm is fixed by configuration, the key is looked up by `kid` among configured keys only, and
 //! headers that point elsewhere for keys (`jku`, `x5u`, `jwk`) or demand unknown extensions (`crit`) are
-//! refused [ASVS 9.1.1-9.1.3]. `exp`, `nbf`, `iss`, `aud` and the explicit type are all checked
+//! refused [ASVS 9.1.1-9.1.3]. Each key is bound to exactly one algorithm, and a token must name the
+//! algorithm of the key its `kid` selects, so an HMAC secret can never verify an "EdDSA" token or a
+//! public key an "HS256" one [RFC 8725 §3.1, §3.2]. `exp`, `nbf`, `iss`, `aud` and the explicit type are all checked
 //! [RFC 8725 §3.8-3.12]. The clock is a parameter, so tests choose the time.
 
 use crate::error::AuthError;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chrono::{DateTime, Duration, Utc};
-use jwt_compact::alg::{Hs256, Hs256Key};
+use jwt_compact::alg::{Ed25519, Hs256, Hs256Key};
 use jwt_compact::prelude::*;
 use jwt_compact::ValidationError;
 use serde::{Deserialize, Serialize};
@@ -18,8 +21,9 @@ use sha2::{Digest, Sha256};
 
 /// The `typ` header of access tokens [RFC 9068 §2.1].
 pub const ACCESS_TOKEN_TYPE: &str = "at+jwt";
-/// The only signing algorithm in this release (EdDSA comes later; `none` never).
-pub const ALGORITHM: &str = "HS256";
+/// JOSE names of the algorithms a key can be bound to (`none` never).
+pub const HS256: &str = "HS256";
+pub const EDDSA: &str = "EdDSA";
 /// Shortest accepted HMAC secret: 32 random bytes, the output size of SHA-256 [RFC 8725 §3.5;
 /// RFC 7518 §3.2].
 pub const MIN_SECRET_LEN: usize = 32;
@@ -75,6 +79,100 @@ pub struct HmacKey {
     key: Hs256Key,
 }
 
+/// An Ed25519 key pair (signing) with its stable id.
+#[derive(Clone)]
+pub struct EdSigningKey {
+    kid: String,
+    secret: ed25519_compact::SecretKey,
+    public: ed25519_compact::PublicKey,
+}
+
+/// An Ed25519 public key (verification only) with its stable id.
+#[derive(Clone, Debug)]
+pub struct EdPublicKey {
+    kid: String,
+    public: ed25519_compact::PublicKey,
+}
+
+impl std::fmt::Debug for EdSigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EdSigningKey").field("kid", &self.kid).field("secret", &"<redacted>").finish()
+    }
+}
+
+impl EdSigningKey {
+    /// From a 32-byte seed (`JWT_PRIVATE_KEY`, base64url or base64).
+    pub fn from_seed(seed: &[u8]) -> Result<Self, String> {
+        let seed = ed25519_compact::Seed::from_slice(seed)
+            .map_err(|_| "an Ed25519 private key must be a 32-byte seed, base64url-encoded".to_string())?;
+        let pair = ed25519_compact::KeyPair::from_seed(seed);
+        Ok(EdSigningKey { kid: ed_kid(&pair.pk), secret: pair.sk, public: pair.pk })
+    }
+
+    /// A fresh random key pair; returns it with its seed (for `edge-auth-cli gen-ed25519-key`).
+    pub fn generate() -> (Self, [u8; 32]) {
+        let mut seed = [0u8; 32];
+        crate::random::fill(&mut seed);
+        (Self::from_seed(&seed).expect("32 bytes"), seed)
+    }
+
+    pub fn public(&self) -> EdPublicKey {
+        EdPublicKey { kid: self.kid.clone(), public: self.public }
+    }
+}
+
+impl EdPublicKey {
+    /// From 32 raw bytes (`JWT_PREVIOUS_PUBLIC_KEYS` entries, base64url).
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, String> {
+        let public = ed25519_compact::PublicKey::from_slice(bytes)
+            .map_err(|_| "an Ed25519 public key must be 32 bytes, base64url-encoded".to_string())?;
+        Ok(EdPublicKey { kid: ed_kid(&public), public })
+    }
+
+    /// The key as a JWK (RFC 8037 §2) for `/.well-known/jwks.json`.
+    pub fn jwk(&self) -> serde_json::Value {
+        serde_json::json!({
+            "kty": "OKP", "crv": "Ed25519", "x": URL_SAFE_NO_PAD.encode(self.public.as_ref()),
+            "kid": self.kid, "alg": EDDSA, "use": "sig",
+        })
+    }
+}
+
+fn ed_kid(public: &ed25519_compact::PublicKey) -> String {
+    let digest = Sha256::new().chain_update(b"edge-auth kid v1\0").chain_update(public.as_ref()).finalize();
+    format!("ed-{}", URL_SAFE_NO_PAD.encode(&digest[..9]))
+}
+
+/// The key that signs new tokens.
+#[derive(Debug, Clone)]
+pub enum SigningKey {
+    Hs256(HmacKey),
+    EdDsa(EdSigningKey),
+}
+
+/// A key that verifies tokens, bound to one algorithm.
+#[derive(Debug, Clone)]
+pub enum VerifyingKey {
+    Hs256(HmacKey),
+    EdDsa(EdPublicKey),
+}
+
+impl VerifyingKey {
+    fn kid(&self) -> &str {
+        match self {
+            VerifyingKey::Hs256(k) => &k.kid,
+            VerifyingKey::EdDsa(k) => &k.kid,
+        }
+    }
+
+    fn algorithm(&self) -> &'static str {
+        match self {
+            VerifyingKey::Hs256(_) => HS256,
+            VerifyingKey::EdDsa(_) => EDDSA,
+        }
+    }
+}
+
 impl std::fmt::Debug for HmacKey {
     // The secret must never reach a log line.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -108,10 +206,11 @@ pub struct TokenService {
     issuer: String,
     audience: String,
     ttl_seconds: u64,
-    /// The key that signs; also verifies.
-    signing: HmacKey,
-    /// Older keys that still verify (key rotation without logging anyone out).
-    previous: Vec<HmacKey>,
+    /// The key that signs.
+    signing: SigningKey,
+    /// Every key that verifies: the signing key's first, then older ones (key rotation without
+    /// logging anyone out).
+    verifying: Vec<VerifyingKey>,
 }
 
 impl TokenService {
@@ -119,10 +218,37 @@ impl TokenService {
         issuer: String,
         audience: String,
         ttl_seconds: u64,
-        signing: HmacKey,
-        previous: Vec<HmacKey>,
+        signing: SigningKey,
+        previous: Vec<VerifyingKey>,
     ) -> Self {
-        TokenService { issuer, audience, ttl_seconds, signing, previous }
+        let own = match &signing {
+            SigningKey::Hs256(k) => VerifyingKey::Hs256(k.clone()),
+            SigningKey::EdDsa(k) => VerifyingKey::EdDsa(k.public()),
+        };
+        let mut verifying = vec![own];
+        verifying.extend(previous);
+        TokenService { issuer, audience, ttl_seconds, signing, verifying }
+    }
+
+    /// The public keys to publish at `/.well-known/jwks.json` (never HMAC keys).
+    pub fn jwks(&self) -> serde_json::Value {
+        let keys: Vec<serde_json::Value> = self
+            .verifying
+            .iter()
+            .filter_map(|k| match k {
+                VerifyingKey::EdDsa(k) => Some(k.jwk()),
+                VerifyingKey::Hs256(_) => None,
+            })
+            .collect();
+        serde_json::json!({ "keys": keys })
+    }
+
+    /// The algorithm of new tokens.
+    pub fn algorithm(&self) -> &'static str {
+        match self.signing {
+            SigningKey::Hs256(_) => HS256,
+            SigningKey::EdDsa(_) => EDDSA,
+        }
     }
 
     pub fn ttl_seconds(&self) -> u64 {
@@ -144,10 +270,18 @@ impl TokenService {
         let options = time_options(now);
         let ttl = Duration::seconds(i64::try_from(self.ttl_seconds).unwrap_or(i64::MAX / 2));
         let claims = Claims::new(custom).set_duration_and_issuance(&options, ttl);
-        let header = Header::empty().with_key_id(self.signing.kid.clone()).with_token_type(ACCESS_TOKEN_TYPE);
-        let token = Hs256
-            .token(&header, &claims, &self.signing.key)
-            .map_err(|e| AuthError::Internal(format!("signing an access token failed: {e}")))?;
+        let signed = match &self.signing {
+            SigningKey::Hs256(k) => {
+                let header = Header::empty().with_key_id(k.kid.clone()).with_token_type(ACCESS_TOKEN_TYPE);
+                Hs256.token(&header, &claims, &k.key)
+            }
+            SigningKey::EdDsa(k) => {
+                let header = Header::empty().with_key_id(k.kid.clone()).with_token_type(ACCESS_TOKEN_TYPE);
+                Ed25519.token(&header, &claims, &k.secret)
+            }
+        };
+        let token =
+            signed.map_err(|e| AuthError::Internal(format!("signing an access token failed: {e}")))?;
         Ok(IssuedAccess { token, jti, expires_in: self.ttl_seconds })
     }
 
@@ -160,11 +294,7 @@ impl TokenService {
         }
         let untrusted = UntrustedToken::<serde_json::Map<String, serde_json::Value>>::try_from(token)
             .map_err(|_| AuthError::TokenInvalid)?;
-        // The algorithm comes from configuration, never from the token [RFC 8725 §3.1]; `none` and
-        // every other name fail here.
-        if untrusted.algorithm() != ALGORITHM {
-            return Err(AuthError::TokenInvalid);
-        }
+
         let header = untrusted.header();
         let typ_ok = header.token_type.as_deref().is_some_and(|t| {
             t.eq_ignore_ascii_case(ACCESS_TOKEN_TYPE) || t.eq_ignore_ascii_case("application/at+jwt")
@@ -177,12 +307,17 @@ impl TokenService {
             return Err(AuthError::TokenInvalid);
         }
         let kid = header.key_id.as_deref().ok_or(AuthError::TokenInvalid)?;
-        let key = self.key_by_id(kid).ok_or(AuthError::TokenInvalid)?;
-
-        let verified = Hs256
-            .validator::<AccessClaims>(&key.key)
-            .validate(&untrusted)
-            .map_err(|_| AuthError::TokenInvalid)?;
+        let key = self.verifying.iter().find(|k| k.kid() == kid).ok_or(AuthError::TokenInvalid)?;
+        // The algorithm is the one the configured key is bound to, never the token's choice
+        // [RFC 8725 §3.1]; `none` and every other name fail here.
+        if untrusted.algorithm() != key.algorithm() {
+            return Err(AuthError::TokenInvalid);
+        }
+        let verified = match key {
+            VerifyingKey::Hs256(k) => Hs256.validator::<AccessClaims>(&k.key).validate(&untrusted),
+            VerifyingKey::EdDsa(k) => Ed25519.validator::<AccessClaims>(&k.public).validate(&untrusted),
+        }
+        .map_err(|_| AuthError::TokenInvalid)?;
         let claims = verified.claims();
         let options = time_options(now);
         claims.validate_expiration(&options).map_err(|e| match e {
@@ -202,10 +337,6 @@ impl TokenService {
         }
         let expires_at = claims.expiration.map(|e| e.timestamp()).unwrap_or_default();
         Ok(VerifiedAccess { claims: custom.clone(), issued_at, expires_at })
-    }
-
-    fn key_by_id(&self, kid: &str) -> Option<&HmacKey> {
-        std::iter::once(&self.signing).chain(self.previous.iter()).find(|k| k.kid == kid)
     }
 }
 
@@ -228,8 +359,23 @@ mod tests {
             "edge-auth".into(),
             "edge-auth-clients".into(),
             900,
-            HmacKey::new(SECRET).unwrap(),
+            SigningKey::Hs256(HmacKey::new(SECRET).unwrap()),
             vec![],
+        )
+    }
+
+    fn kid() -> String {
+        HmacKey::new(SECRET).unwrap().kid
+    }
+
+    fn ed_service(seed: u8, previous: Vec<VerifyingKey>) -> TokenService {
+        let key = EdSigningKey::from_seed(&[seed; 32]).unwrap();
+        TokenService::new(
+            "edge-auth".into(),
+            "edge-auth-clients".into(),
+            900,
+            SigningKey::EdDsa(key),
+            previous,
         )
     }
 
@@ -253,7 +399,7 @@ mod tests {
     }
 
     fn good_header() -> serde_json::Value {
-        json!({"alg": "HS256", "typ": "at+jwt", "kid": service().signing.kid})
+        json!({"alg": "HS256", "typ": "at+jwt", "kid": kid()})
     }
 
     #[test]
@@ -279,7 +425,7 @@ mod tests {
             serde_json::from_slice(&B64URL.decode(issued.token.split('.').next().unwrap()).unwrap()).unwrap();
         assert_eq!(header["alg"], "HS256");
         assert_eq!(header["typ"], "at+jwt");
-        assert_eq!(header["kid"], service().signing.kid);
+        assert_eq!(header["kid"], kid());
     }
 
     #[test]
@@ -422,18 +568,78 @@ mod tests {
     #[test]
     fn a_previous_key_still_verifies_but_does_not_sign() {
         let old = HmacKey::new(b"old-secret-old-secret-old-secret-old!").unwrap();
-        let before =
-            TokenService::new("edge-auth".into(), "edge-auth-clients".into(), 900, old.clone(), vec![]);
+        let before = TokenService::new(
+            "edge-auth".into(),
+            "edge-auth-clients".into(),
+            900,
+            SigningKey::Hs256(old.clone()),
+            vec![],
+        );
         let t = before.issue(&subject(), NOW).unwrap().token;
         let after = TokenService::new(
             "edge-auth".into(),
             "edge-auth-clients".into(),
             900,
-            HmacKey::new(SECRET).unwrap(),
-            vec![old],
+            SigningKey::Hs256(HmacKey::new(SECRET).unwrap()),
+            vec![VerifyingKey::Hs256(old)],
         );
         assert!(after.verify(&t, NOW).is_ok());
+        let fresh = after.issue(&subject(), NOW).unwrap().token;
+        assert_eq!(decode_header(&fresh)["kid"], kid(), "new tokens use the current key");
         assert!(service().verify(&t, NOW).is_err());
+    }
+
+    fn decode_header(token: &str) -> serde_json::Value {
+        serde_json::from_slice(&B64URL.decode(token.split('.').next().unwrap()).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn eddsa_tokens_verify_and_name_their_algorithm_and_key() {
+        let s = ed_service(1, vec![]);
+        let t = s.issue(&subject(), NOW).unwrap().token;
+        let h = decode_header(&t);
+        assert_eq!((h["alg"].as_str(), h["typ"].as_str()), (Some("EdDSA"), Some("at+jwt")));
+        assert!(h["kid"].as_str().unwrap().starts_with("ed-"));
+        assert_eq!(s.verify(&t, NOW).unwrap().claims.sub, "u1");
+        assert!(ed_service(2, vec![]).verify(&t, NOW).is_err(), "another key pair");
+    }
+
+    #[test]
+    fn the_jwks_publishes_current_and_previous_public_keys_and_never_hmac_secrets() {
+        let old = EdSigningKey::from_seed(&[9; 32]).unwrap().public();
+        let hmac = VerifyingKey::Hs256(HmacKey::new(SECRET).unwrap());
+        let s = ed_service(1, vec![VerifyingKey::EdDsa(old.clone()), hmac]);
+        let jwks = s.jwks();
+        let keys = jwks["keys"].as_array().unwrap();
+        assert_eq!(keys.len(), 2);
+        assert!(keys.iter().all(|k| k["kty"] == "OKP" && k["crv"] == "Ed25519" && k["alg"] == "EdDSA"));
+        assert_eq!(keys[1]["kid"], old.kid);
+        assert!(!jwks.to_string().contains("0123456789abcdef"));
+        assert_eq!(service().jwks(), json!({"keys": []}));
+    }
+
+    #[test]
+    fn a_token_cannot_switch_the_algorithm_of_its_key() {
+        // An "HS256" token naming the Ed25519 kid, MACed with the public key bytes: the classic
+        // algorithm-confusion attack.
+        let s = ed_service(1, vec![]);
+        let ed_kid = decode_header(&s.issue(&subject(), NOW).unwrap().token)["kid"].clone();
+        let public = EdSigningKey::from_seed(&[1; 32]).unwrap().public;
+        let forged =
+            forge(json!({"alg": "HS256", "typ": "at+jwt", "kid": ed_kid}), good_claims(), public.as_ref());
+        assert_eq!(s.verify(&forged, NOW), Err(AuthError::TokenInvalid));
+        // And an "EdDSA" token naming an HMAC kid.
+        let mut h = good_header();
+        h["alg"] = json!("EdDSA");
+        assert_eq!(service().verify(&forge(h, good_claims(), SECRET), NOW), Err(AuthError::TokenInvalid));
+    }
+
+    #[test]
+    fn eddsa_keys_must_be_32_bytes() {
+        assert!(EdSigningKey::from_seed(&[0; 31]).is_err());
+        assert!(EdPublicKey::from_bytes(&[0; 33]).is_err());
+        let (k, seed) = EdSigningKey::generate();
+        assert_eq!(EdSigningKey::from_seed(&seed).unwrap().kid, k.kid);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! edge-auth-cli hash-password [--iterations N]            # password on stdin -> PHC string
 //! edge-auth-cli admin-sql --username NAME [--iterations N] [--role ROLE] [--email EMAIL]
 //!                                                         # password on stdin -> upsert SQL for D1
+//! edge-auth-cli gen-ed25519-key                           # a new EdDSA signing key and its JWK
 //! ```
 //! The password is read from standard input (one line), never from the command line, where it would
 //! be visible in the process list and shell history.
@@ -37,6 +38,15 @@ fn run(args: Vec<String>) -> Result<String, String> {
     };
     let hasher = PasswordHasher::new(iterations)?;
     match command.as_str() {
+        "gen-ed25519-key" => {
+            let (key, seed) = edge_auth_core::token::EdSigningKey::generate();
+            use base64::Engine;
+            let seed = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(seed);
+            Ok(format!(
+                "JWT_PRIVATE_KEY={seed}\n# keep it secret: printf '%s' \"$JWT_PRIVATE_KEY\" | wrangler secret put JWT_PRIVATE_KEY\n# public JWK (also served at /.well-known/jwks.json): {}",
+                key.public().jwk()
+            ))
+        }
         "hash-password" => Ok(hasher.hash(&read_password()?)),
         "admin-sql" => {
             let username = validate::username(&opt("--username").ok_or("--username is required")?)

@@ -41,7 +41,7 @@ pub async fn refresh(
     let presented = PresentedRefresh::parse(token).ok_or(AuthError::RefreshTokenInvalid)?;
     let (mut session, user) =
         store.find_session(&presented.session_id).await?.ok_or(AuthError::RefreshTokenInvalid)?;
-    if !config.refresh_key.verify(&presented, &session.seed) || user.disabled {
+    if !config.verify_refresh(&presented, &session.seed) || user.disabled {
         return Err(AuthError::RefreshTokenInvalid);
     }
     // A lost race re-reads and decides again; two rounds cover every interleaving of two writers, a
@@ -86,7 +86,7 @@ pub async fn logout(
     if let Some(other) = refresh_token.and_then(PresentedRefresh::parse) {
         if other.session_id != access.claims.sid {
             if let Some((s, _)) = store.find_session(&other.session_id).await? {
-                if s.user_id == user_id && config.refresh_key.verify(&other, &s.seed) {
+                if s.user_id == user_id && config.verify_refresh(&other, &s.seed) {
                     ended.push(s.id);
                 }
             }

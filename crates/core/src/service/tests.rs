@@ -451,3 +451,24 @@ fn signups_are_limited_per_ip() {
     assert!(matches!(signup_as("user3", "a").unwrap_err(), AuthError::RateLimited { .. }));
     assert!(signup_as("user3", "b").is_ok());
 }
+
+// ---- key rotation -------------------------------------------------------------------------------
+
+#[test]
+fn rotating_the_secret_keeps_outstanding_access_and_refresh_tokens_working() {
+    let old_secret = "old-secret-old-secret-old-secret-0123456";
+    let before = config_with(&[("JWT_SECRET", old_secret)]);
+    let store = MemoryStore::with_user(&before, "alice", "correct horse", "user");
+    let kv = MemoryRevocations::default();
+    let tokens = do_login(&before, &store, "alice", "correct horse");
+    let after = config_with(&[
+        ("JWT_SECRET", "new-secret-new-secret-new-secret-6543210"),
+        ("JWT_PREVIOUS_SECRETS", old_secret),
+    ]);
+    assert!(block_on(authenticate(&after, &kv, &tokens.access_token, NOW)).is_ok());
+    let rotated = block_on(refresh(&after, &store, &kv, &tokens.refresh_token, NOW)).unwrap();
+    assert!(block_on(authenticate(&after, &kv, &rotated.access_token, NOW)).is_ok());
+    // Once the old secret is dropped, its tokens stop working.
+    let dropped = config_with(&[("JWT_SECRET", "new-secret-new-secret-new-secret-6543210")]);
+    assert!(block_on(authenticate(&dropped, &kv, &tokens.access_token, NOW)).is_err());
+}
