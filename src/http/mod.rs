@@ -22,8 +22,17 @@ pub async fn handle(req: Request, env: Env, ctx: &Context) -> Response {
         Ok(c) => c,
         Err(_) => return problem_response(&AuthError::Unavailable("configuration invalid (see log)".into())),
     };
+    let started = worker::Date::now().as_millis();
     let method = req.method().to_string().to_ascii_uppercase();
     let path = req.path();
+    // Cloudflare's ray id when there is one, so our log lines join Cloudflare's.
+    let request_id = req
+        .headers()
+        .get("cf-ray")
+        .ok()
+        .flatten()
+        .filter(|v| v.len() <= 64)
+        .unwrap_or_else(|| edge_auth_core::random::token(8));
     let origin = cors::request_origin(&req);
     let platform = Platform::new(env, config);
     let config = &platform.config;
@@ -32,7 +41,11 @@ pub async fn handle(req: Request, env: Env, ctx: &Context) -> Response {
         Ok(resolved) => dispatch(req, &platform, ctx, resolved.route, resolved.param.as_deref(), &path).await,
         Err(e) => Err(e),
     };
+    let code = result.as_ref().err().map(|e| e.code());
     let mut response = result.unwrap_or_else(|e| problem_response(&e));
+    let _ = response.headers_mut().set("X-Request-Id", &request_id);
+    let millis = worker::Date::now().as_millis().saturating_sub(started);
+    crate::log::request(&request_id, &method, &path, response.status_code(), code, millis);
     if method == "OPTIONS" && response.status_code() == 204 {
         let methods = routes::allowed_methods(&path, &config.base_path);
         cors::preflight(response.headers(), config, origin.as_deref(), &methods);

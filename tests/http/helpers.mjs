@@ -15,11 +15,14 @@ export const TEST_ITERATIONS = 1000;
 /** Starts the Worker. `bindings` override the test defaults (all strings, like wrangler vars). */
 export async function startWorker({ bindings = {}, outboundService } = {}) {
   const mf = new Miniflare({
+    // The same entry as wrangler.toml's `main`: js/entry.mjs around the Rust Worker.
     modules: [
+      { type: "ESModule", path: path.join(ROOT, "js/entry.mjs") },
+      { type: "ESModule", path: path.join(ROOT, "js/guard.mjs") },
       { type: "ESModule", path: path.join(ROOT, "build/index.js") },
       { type: "CompiledWasm", path: path.join(ROOT, "build/index_bg.wasm") },
     ],
-    modulesRoot: path.join(ROOT, "build"),
+    modulesRoot: ROOT,
     compatibilityDate: "2026-07-01",
     d1Databases: ["DB"],
     kvNamespaces: ["AUTH_KV"],
