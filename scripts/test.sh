@@ -12,9 +12,11 @@ steps=()
 failed_steps=0
 unit_passed=0 unit_failed=0 http_passed=0 http_failed=0
 
+slug() { printf '%s' "$1" | tr -c 'a-z0-9' '-'; }
+
 step() { # step NAME COMMAND...: runs it, shows its output, records ok/FAIL
   local name="$1"; shift
-  local log="$LOG_DIR/$(echo "$name" | tr -c 'a-z0-9' '-').log"
+  local log="$LOG_DIR/$(slug "$name").log"
   echo "==> $name"
   local start=$SECONDS
   "$@" 2>&1 | tee "$log"
@@ -33,11 +35,11 @@ step "clippy (host)" cargo clippy --workspace --all-targets --locked --quiet -- 
 step "clippy (wasm32)" cargo clippy --workspace --lib --bins --target wasm32-unknown-unknown --locked --quiet -- -D warnings
 if step "unit tests (host)" cargo test --workspace --locked; then :; fi
 while read -r p f; do unit_passed=$((unit_passed + p)); unit_failed=$((unit_failed + f)); done < <(
-  sed -n 's/^test result: [a-zA-Z]*\. \([0-9]*\) passed; \([0-9]*\) failed.*/\1 \2/p' "$LOG_DIR/unit-tests--host-.log")
+  sed -n 's/^test result: [a-zA-Z]*\. \([0-9]*\) passed; \([0-9]*\) failed.*/\1 \2/p' "$LOG_DIR/$(slug "unit tests (host)").log")
 if step "wasm build" make --no-print-directory build; then
   step "HTTP tests (Miniflare)" node --test --test-reporter=spec tests/http/*.test.mjs
-  http_passed=$(sed -n 's/^ℹ pass \([0-9]*\)$/\1/p' "$LOG_DIR/http-tests--miniflare-.log" | tail -n1)
-  http_failed=$(sed -n 's/^ℹ fail \([0-9]*\)$/\1/p' "$LOG_DIR/http-tests--miniflare-.log" | tail -n1)
+  http_passed=$(sed -n 's/^ℹ pass \([0-9]*\)$/\1/p' "$LOG_DIR/$(slug "HTTP tests (Miniflare)").log" | tail -n1)
+  http_failed=$(sed -n 's/^ℹ fail \([0-9]*\)$/\1/p' "$LOG_DIR/$(slug "HTTP tests (Miniflare)").log" | tail -n1)
 else
   steps+=("SKIP  HTTP tests (Miniflare): the wasm build failed")
   failed_steps=$((failed_steps + 1))
@@ -50,5 +52,9 @@ echo "  unit tests: ${unit_passed} passed, ${unit_failed} failed; HTTP tests: ${
 total_passed=$((unit_passed + ${http_passed:-0}))
 total_failed=$((unit_failed + ${http_failed:-0}))
 if [ "$failed_steps" -gt 0 ] && [ "$total_failed" -eq 0 ]; then total_failed=$failed_steps; fi
+if [ "$total_passed" -eq 0 ] && [ "$failed_steps" -eq 0 ]; then
+  echo "make test: no test results could be read from the logs in $LOG_DIR" >&2
+  failed_steps=1 total_failed=1
+fi
 echo "tests: ${total_passed} passed, ${total_failed} failed"
 [ "$failed_steps" -eq 0 ]
