@@ -12,8 +12,10 @@ export const TEST_SECRET = "test-secret-for-miniflare-only-0123456789abcdef";
 /** Low hash cost for speed: tests only. The default stays 220,000. */
 export const TEST_ITERATIONS = 1000;
 
-/** Starts the Worker. `bindings` override the test defaults (all strings, like wrangler vars). */
-export async function startWorker({ bindings = {}, outboundService } = {}) {
+/** Starts the Worker. `bindings` override the test defaults (all strings, like wrangler vars).
+ * `ratelimits` (optional) is passed to Miniflare as is, e.g.
+ * `{ AUTH_RATE_LIMITER: { namespace_id: "1001", simple: { limit: 2, period: 60 } } }`. */
+export async function startWorker({ bindings = {}, outboundService, ratelimits } = {}) {
   const mf = new Miniflare({
     // The same entry as wrangler.toml's `main`: js/entry.mjs around the Rust Worker.
     modules: [
@@ -28,6 +30,7 @@ export async function startWorker({ bindings = {}, outboundService } = {}) {
     kvNamespaces: ["AUTH_KV"],
     cf: false,
     outboundService,
+    ...(ratelimits === undefined ? {} : { ratelimits }),
     bindings: {
       JWT_SECRET: TEST_SECRET,
       PASSWORD_ITERATIONS: String(TEST_ITERATIONS),
