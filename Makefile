@@ -3,7 +3,7 @@ SHELL := bash
 .SHELLFLAGS := -e -o pipefail -c
 .DEFAULT_GOAL := help
 
-RUST_SOURCES := $(shell find src crates -name '*.rs' 2>/dev/null) Cargo.toml Cargo.lock \
+RUST_SOURCES := $(shell find src crates js -name '*.rs' -o -name '*.mjs' 2>/dev/null) build.rs Cargo.toml Cargo.lock \
 	$(wildcard crates/*/Cargo.toml) docs/openapi.json
 
 .PHONY: help setup build dev test bench clean create-admin
@@ -19,7 +19,7 @@ build: setup build/index.js ## build the Worker into build/ (skipped when up to 
 build/index.js: $(RUST_SOURCES)
 	@source scripts/env.sh && echo "==> building the Worker (worker-build --release)" && \
 	  worker-build --release 2>&1 | grep -vE '^\s*$$' | sed 's/^/    /' ; \
-	  test $${PIPESTATUS[0]} -eq 0 && touch build/index.js
+	  test $${PIPESTATUS[0]} -eq 0 && bash scripts/wasm-opt.sh build/index_bg.wasm && touch build/index.js
 
 dev: ## run the service locally: wrangler dev with local D1 + KV and a dev admin
 	@bash scripts/dev.sh

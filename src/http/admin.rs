@@ -10,8 +10,8 @@ use worker::{Request, Response};
 /// `GET /auth/admin/users?limit=&cursor=&q=`.
 pub async fn list(req: &Request, p: &Platform) -> Result<Response, AuthError> {
     let access = auth::authenticate(req, p).await?;
-    let url = req.url().map_err(|_| AuthError::bad_request("Invalid URL."))?;
-    let param = |name: &str| url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned());
+    let url = super::url::raw(req);
+    let param = |name: &str| super::url::query_param(&url, name);
     let (limit, cursor, q) = (param("limit"), param("cursor"), param("q"));
     let page =
         admin::list_users(&p.store(), &access, limit.as_deref(), cursor.as_deref(), q.as_deref()).await?;

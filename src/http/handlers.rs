@@ -154,7 +154,7 @@ pub async fn forgot_password(mut req: Request, p: &Platform, ctx: &Context) -> R
     let ip = client_info(&req).ip.unwrap_or_else(|| "unknown".into());
     p.edge_rate_limit(&format!("forgot:{ip}")).await?;
     request.check_limits(&p.config, &p.counters(), &ip, p.now()).await?;
-    let origin = req.url().map(|u| u.origin().ascii_serialization()).unwrap_or_default();
+    let origin = super::url::origin(&super::url::raw(&req)).unwrap_or_default();
     let platform = p.clone();
     ctx.wait_until(async move {
         let now = platform.now();
@@ -180,7 +180,8 @@ pub async fn reset_password(mut req: Request, p: &Platform) -> Result<Response, 
 /// The OpenAPI document kept in `docs/openapi.json`, with `servers` pointing at the configured base path.
 pub fn openapi_document(base_path: &str) -> serde_json::Value {
     let mut doc: serde_json::Value =
-        serde_json::from_str(include_str!("../../docs/openapi.json")).unwrap_or_else(|_| json!({}));
+        serde_json::from_str(include_str!(concat!(env!("OUT_DIR"), "/openapi.min.json")))
+            .unwrap_or_else(|_| json!({}));
     doc["servers"] = json!([{"url": base_path, "description": "this deployment's auth base path"}]);
     doc
 }

@@ -9,6 +9,7 @@ mod cors;
 mod handlers;
 pub mod response;
 mod routes;
+mod url;
 
 use crate::adapters::Platform;
 use crate::error::problem_response;
