@@ -30,5 +30,8 @@ test: ## run every check and test (fmt, clippy host+wasm, unit, wasm build, HTTP
 create-admin: ## create/reset an admin: make create-admin ENV=local|production (asks for the password)
 	@bash scripts/create-admin.sh
 
+bench: ## measure hash speed, token ops, wasm size and HTTP throughput; prints one table
+	@bash scripts/bench.sh
+
 clean: ## remove build outputs (keeps installed tools and local state)
 	rm -rf build target

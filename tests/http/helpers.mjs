@@ -15,7 +15,7 @@ export const TEST_ITERATIONS = 1000;
 /** Starts the Worker. `bindings` override the test defaults (all strings, like wrangler vars).
  * `ratelimits` (optional) is passed to Miniflare as is, e.g.
  * `{ AUTH_RATE_LIMITER: { namespace_id: "1001", simple: { limit: 2, period: 60 } } }`. */
-export async function startWorker({ bindings = {}, outboundService, ratelimits } = {}) {
+export async function startWorker({ bindings = {}, outboundService, ratelimits, handleRuntimeStdio } = {}) {
   const mf = new Miniflare({
     // The same entry as wrangler.toml's `main`: js/entry.mjs around the Rust Worker.
     modules: [
@@ -31,6 +31,7 @@ export async function startWorker({ bindings = {}, outboundService, ratelimits }
     cf: false,
     outboundService,
     ...(ratelimits === undefined ? {} : { ratelimits }),
+    ...(handleRuntimeStdio === undefined ? {} : { handleRuntimeStdio }),
     bindings: {
       JWT_SECRET: TEST_SECRET,
       PASSWORD_ITERATIONS: String(TEST_ITERATIONS),

@@ -1,0 +1,67 @@
+// HTTP benchmark through local workerd (Miniflare runs the same workerd binary as `wrangler dev`,
+// without wrangler's dev proxy in front), driven by autocannon from this process. The Worker is the
+// built one (build/), at the DEFAULT password cost, with the default rate limits. Prints markdown.
+//   node scripts/bench-http.mjs          (BENCH_SECONDS, BENCH_CONNECTIONS to change the load)
+import autocannon from "autocannon";
+import { startWorker } from "../tests/http/helpers.mjs";
+
+const DURATION = Number(process.env.BENCH_SECONDS ?? 10);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
+
+const w = await startWorker({
+  bindings: {
+    PASSWORD_ITERATIONS: "220000",
+    RATE_LIMIT_LOGIN_IP: "10/15m",
+    LOGIN_FREE_FAILURES: "5",
+    ENVIRONMENT: "production",
+  },
+  // The Worker logs one line per request; drop them so the table stays readable.
+  handleRuntimeStdio: (stdout, stderr) => {
+    stdout.resume();
+    stderr.resume();
+  },
+});
+const base = (await w.mf.ready).toString().replace(/\/$/, "");
+const password = "a long benchmark passphrase";
+const { phcHash } = await import("../tests/http/helpers.mjs");
+await w.seedUser({ username: "bench", password, role: "admin", passwordHash: phcHash(password, 220000) });
+const loginBody = JSON.stringify({ username: "bench", password });
+const token = (await w.login("bench", password)).body.access_token;
+
+function run(opts) {
+  return new Promise((resolve, reject) => {
+    autocannon({ duration: DURATION, connections: CONNECTIONS, ...opts }, (err, res) => (err ? reject(err) : resolve(res)));
+  });
+}
+
+// Warm the isolate (first requests compile and tier up the wasm).
+for (let i = 0; i < 50; i++) await fetch(`${base}/.well-known/jwks.json`).then((r) => r.arrayBuffer());
+
+const cases = [
+  { name: "GET /.well-known/jwks.json (no I/O)", opts: { url: `${base}/.well-known/jwks.json` } },
+  {
+    name: "GET /auth/profile (verify, 2 KV reads, 1 D1 read)",
+    opts: { url: `${base}/auth/profile`, headers: { authorization: `Bearer ${token}` } },
+  },
+  {
+    name: "POST /auth/login (220,000 iterations)",
+    opts: {
+      url: `${base}/auth/login`,
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: loginBody,
+      connections: 1,
+    },
+  },
+];
+
+const rows = [];
+for (const c of cases) {
+  const r = await run(c.opts);
+  rows.push({ name: c.name, rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, bad: r.non2xx + r.errors });
+}
+await w.close();
+console.log(`| HTTP, local workerd (${DURATION} s each, ${CONNECTIONS} connections; login 1) | requests/s | p50 ms | p99 ms | non-2xx |`);
+console.log("|---|---|---|---|---|");
+for (const r of rows) console.log(`| ${r.name} | ${r.rps.toFixed(0)} | ${r.p50} | ${r.p99} | ${r.bad} |`);
+console.log(`| profile / no-I/O requests/s | ${(rows[1].rps / rows[0].rps).toFixed(2)} | | | |`);
