@@ -21,19 +21,16 @@ use worker::{Context, Env, Request, Response};
 pub async fn handle(req: Request, env: Env, ctx: &Context) -> Response {
     let config = match crate::config::load(&env) {
         Ok(c) => c,
-        Err(_) => return problem_response(&AuthError::Unavailable("configuration invalid (see log)".into())),
+        Err(_) => {
+            let mut r = problem_response(&AuthError::Unavailable("configuration invalid (see log)".into()));
+            let _ = r.headers_mut().set("X-Request-Id", &request_id(&req));
+            return r;
+        }
     };
     let started = worker::Date::now().as_millis();
     let method = req.method().to_string().to_ascii_uppercase();
     let path = req.path();
-    // Cloudflare's ray id when there is one, so our log lines join Cloudflare's.
-    let request_id = req
-        .headers()
-        .get("cf-ray")
-        .ok()
-        .flatten()
-        .filter(|v| v.len() <= 64)
-        .unwrap_or_else(|| edge_auth_core::random::token(8));
+    let request_id = request_id(&req);
     let origin = cors::request_origin(&req);
     let platform = Platform::new(env, config);
     let config = &platform.config;
@@ -58,6 +55,16 @@ pub async fn handle(req: Request, env: Env, ctx: &Context) -> Response {
         return builder.empty();
     }
     response
+}
+
+/// Cloudflare's ray id when there is one, so our log lines join Cloudflare's; else a random one.
+fn request_id(req: &Request) -> String {
+    req.headers()
+        .get("cf-ray")
+        .ok()
+        .flatten()
+        .filter(|v| v.len() <= 64 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+        .unwrap_or_else(|| edge_auth_core::random::token(8))
 }
 
 async fn dispatch(
