@@ -56,6 +56,17 @@ pub enum Guarded {
     LastAdmin,
 }
 
+impl Guarded {
+    /// `Done` is success; the others are the client's 404 and 409 `last_admin`.
+    pub fn into_result(self) -> Result<(), AuthError> {
+        match self {
+            Guarded::Done => Ok(()),
+            Guarded::NotFound => Err(AuthError::NotFound),
+            Guarded::LastAdmin => Err(AuthError::LastAdmin),
+        }
+    }
+}
+
 /// Users and sessions in D1: everything that must be exact (rotation, single use) lives here.
 pub trait Store {
     /// The user whose username (case-insensitive) or email matches.

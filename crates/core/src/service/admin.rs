@@ -4,10 +4,10 @@
 
 use super::accounts::{display_name, NewAccount};
 use super::revocation_ttl;
-use super::sessions::end_all_sessions;
+use super::sessions::{end_all_sessions, MAX_SESSION_DENYLIST_WRITES};
 use crate::config::Config;
 use crate::error::{AuthError, FieldError};
-use crate::ports::{Guarded, Revocations, Store, UserPatch, UserQuery};
+use crate::ports::{Revocations, Store, UserPatch, UserQuery};
 use crate::roles::{self, Permission};
 use crate::token::VerifiedAccess;
 use crate::user::{AdminUserView, User};
@@ -118,11 +118,7 @@ pub async fn update_user(
     roles::require(&access.claims.role, Permission::ManageUsers)?;
     let patch = parse_patch(config, body)?;
     let before = store.find_user(id).await?.ok_or(AuthError::NotFound)?;
-    match store.update_user(id, &patch, now).await? {
-        Guarded::Done => {}
-        Guarded::NotFound => return Err(AuthError::NotFound),
-        Guarded::LastAdmin => return Err(AuthError::LastAdmin),
-    }
+    store.update_user(id, &patch, now).await?.into_result()?;
     let role_changed = patch.role.as_deref().is_some_and(|r| r != before.role);
     if role_changed || patch.disabled == Some(true) {
         end_all_sessions(config, store, revocations, id, None, now).await?;
@@ -141,13 +137,14 @@ pub async fn delete_user(
 ) -> Result<(), AuthError> {
     roles::require(&access.claims.role, Permission::ManageUsers)?;
     // Listed before the delete cascades them away, so their tokens can be denylisted too.
-    let sessions: Vec<String> =
-        store.list_sessions(id, now).await?.into_iter().map(|s| s.id).take(50).collect();
-    match store.delete_user(id).await? {
-        Guarded::Done => {}
-        Guarded::NotFound => return Err(AuthError::NotFound),
-        Guarded::LastAdmin => return Err(AuthError::LastAdmin),
-    }
+    let sessions: Vec<String> = store
+        .list_sessions(id, now)
+        .await?
+        .into_iter()
+        .map(|s| s.id)
+        .take(MAX_SESSION_DENYLIST_WRITES)
+        .collect();
+    store.delete_user(id).await?.into_result()?;
     revocations.revoke_user_before(id, now, revocation_ttl(config)).await?;
     revocations.revoke_sessions(&sessions, revocation_ttl(config)).await
 }

@@ -114,7 +114,7 @@ pub async fn logout_all(
 
 /// At most this many ended sessions are denylisted one by one in KV (one write each); older
 /// sessions' tokens are covered by the user's not-before time.
-const MAX_SESSION_DENYLIST_WRITES: usize = 50;
+pub(crate) const MAX_SESSION_DENYLIST_WRITES: usize = 50;
 
 /// Ends every session of a user except `keep`, and revokes their access tokens: the user's
 /// not-before time covers tokens issued before this second, and each ended session is denylisted
