@@ -1,0 +1,74 @@
+//! wasm exports for `scripts/bench-hash.mjs`: PBKDF2-HMAC-SHA512 with this project's implementation
+//! (`ours`) and with the `pbkdf2` crate (`crate`), over inputs the JS side writes into linear memory.
+//!
+//! Protocol (all integers little-endian `u32`):
+//! - `input_ptr()` -> address of the input buffer (`INPUT_CAP` bytes): `[password_len][salt_len]`, then
+//!   the password bytes, then the salt bytes;
+//! - `ours(iterations)` / `crate(iterations)` -> 0 on success (the 64-byte result is at `output_ptr()`),
+//!   1 if the lengths do not fit the buffer;
+//! - `simd128()` -> 1 if built with wasm SIMD (`.cargo/config.toml`), so `ours` is the `v128` path.
+//!
+//! Benchmark-only, never linked into the Worker.
+// `#[no_mangle]` and `#[export_name]` count as `unsafe_code` (exported symbol names can clash); they are
+// the whole point of this crate, and nothing here dereferences a raw pointer: the JS side writes through
+// the exported memory, and Rust reads the buffers through their `Mutex`es.
+#![allow(unsafe_code)]
+
+use std::sync::Mutex;
+
+/// Bytes of the input buffer: the two lengths and up to 4088 bytes of password and salt.
+const INPUT_CAP: usize = 4096;
+const OUTPUT_LEN: usize = edge_auth_kdf::OUTPUT_LEN;
+
+static INPUT: Mutex<[u8; INPUT_CAP]> = Mutex::new([0; INPUT_CAP]);
+static OUTPUT: Mutex<[u8; OUTPUT_LEN]> = Mutex::new([0; OUTPUT_LEN]);
+
+#[no_mangle]
+pub extern "C" fn input_ptr() -> *const u8 {
+    INPUT.lock().map_or(std::ptr::null(), |buffer| buffer.as_ptr())
+}
+
+#[no_mangle]
+pub extern "C" fn output_ptr() -> *const u8 {
+    OUTPUT.lock().map_or(std::ptr::null(), |buffer| buffer.as_ptr())
+}
+
+/// 1 if this module (and so `edge_auth_kdf` in it) was built with wasm SIMD, i.e. `ours` runs the `v128`
+/// message schedule; 0 if it runs the scalar fallback.
+#[no_mangle]
+pub extern "C" fn simd128() -> u32 {
+    u32::from(cfg!(all(target_arch = "wasm32", target_feature = "simd128")))
+}
+
+#[no_mangle]
+pub extern "C" fn input_cap() -> u32 {
+    INPUT_CAP as u32
+}
+
+/// Reads the password and salt from the input buffer and writes `derive(password, salt)` to the output.
+fn run(derive: impl FnOnce(&[u8], &[u8]) -> [u8; OUTPUT_LEN]) -> u32 {
+    let (Ok(input), Ok(mut output)) = (INPUT.lock(), OUTPUT.lock()) else { return 1 };
+    let len =
+        |at: usize| u32::from_le_bytes([input[at], input[at + 1], input[at + 2], input[at + 3]]) as usize;
+    let (password_len, salt_len) = (len(0), len(4));
+    let Some(data) = input[8..].get(..password_len.saturating_add(salt_len)) else { return 1 };
+    let (password, salt) = data.split_at(password_len);
+    *output = derive(password, salt);
+    0
+}
+
+/// PBKDF2-HMAC-SHA512 with `edge_auth_kdf` (the Worker's implementation).
+#[no_mangle]
+pub extern "C" fn ours(iterations: u32) -> u32 {
+    run(|password, salt| edge_auth_kdf::pbkdf2_hmac_sha512(password, salt, iterations))
+}
+
+/// PBKDF2-HMAC-SHA512 with the `pbkdf2` crate and `sha2::Sha512`, for comparison.
+#[export_name = "crate"]
+pub extern "C" fn with_the_crate(iterations: u32) -> u32 {
+    run(|password, salt| {
+        let mut out = [0u8; OUTPUT_LEN];
+        pbkdf2::pbkdf2_hmac::<sha2::Sha512>(password, salt, iterations.max(1), &mut out);
+        out
+    })
+}
