@@ -72,3 +72,101 @@ pub extern "C" fn with_the_crate(iterations: u32) -> u32 {
         out
     })
 }
+
+// ---- access tokens -------------------------------------------------------------------------------
+// Sign and verify tokens of the Worker's shape (header `at+jwt` + kid, the claims of API.md) with
+// jwt-compact, as the Worker does, so `bench-hash.mjs` can time one operation in V8.
+
+mod tokens {
+    use chrono::{DateTime, Duration};
+    use jwt_compact::alg::{Ed25519, Hs256, Hs256Key};
+    use jwt_compact::prelude::*;
+    use serde::{Deserialize, Serialize};
+
+    #[derive(Serialize, Deserialize)]
+    struct Access {
+        iss: String,
+        aud: String,
+        sub: String,
+        sid: String,
+        jti: String,
+        role: String,
+        username: String,
+    }
+
+    fn claims() -> Claims<Access> {
+        let now = DateTime::from_timestamp(1_780_000_000, 0).unwrap_or_default();
+        let options = TimeOptions::new(Duration::seconds(30), move || now);
+        Claims::new(Access {
+            iss: "edge-auth".into(),
+            aud: "edge-auth".into(),
+            sub: "cy_Qf85n2t-36uoK3yhT4g".into(),
+            sid: "teCfDeembls8RnCU84XhCw".into(),
+            jti: "Lehy6vy922-bsnrqns3TwQ".into(),
+            role: "admin".into(),
+            username: "admin".into(),
+        })
+        .set_duration_and_issuance(&options, Duration::minutes(15))
+    }
+
+    fn header() -> Header {
+        Header::empty().with_key_id("hs-0UaG17I5mNcY").with_token_type("at+jwt")
+    }
+
+    fn hs_key() -> Hs256Key {
+        Hs256Key::new(b"bench-secret-bench-secret-bench-secret-0123456789")
+    }
+
+    fn ed_pair() -> ed25519_compact::KeyPair {
+        ed25519_compact::KeyPair::from_seed(ed25519_compact::Seed::new([7; 32]))
+    }
+
+    /// Signs `n` tokens; returns the length of the last (so nothing is optimised away).
+    pub fn sign(n: u32, eddsa: bool) -> u32 {
+        let (claims, header) = (claims(), header());
+        let (hs, ed) = (hs_key(), ed_pair());
+        let mut len = 0;
+        for _ in 0..n {
+            let token = if eddsa {
+                Ed25519.token(&header, &claims, &ed.sk)
+            } else {
+                Hs256.token(&header, &claims, &hs)
+            };
+            len = token.map_or(0, |t| t.len() as u32);
+        }
+        len
+    }
+
+    /// Parses and verifies one token `n` times; returns how many verified.
+    pub fn verify(n: u32, eddsa: bool) -> u32 {
+        let (claims, header) = (claims(), header());
+        let (hs, ed) = (hs_key(), ed_pair());
+        let token =
+            if eddsa { Ed25519.token(&header, &claims, &ed.sk) } else { Hs256.token(&header, &claims, &hs) };
+        let Ok(token) = token else { return 0 };
+        let mut ok = 0;
+        for _ in 0..n {
+            let Ok(untrusted) = UntrustedToken::new(&token) else { continue };
+            let verified = if eddsa {
+                Ed25519.validator::<Access>(&ed.pk).validate(&untrusted).is_ok()
+            } else {
+                Hs256.validator::<Access>(&hs).validate(&untrusted).is_ok()
+            };
+            ok += u32::from(verified);
+        }
+        ok
+    }
+}
+
+/// Signs `n` HS256 (`eddsa == 0`) or EdDSA access tokens. (EdDSA signing draws randomness, which only
+/// a host with wasm-bindgen glue provides; the bench script times HS256.)
+#[no_mangle]
+pub extern "C" fn jwt_sign(n: u32, eddsa: u32) -> u32 {
+    tokens::sign(n, eddsa != 0)
+}
+
+/// Verifies an HS256 (`eddsa == 0`) or EdDSA access token `n` times.
+#[no_mangle]
+pub extern "C" fn jwt_verify(n: u32, eddsa: u32) -> u32 {
+    tokens::verify(n, eddsa != 0)
+}
