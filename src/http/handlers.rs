@@ -139,9 +139,17 @@ pub async fn change_password(mut req: Request, p: &Platform) -> Result<Response,
     let access = auth::authenticate(&req, p).await?;
     let body = body::json_object(&mut req).await?;
     let client = client_info(&req);
-    let tokens =
-        service::change_password(&p.config, &p.store(), &p.revocations(), &access, &body, &client, p.now())
-            .await?;
+    let tokens = service::change_password(
+        &p.config,
+        &p.store(),
+        &p.revocations(),
+        &p.counters(),
+        &access,
+        &body,
+        &client,
+        p.now(),
+    )
+    .await?;
     Ok(token_response(p, &tokens))
 }
 

@@ -106,10 +106,14 @@ pub(crate) fn display_name(raw: &str) -> Result<Option<String>, FieldError> {
 /// `PUT /auth/change-password`: needs the current password [ASVS 6.2.3]; every other session and
 /// outstanding access token ends [ASVS 7.4.3]; returns tokens of a fresh session.
 /// D1: one read, one batch. KV: two writes.
+/// A wrong current password counts against the account like a failed login (same progressive delay),
+/// so a stolen access token cannot be used to guess the password at full speed.
+#[allow(clippy::too_many_arguments)]
 pub async fn change_password(
     config: &Config,
     store: &impl Store,
     revocations: &impl Revocations,
+    counters: &impl Counters,
     access: &VerifiedAccess,
     body: &Map<String, Value>,
     client: &ClientInfo,
@@ -124,9 +128,14 @@ pub async fn change_password(
         Some(u) if !u.disabled => u,
         _ => return Err(AuthError::TokenInvalid),
     };
+    let ip = client.ip.as_deref().unwrap_or("unknown");
+    let name = validate::LoginName::Username(user.username.clone());
+    let guard = super::limits::check_login(config, counters, ip, &name, now).await?;
     if !matches!(config.hasher.verify(current, &user.password_hash), Verification::Match { .. }) {
+        super::limits::login_failed(config, counters, &guard, now).await?;
         return Err(AuthError::InvalidCredentials);
     }
+    super::limits::login_succeeded(counters, &guard).await?;
     config.password_policy.check("new_password", new, &user.username).map_err(one_field)?;
     // Every existing session and its tokens end (denylisted one by one, so that tokens issued within
     // this very second die too); then the new hash and the fresh session are stored.

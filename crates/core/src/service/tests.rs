@@ -472,3 +472,31 @@ fn rotating_the_secret_keeps_outstanding_access_and_refresh_tokens_working() {
     let dropped = config_with(&[("JWT_SECRET", "new-secret-new-secret-new-secret-6543210")]);
     assert!(block_on(authenticate(&dropped, &kv, &tokens.access_token, NOW)).is_err());
 }
+
+#[test]
+fn wrong_current_passwords_in_change_password_earn_the_login_delay() {
+    let c = config_with(&[("LOGIN_FREE_FAILURES", "2"), ("RATE_LIMIT_LOGIN_IP", "off")]);
+    let store = MemoryStore::with_user(&c, "alice", "correct horse", "user");
+    let (kv, counters) = (MemoryRevocations::default(), MemoryCounters::default());
+    let r = do_login(&c, &store, "alice", "correct horse");
+    let access = block_on(authenticate(&c, &kv, &r.access_token, NOW)).unwrap();
+    let attempt = |current: &str| {
+        let body = json!({"current_password": current, "new_password": "a brand new passphrase"});
+        block_on(change_password(
+            &c,
+            &store,
+            &kv,
+            &counters,
+            &access,
+            body.as_object().unwrap(),
+            &from_ip("a"),
+            NOW,
+        ))
+    };
+    assert_eq!(attempt("guess 1").unwrap_err(), AuthError::InvalidCredentials);
+    assert_eq!(attempt("guess 2").unwrap_err(), AuthError::InvalidCredentials);
+    assert!(matches!(attempt("correct horse").unwrap_err(), AuthError::RateLimited { .. }));
+    // ...and logins of that account wait too.
+    let e = block_on(login(&c, &store, &counters, &login_req("alice", "correct horse"), &from_ip("b"), NOW));
+    assert!(matches!(e.unwrap_err(), AuthError::RateLimited { .. }));
+}
