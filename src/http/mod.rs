@@ -22,8 +22,12 @@ pub async fn handle(req: Request, env: Env, ctx: &Context) -> Response {
     let config = match crate::config::load(&env) {
         Ok(c) => c,
         Err(_) => {
-            let mut r = problem_response(&AuthError::Unavailable("configuration invalid (see log)".into()));
-            let _ = r.headers_mut().set("X-Request-Id", &request_id(&req));
+            let error = AuthError::Unavailable("configuration invalid (see log)".into());
+            let mut r = problem_response(&error);
+            let id = request_id(&req);
+            let _ = r.headers_mut().set("X-Request-Id", &id);
+            let method = req.method().to_string().to_ascii_uppercase();
+            crate::log::request(&id, &method, &req.path(), 503, Some(error.code()), 0);
             return r;
         }
     };
