@@ -24,19 +24,24 @@ pub async fn json_object(req: &mut Request) -> Result<Map<String, Value>, AuthEr
     parse_object(&bytes)
 }
 
-/// Like `json_object`, but a request with no body at all (and no `Content-Type`) is an empty object:
-/// for endpoints whose body is optional (refresh by cookie, logout).
+/// Like `json_object`, but an empty body is an empty object, whatever the `Content-Type` (HTTP
+/// clients often send `application/json` with no body): for endpoints whose body is optional
+/// (refresh by cookie, logout).
 pub async fn optional_json_object(req: &mut Request) -> Result<Map<String, Value>, AuthError> {
     let content_type = req.headers().get("Content-Type").ok().flatten().unwrap_or_default();
-    if !content_type.trim().is_empty() {
-        return json_object(req).await;
+    let declared =
+        req.headers().get("Content-Length").ok().flatten().and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+        return Err(AuthError::PayloadTooLarge { limit: MAX_BODY_BYTES });
     }
     let bytes =
         req.bytes().await.map_err(|_| AuthError::bad_request("The request body could not be read."))?;
     if bytes.is_empty() {
         Ok(Map::new())
-    } else {
+    } else if !is_json_media_type(&content_type) {
         Err(AuthError::UnsupportedMediaType)
+    } else {
+        parse_object(&bytes)
     }
 }
 
