@@ -308,10 +308,6 @@ impl Store for D1Store {
                 "UPDATE users SET password_hash = ?2, updated_at = ?3 WHERE id = ?1",
                 &[s(user_id), s(hash), n(now)],
             )?,
-            self.statement(
-                "UPDATE sessions SET revoked_at = ?2 WHERE user_id = ?1 AND revoked_at IS NULL",
-                &[s(user_id), n(now)],
-            )?,
             self.statement("DELETE FROM password_resets WHERE user_id = ?1", &[s(user_id)])?,
         ];
         if let Some(session) = session {

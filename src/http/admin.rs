@@ -3,6 +3,7 @@
 
 use super::{auth, body, response};
 use crate::adapters::Platform;
+use edge_auth_core::roles::{self, Permission};
 use edge_auth_core::service::admin;
 use edge_auth_core::AuthError;
 use worker::{Request, Response};
@@ -28,6 +29,8 @@ pub async fn get(req: &Request, p: &Platform, id: Option<&str>) -> Result<Respon
 /// `POST /auth/admin/users`: 201.
 pub async fn create(mut req: Request, p: &Platform) -> Result<Response, AuthError> {
     let access = auth::authenticate(&req, p).await?;
+    // 403 before the body is even read: a caller without the role learns nothing from 400s.
+    roles::require(&access.claims.role, Permission::ManageUsers)?;
     let body = body::json_object(&mut req).await?;
     let user = admin::create_user(&p.config, &p.store(), &access, &body, p.now()).await?;
     Ok(response::json(201, &user))
@@ -36,6 +39,8 @@ pub async fn create(mut req: Request, p: &Platform) -> Result<Response, AuthErro
 /// `PATCH /auth/admin/users/{id}`.
 pub async fn update(mut req: Request, p: &Platform, id: Option<&str>) -> Result<Response, AuthError> {
     let access = auth::authenticate(&req, p).await?;
+    // 403 before the body is even read: a caller without the role learns nothing from 400s.
+    roles::require(&access.claims.role, Permission::ManageUsers)?;
     let body = body::json_object(&mut req).await?;
     let id = id.ok_or(AuthError::NotFound)?;
     let user =
@@ -62,6 +67,8 @@ pub async fn revoke_sessions(req: &Request, p: &Platform, id: Option<&str>) -> R
 /// `POST /auth/admin/users/import`.
 pub async fn import(mut req: Request, p: &Platform) -> Result<Response, AuthError> {
     let access = auth::authenticate(&req, p).await?;
+    // 403 before the body is even read: a caller without the role learns nothing from 400s.
+    roles::require(&access.claims.role, Permission::ManageUsers)?;
     let body = body::json_object(&mut req).await?;
     let report = admin::import_users(&p.config, &p.store(), &access, &body, p.now()).await?;
     Ok(response::json(200, &report))

@@ -28,7 +28,12 @@ pub async fn authenticate(req: &Request, p: &Platform) -> Result<VerifiedAccess,
 
 /// The token of a `Bearer` credential (scheme case-insensitive, RFC 7235 §2.1).
 fn bearer_token(header: &str) -> Result<&str, AuthError> {
-    let (scheme, token) = header.trim().split_once(' ').ok_or(AuthError::TokenInvalid)?;
+    let header = header.trim();
+    if header.eq_ignore_ascii_case("bearer") {
+        // The scheme without a token: nothing was presented (RFC 6750 §3.1 "invalid_request").
+        return Err(AuthError::TokenMissing);
+    }
+    let (scheme, token) = header.split_once(' ').ok_or(AuthError::TokenInvalid)?;
     if !scheme.eq_ignore_ascii_case("bearer") {
         return Err(AuthError::TokenInvalid);
     }
@@ -48,7 +53,8 @@ mod tests {
         assert_eq!(bearer_token("Bearer abc.def.ghi"), Ok("abc.def.ghi"));
         assert_eq!(bearer_token("bearer   abc"), Ok("abc"));
         assert_eq!(bearer_token("Basic dXNlcjpwYXNz"), Err(AuthError::TokenInvalid));
-        assert_eq!(bearer_token("Bearer"), Err(AuthError::TokenInvalid));
-        assert_eq!(bearer_token("Bearer  "), Err(AuthError::TokenInvalid));
+        assert_eq!(bearer_token("Bearer"), Err(AuthError::TokenMissing));
+        assert_eq!(bearer_token("Bearer  "), Err(AuthError::TokenMissing));
+        assert_eq!(bearer_token("Token abc"), Err(AuthError::TokenInvalid));
     }
 }

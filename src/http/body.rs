@@ -19,8 +19,7 @@ pub async fn json_object(req: &mut Request) -> Result<Map<String, Value>, AuthEr
     if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
         return Err(AuthError::PayloadTooLarge { limit: MAX_BODY_BYTES });
     }
-    let bytes =
-        req.bytes().await.map_err(|_| AuthError::bad_request("The request body could not be read."))?;
+    let bytes = read_capped(req).await?;
     parse_object(&bytes)
 }
 
@@ -34,8 +33,7 @@ pub async fn optional_json_object(req: &mut Request) -> Result<Map<String, Value
     if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
         return Err(AuthError::PayloadTooLarge { limit: MAX_BODY_BYTES });
     }
-    let bytes =
-        req.bytes().await.map_err(|_| AuthError::bad_request("The request body could not be read."))?;
+    let bytes = read_capped(req).await?;
     if bytes.is_empty() {
         Ok(Map::new())
     } else if !is_json_media_type(&content_type) {
@@ -43,6 +41,23 @@ pub async fn optional_json_object(req: &mut Request) -> Result<Map<String, Value
     } else {
         parse_object(&bytes)
     }
+}
+
+/// The body, read chunk by chunk and abandoned (413) as soon as it passes the limit: a chunked upload
+/// has no `Content-Length` to refuse it by, and buffering it whole would let anyone fill the isolate's
+/// memory.
+async fn read_capped(req: &mut Request) -> Result<Vec<u8>, AuthError> {
+    use futures_util::StreamExt;
+    let Ok(mut stream) = req.stream() else { return Ok(Vec::new()) }; // no body at all
+    let mut body = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|_| AuthError::bad_request("The request body could not be read."))?;
+        if body.len() + chunk.len() > MAX_BODY_BYTES {
+            return Err(AuthError::PayloadTooLarge { limit: MAX_BODY_BYTES });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 /// `application/json`, with or without parameters such as `charset`, any case.

@@ -69,8 +69,9 @@ pub async fn refresh(mut req: Request, p: &Platform) -> Result<Response, AuthErr
     let result = service::refresh(&p.config, &p.store(), &p.revocations(), &token, p.now()).await;
     match result {
         Ok(tokens) => Ok(token_response(p, &tokens)),
-        // A dead refresh cookie is cleared, so the browser stops sending it.
-        Err(e) if p.config.cookie_mode => {
+        // A dead refresh cookie (401) is cleared, so the browser stops sending it; a passing outage
+        // (503) must not sign anyone out.
+        Err(e) if p.config.cookie_mode && e.status() == 401 => {
             let mut r = crate::error::problem_response(&e);
             cookies::clear_tokens(r.headers_mut(), &p.config);
             Ok(r)

@@ -392,6 +392,9 @@ fn duration_setting(
     }
 }
 
+/// The longest duration a setting accepts (ten years).
+pub const MAX_DURATION_SECONDS: u64 = 10 * 365 * 86_400;
+
 /// Parses a positive duration: a whole number with an optional unit `s`, `m`, `h` or `d`
 /// (`900`, `15m`, `8h`, `10h`, `7d`). Returns seconds.
 pub fn parse_duration(s: &str) -> Option<u64> {
@@ -408,7 +411,8 @@ pub fn parse_duration(s: &str) -> Option<u64> {
         "d" => 86_400,
         _ => return None,
     };
-    n.checked_mul(factor).filter(|v| *v > 0)
+    // At most ten years: larger values overflow date arithmetic (chrono) downstream.
+    n.checked_mul(factor).filter(|v| *v > 0 && *v <= MAX_DURATION_SECONDS)
 }
 
 #[cfg(test)]
@@ -432,7 +436,8 @@ mod tests {
         assert_eq!(parse_duration("8h"), Some(28_800));
         assert_eq!(parse_duration("10h"), Some(36_000));
         assert_eq!(parse_duration("7d"), Some(604_800));
-        for bad in ["", "0", "-5m", "15 minutes", "1.5h", "h", "99999999999999999999d"] {
+        for bad in ["", "0", "-5m", "15 minutes", "1.5h", "h", "99999999999999999999d", "100000000d", "3651d"]
+        {
             assert_eq!(parse_duration(bad), None, "{bad}");
         }
     }

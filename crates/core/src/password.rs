@@ -108,20 +108,30 @@ impl PasswordHasher {
     }
 
     /// Checks `password` against a stored hash (ours, or an imported legacy one), in constant time.
+    ///
+    /// A check never costs less than one hash at the configured cost: a wrong password against a
+    /// cheaper stored hash (an imported `sha256:` or low-cost bcrypt hash, or ours from before the cost
+    /// was raised) also runs the dummy hash, so timing cannot single out those accounts [ASVS 6.3.8].
+    /// (A right one is rehashed at the configured cost by the caller.)
     pub fn verify(&self, password: &str, stored: &str) -> Verification {
         if let Some(parsed) = Pbkdf2Hash::parse(stored) {
-            return if parsed.matches(password) {
-                Verification::Match { needs_rehash: parsed.iterations < self.iterations }
-            } else {
-                Verification::Mismatch
-            };
+            if parsed.matches(password) {
+                return Verification::Match { needs_rehash: parsed.iterations < self.iterations };
+            }
+            if parsed.iterations < self.iterations {
+                self.dummy.matches(password);
+            }
+            return Verification::Mismatch;
         }
         match legacy::verify(password, stored) {
             Some(true) => Verification::Match { needs_rehash: true },
-            Some(false) => Verification::Mismatch,
-            None => {
+            Some(false) | None => {
                 self.dummy.matches(password);
-                Verification::Unusable
+                if legacy::check_importable(stored).is_ok() {
+                    Verification::Mismatch
+                } else {
+                    Verification::Unusable
+                }
             }
         }
     }
@@ -326,6 +336,22 @@ mod tests {
         assert_eq!(check_importable(&too_costly), Err("hash_cost_out_of_bounds"));
         assert_eq!(check_importable("md5:abc"), Err("unsupported_hash"));
         assert_eq!(check_importable(""), Err("unsupported_hash"));
+    }
+
+    #[test]
+    fn a_wrong_password_against_a_cheaper_hash_still_costs_a_full_hash() {
+        let h = PasswordHasher::new(2_000).unwrap();
+        let weak = PasswordHasher::new(1_000).unwrap().hash("pw-abcdefgh");
+        let sha = "sha256:5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8";
+        for stored in [weak.as_str(), sha] {
+            let before = verification_count();
+            assert_eq!(h.verify("wrong", stored), Verification::Mismatch);
+            assert!(verification_count() > before, "the dummy hash ran for {stored}");
+        }
+        let own = h.hash("pw-abcdefgh");
+        let before = verification_count();
+        assert_eq!(h.verify("wrong", &own), Verification::Mismatch);
+        assert_eq!(verification_count() - before, 1, "no extra work at the configured cost");
     }
 
     #[test]

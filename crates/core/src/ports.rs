@@ -95,8 +95,10 @@ pub trait Store {
     /// Creates a user, and its first session when given, in one batch. A taken username or email is
     /// `UsernameTaken` / `EmailTaken` (decided by D1's UNIQUE constraints, so also under races).
     async fn create_user(&self, user: &User, session: Option<&Session>) -> Result<(), AuthError>;
-    /// Stores a new password hash, ends every session and pending reset token of the user, and starts
-    /// `session` when given, in one batch.
+    /// Stores a new password hash, deletes every pending reset token of the user, and starts `session`
+    /// when given, in one batch. (Ending the other sessions is `revoke_user_sessions`, afterwards, so
+    /// that every session that existed before the new hash, even one started a moment ago with the old
+    /// password, is listed and denylisted.)
     async fn replace_password(
         &self,
         user_id: &str,

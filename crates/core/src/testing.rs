@@ -215,11 +215,6 @@ impl Store for MemoryStore {
             u.password_hash = hash.to_string();
             u.updated_at = now;
         }
-        for s in
-            self.sessions.borrow_mut().iter_mut().filter(|s| s.user_id == user_id && s.revoked_at.is_none())
-        {
-            s.revoked_at = Some(now);
-        }
         self.resets.borrow_mut().retain(|r| r.user_id != user_id);
         if let Some(s) = session {
             self.sessions.borrow_mut().push(s.clone());

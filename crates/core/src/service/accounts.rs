@@ -130,18 +130,20 @@ pub async fn change_password(
     };
     let ip = client.ip.as_deref().unwrap_or("unknown");
     let name = validate::LoginName::Username(user.username.clone());
-    let guard = super::limits::check_login(config, counters, ip, &name, now).await?;
+    let account = super::limits::account_subject(Some(&user.id), &name);
+    let guard = super::limits::check_login(config, counters, ip, &account, now).await?;
     if !matches!(config.hasher.verify(current, &user.password_hash), Verification::Match { .. }) {
         super::limits::login_failed(config, counters, &guard, now).await?;
         return Err(AuthError::InvalidCredentials);
     }
     super::limits::login_succeeded(counters, &guard).await?;
     config.password_policy.check("new_password", new, &user.username).map_err(one_field)?;
-    // Every existing session and its tokens end (denylisted one by one, so that tokens issued within
-    // this very second die too); then the new hash and the fresh session are stored.
-    end_all_sessions(config, store, revocations, &user.id, None, now).await?;
+    // The new hash and the fresh session first, so no login with the old password can start a session
+    // afterwards; then every other session ends, denylisted one by one (so that tokens issued within
+    // this very second die too).
     let session = new_session(config, &user.id, client, now);
     store.replace_password(&user.id, &config.hasher.hash(new), now, Some(&session)).await?;
+    end_all_sessions(config, store, revocations, &user.id, Some(&session.id), now).await?;
     token_response(config, &user, &session, session.generation, now)
 }
 
@@ -250,8 +252,8 @@ pub async fn reset_password(
     if !store.consume_reset(&token_hash, now).await? {
         return Err(AuthError::ResetTokenInvalid);
     }
-    end_all_sessions(config, store, revocations, &user.id, None, now).await?;
-    store.replace_password(&user.id, &config.hasher.hash(new), now, None).await
+    store.replace_password(&user.id, &config.hasher.hash(new), now, None).await?;
+    end_all_sessions(config, store, revocations, &user.id, None, now).await
 }
 
 /// Reset tokens are stored as SHA-256 (hex): 256 random bits need no slow hash [ASVS 7.2.3].

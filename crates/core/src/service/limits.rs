@@ -20,17 +20,25 @@ pub struct LoginGuard {
     failures: Failures,
 }
 
+/// Who an account counter belongs to: the user when the name matched one (so username and email
+/// logins share one counter), else the name as typed (so an unknown user costs the same KV work).
+pub fn account_subject(user_id: Option<&str>, name: &LoginName) -> String {
+    match user_id {
+        Some(id) => format!("id:{id}"),
+        None => name_key(name),
+    }
+}
+
 /// Before verifying a password: refuses (429) when the client IP or the account is over its limit.
-/// The account is keyed by the name as typed (hashed), so an unknown user costs the same KV work as
-/// a known one.
+/// `account` comes from [`account_subject`]; it is hashed into the key.
 pub async fn check_login(
     config: &Config,
     counters: &impl Counters,
     ip: &str,
-    name: &LoginName,
+    account: &str,
     now: i64,
 ) -> Result<LoginGuard, AuthError> {
-    let account_key = format!("rl:account:{}", digest(&name_key(name)));
+    let account_key = format!("rl:account:{}", digest(account));
     let ip_key = config.limits.login_ip.map(|l| (window_key("login-ip", ip, &l, now), l));
     let mut keys = vec![account_key.as_str()];
     if let Some((k, _)) = &ip_key {

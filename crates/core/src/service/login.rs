@@ -55,8 +55,10 @@ pub async fn login(
     now: i64,
 ) -> Result<TokenResponse, AuthError> {
     let ip = client.ip.as_deref().unwrap_or("unknown");
-    let guard = super::limits::check_login(config, counters, ip, &request.name, now).await?;
-    let (user, needs_rehash) = match check_password(config, store, request).await {
+    let user = store.find_user_by_login(&request.name).await?;
+    let account = super::limits::account_subject(user.as_ref().map(|u| u.id.as_str()), &request.name);
+    let guard = super::limits::check_login(config, counters, ip, &account, now).await?;
+    let (user, needs_rehash) = match check_password(config, user, request) {
         Err(AuthError::InvalidCredentials) => {
             super::limits::login_failed(config, counters, &guard, now).await?;
             return Err(AuthError::InvalidCredentials);
@@ -76,12 +78,12 @@ pub async fn login(
 
 /// The user and whether its hash needs an upgrade, or `InvalidCredentials` after the same hashing
 /// work for an unknown user and a wrong password [ASVS 6.3.8].
-async fn check_password(
+fn check_password(
     config: &Config,
-    store: &impl Store,
+    user: Option<User>,
     request: &LoginRequest,
 ) -> Result<(User, bool), AuthError> {
-    let Some(user) = store.find_user_by_login(&request.name).await? else {
+    let Some(user) = user else {
         config.hasher.verify_dummy(&request.password);
         return Err(AuthError::InvalidCredentials);
     };

@@ -500,3 +500,14 @@ fn wrong_current_passwords_in_change_password_earn_the_login_delay() {
     let e = block_on(login(&c, &store, &counters, &login_req("alice", "correct horse"), &from_ip("b"), NOW));
     assert!(matches!(e.unwrap_err(), AuthError::RateLimited { .. }));
 }
+
+#[test]
+fn logins_by_username_and_by_email_share_one_account_counter() {
+    let c = config_with(&[("LOGIN_FREE_FAILURES", "2"), ("RATE_LIMIT_LOGIN_IP", "off")]);
+    let store = MemoryStore::with_user(&c, "alice", "correct horse", "user");
+    let kv = MemoryCounters::default();
+    let attempt = |name: &str| block_on(login(&c, &store, &kv, &login_req(name, "nope"), &from_ip("a"), NOW));
+    assert_eq!(attempt("alice").unwrap_err(), AuthError::InvalidCredentials);
+    assert_eq!(attempt("alice@example.com").unwrap_err(), AuthError::InvalidCredentials);
+    assert!(matches!(attempt("ALICE").unwrap_err(), AuthError::RateLimited { .. }));
+}
