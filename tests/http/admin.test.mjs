@@ -6,7 +6,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { startWorker, expectProblem, decodeJwt, uniqueName } from "./helpers.mjs";
+import { startWorker, expectProblem, decodeJwt, uniqueName, expectFieldError } from "./helpers.mjs";
 
 const ROLES = { ROLES: "cajero" };
 /** The shared worker: one admin, one demo, one user, one cajero (and whatever the tests add). */
@@ -95,14 +95,6 @@ async function expectTokensDead(worker, tokens, what) {
   await expectProblem(assert, r, 401, "refresh_token_invalid");
 }
 
-/** Asserts a 400 invalid_request whose `errors` contain `{field, code}` (code optional). */
-async function expectFieldError(res, field, code) {
-  const body = await expectProblem(assert, res, 400, "invalid_request");
-  assert.ok(Array.isArray(body.errors), `errors[] in ${JSON.stringify(body)}`);
-  const match = body.errors.find((e) => e.field === field && (code === undefined || e.code === code));
-  assert.ok(match, `expected {field: ${field}, code: ${code}} in ${JSON.stringify(body.errors)}`);
-  return body;
-}
 
 const row = (worker, id) => worker.db.prepare("SELECT * FROM users WHERE id = ?1").bind(id).first();
 const rowByName = (worker, username) =>

@@ -2,6 +2,7 @@
 // in-memory D1 (migrations applied from migrations/*.sql) and KV, and helpers to seed users and forge
 // tokens. Everything is checked from outside, over HTTP, as a client would.
 import { Miniflare } from "miniflare";
+import nodeAssert from "node:assert/strict";
 import { createHmac, pbkdf2Sync, randomBytes } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -182,5 +183,23 @@ export async function expectProblem(assert, res, status, code) {
   if (status === 401) {
     assert.match(res.headers.get("www-authenticate") ?? "", /^Bearer .*error="[a-z_]+"/);
   }
+  return body;
+}
+
+/**
+ * Asserts a 400 `invalid_request` whose `errors` contain `{field, code}` (code optional) and whose every
+ * entry has a non-empty string `field`, `code` and `message`; returns the parsed body.
+ */
+export async function expectFieldError(res, field, code) {
+  const body = await expectProblem(nodeAssert, res, 400, "invalid_request");
+  nodeAssert.ok(Array.isArray(body.errors), `errors[] in ${JSON.stringify(body)}`);
+  for (const e of body.errors) {
+    nodeAssert.equal(typeof e.field, "string");
+    nodeAssert.equal(typeof e.code, "string");
+    nodeAssert.equal(typeof e.message, "string");
+    nodeAssert.ok(e.message.length > 0);
+  }
+  const match = body.errors.find((e) => e.field === field && (code === undefined || e.code === code));
+  nodeAssert.ok(match, `expected {field: ${field}, code: ${code}} in ${JSON.stringify(body.errors)}`);
   return body;
 }

@@ -2,7 +2,7 @@
 // Nothing a client sends may become a 5xx.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startWorker, expectProblem, decodeJwt, uniqueName } from "./helpers.mjs";
+import { startWorker, expectProblem, decodeJwt, uniqueName, expectFieldError } from "./helpers.mjs";
 
 let w;
 before(async () => {
@@ -28,20 +28,6 @@ function paddedLogin(size) {
   return body;
 }
 
-/** Asserts a 400 invalid_request whose `errors` contain `{field, code}`; returns the errors. */
-async function expectFieldError(res, field, code) {
-  const body = await expectProblem(assert, res, 400, "invalid_request");
-  assert.ok(Array.isArray(body.errors), `errors[] in ${JSON.stringify(body)}`);
-  for (const e of body.errors) {
-    assert.equal(typeof e.field, "string");
-    assert.equal(typeof e.code, "string");
-    assert.equal(typeof e.message, "string");
-    assert.ok(e.message.length > 0);
-  }
-  const match = body.errors.find((e) => e.field === field && (code === undefined || e.code === code));
-  assert.ok(match, `expected {field: ${field}, code: ${code}} in ${JSON.stringify(body.errors)}`);
-  return body.errors;
-}
 
 // ---- media type ------------------------------------------------------------------------------------
 
@@ -118,7 +104,7 @@ test("a body over 16 KiB streamed without Content-Length is still 413", async ()
 // ---- fields ----------------------------------------------------------------------------------------
 
 test("missing username and password are both listed in errors[] as missing", async () => {
-  const errors = await expectFieldError(await w.post("/auth/login", {}), "username", "missing");
+  const { errors } = await expectFieldError(await w.post("/auth/login", {}), "username", "missing");
   assert.ok(errors.some((e) => e.field === "password" && e.code === "missing"), JSON.stringify(errors));
 });
 

@@ -8,7 +8,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createHash, createHmac } from "node:crypto";
-import { startWorker, expectProblem, decodeJwt, uniqueName } from "./helpers.mjs";
+import { startWorker, expectProblem, decodeJwt, uniqueName, expectFieldError } from "./helpers.mjs";
 
 const HOOK_URL = "https://mail.test/hook";
 const HOOK_SECRET = "mail-webhook-secret-for-tests-0123456789abcdef";
@@ -141,14 +141,6 @@ async function expectRefreshRefused(worker, token, what = "refresh token") {
   await expectProblem(assert, res, 401, "refresh_token_invalid");
 }
 
-/** Asserts a 400 invalid_request whose `errors` contain `{field, code}` (code optional). */
-async function expectFieldError(res, field, code) {
-  const body = await expectProblem(assert, res, 400, "invalid_request");
-  assert.ok(Array.isArray(body.errors), `errors[] in ${JSON.stringify(body)}`);
-  const match = body.errors.find((e) => e.field === field && (code === undefined || e.code === code));
-  assert.ok(match, `expected {field: ${field}, code: ${code}} in ${JSON.stringify(body.errors)}`);
-  return body;
-}
 
 // ==== change-password =========================================================================================
 

@@ -4,7 +4,7 @@
 // the username refused, NFKC) and the validation of the other fields.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startWorker, expectProblem, decodeJwt, uniqueName } from "./helpers.mjs";
+import { startWorker, expectProblem, decodeJwt, uniqueName, expectFieldError } from "./helpers.mjs";
 
 /** Default settings: signup on, default role `user`, minimum length 8. */
 let w;
@@ -48,15 +48,6 @@ async function expectSignedUp(res) {
   return body;
 }
 
-/** Asserts a 400 invalid_request whose `errors` contain `{field, code}` (code optional). */
-async function expectFieldError(res, field, code) {
-  const body = await expectProblem(assert, res, 400, "invalid_request");
-  assert.ok(Array.isArray(body.errors), `errors[] in ${JSON.stringify(body)}`);
-  const match = body.errors.find((e) => e.field === field && (code === undefined || e.code === code));
-  assert.ok(match, `expected {field: ${field}, code: ${code}} in ${JSON.stringify(body.errors)}`);
-  for (const e of body.errors) assert.equal(typeof e.message, "string");
-  return body;
-}
 
 async function userRow(worker, username) {
   return worker.db.prepare("SELECT * FROM users WHERE username = ?1 COLLATE NOCASE").bind(username).first();
