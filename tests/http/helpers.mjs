@@ -203,3 +203,35 @@ export async function expectFieldError(res, field, code) {
   nodeAssert.ok(match, `expected {field: ${field}, code: ${code}} in ${JSON.stringify(body.errors)}`);
   return body;
 }
+
+/** The fields of every token response, sorted. */
+export const TOKEN_KEYS = ["access_token", "expires_in", "refresh_expires_in", "refresh_token", "token_type", "user"];
+
+/** Waits until the wall clock is just past a whole second, so what follows happens within one second. */
+export async function atStartOfSecond() {
+  await new Promise((resolve) => setTimeout(resolve, 1000 - (Date.now() % 1000) + 5));
+}
+
+/** Asserts a 200 token response (all fields, default lifetimes, no-store) and returns it. */
+export async function expectTokens(res, user) {
+  const text = await res.text();
+  nodeAssert.equal(res.status, 200, `status of ${text}`);
+  nodeAssert.match(res.headers.get("content-type") ?? "", /^application\/json/);
+  nodeAssert.equal(res.headers.get("cache-control"), "no-store");
+  const body = JSON.parse(text);
+  nodeAssert.deepEqual(Object.keys(body).sort(), TOKEN_KEYS);
+  nodeAssert.equal(body.token_type, "Bearer");
+  nodeAssert.equal(body.expires_in, 900);
+  nodeAssert.equal(typeof body.access_token, "string");
+  nodeAssert.match(body.refresh_token, /^rt1\./);
+  nodeAssert.equal(typeof body.refresh_expires_in, "number");
+  if (user) nodeAssert.equal(body.user.id, user.id);
+  return body;
+}
+
+/** Asserts that `token` opens the profile of `user`. */
+export async function expectProfileOk(worker, token, user) {
+  const res = await worker.fetch("/auth/profile", { headers: { Authorization: `Bearer ${token}` } });
+  nodeAssert.equal(res.status, 200, await res.clone().text());
+  nodeAssert.equal((await res.json()).id, user.id);
+}

@@ -8,7 +8,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createHash, createHmac } from "node:crypto";
-import { startWorker, expectProblem, decodeJwt, uniqueName, expectFieldError } from "./helpers.mjs";
+import { startWorker, expectProblem, decodeJwt, uniqueName, expectFieldError, atStartOfSecond, expectTokens, expectProfileOk } from "./helpers.mjs";
 
 const HOOK_URL = "https://mail.test/hook";
 const HOOK_SECRET = "mail-webhook-secret-for-tests-0123456789abcdef";
@@ -47,7 +47,6 @@ after(async () => {
   await Promise.all([w?.close(), wm?.close(), wo?.close(), wdev?.close()]);
 });
 
-const TOKEN_KEYS = ["access_token", "expires_in", "refresh_expires_in", "refresh_token", "token_type", "user"];
 const NEW_PASSWORD = "a brand new passphrase";
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -62,11 +61,6 @@ const changePassword = (worker, token, body) =>
   });
 const forgot = (worker, body) => worker.post("/auth/forgot-password", body);
 const reset = (worker, token, newPassword) => worker.post("/auth/reset-password", { token, new_password: newPassword });
-
-/** Waits until the wall clock is just past a whole second, so what follows happens within one second. */
-async function atStartOfSecond() {
-  await sleep(1000 - (Date.now() % 1000) + 5);
-}
 
 /** Polls `probe` every 20 ms for up to `ms`; returns its first truthy value, or undefined. */
 async function poll(probe, ms = 2000) {
@@ -110,23 +104,6 @@ async function resetTokenFor(worker = wm, list = outbound.mail, options = {}) {
   assert.equal(res.status, 202, await res.clone().text());
   const call = await waitForMail(list, user.email);
   return { user, call, token: tokenFromLink(JSON.parse(call.body).link) };
-}
-
-/** Asserts a 200 token response and returns it. */
-async function expectTokens(res, user) {
-  const text = await res.text();
-  assert.equal(res.status, 200, `status of ${text}`);
-  assert.equal(res.headers.get("cache-control"), "no-store");
-  const body = JSON.parse(text);
-  assert.deepEqual(Object.keys(body).sort(), TOKEN_KEYS);
-  if (user) assert.equal(body.user.id, user.id);
-  return body;
-}
-
-async function expectProfileOk(worker, token, user) {
-  const res = await profile(worker, token);
-  assert.equal(res.status, 200, await res.clone().text());
-  assert.equal((await res.json()).id, user.id);
 }
 
 async function expectAccessRefused(worker, token, what = "access token") {

@@ -4,7 +4,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createHmac, randomBytes } from "node:crypto";
-import { startWorker, expectProblem, decodeJwt, TEST_SECRET } from "./helpers.mjs";
+import { startWorker, expectProblem, decodeJwt, TEST_SECRET, atStartOfSecond, expectTokens, expectProfileOk } from "./helpers.mjs";
 
 /** Default settings (grace window 30 s, refresh lifetime 30 days). */
 let w;
@@ -23,7 +23,6 @@ after(async () => {
   await Promise.all([w?.close(), w0?.close(), w7?.close()]);
 });
 
-const TOKEN_KEYS = ["access_token", "expires_in", "refresh_expires_in", "refresh_token", "token_type", "user"];
 const SESSION_KEYS = ["created_at", "current", "expires_at", "id", "ip", "last_used_at", "user_agent"];
 const THIRTY_DAYS = 2592000;
 
@@ -36,36 +35,6 @@ const listSessions = (worker, token) => worker.fetch("/auth/sessions", { headers
 const deleteSession = (worker, token, id) =>
   worker.fetch(`/auth/sessions/${encodeURIComponent(id)}`, { method: "DELETE", headers: bearer(token) });
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-/** Waits until the wall clock is just past a whole second, so what follows happens within one second. */
-async function atStartOfSecond() {
-  const ms = Date.now() % 1000;
-  await sleep(1000 - ms + 5);
-}
-
-/** Asserts a 200 token response (all fields, no-store) and returns it. */
-async function expectTokens(res, user) {
-  const text = await res.text();
-  assert.equal(res.status, 200, `status of ${text}`);
-  assert.match(res.headers.get("content-type") ?? "", /^application\/json/);
-  assert.equal(res.headers.get("cache-control"), "no-store");
-  const body = JSON.parse(text);
-  assert.deepEqual(Object.keys(body).sort(), TOKEN_KEYS);
-  assert.equal(body.token_type, "Bearer");
-  assert.equal(body.expires_in, 900);
-  assert.equal(typeof body.access_token, "string");
-  assert.match(body.refresh_token, /^rt1\./);
-  assert.equal(typeof body.refresh_expires_in, "number");
-  if (user) assert.equal(body.user.id, user.id);
-  return body;
-}
-
-/** Asserts that `token` opens the profile of `user`. */
-async function expectProfileOk(worker, token, user) {
-  const res = await profile(worker, token);
-  assert.equal(res.status, 200, await res.clone().text());
-  assert.equal((await res.json()).id, user.id);
-}
 
 /** Asserts that `token` is refused on the profile (401 token_invalid). */
 async function expectProfileRefused(worker, token) {

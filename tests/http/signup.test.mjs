@@ -4,7 +4,7 @@
 // the username refused, NFKC) and the validation of the other fields.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startWorker, expectProblem, decodeJwt, uniqueName, expectFieldError } from "./helpers.mjs";
+import { startWorker, expectProblem, decodeJwt, uniqueName, expectFieldError, TOKEN_KEYS } from "./helpers.mjs";
 
 /** Default settings: signup on, default role `user`, minimum length 8. */
 let w;
@@ -23,7 +23,6 @@ after(async () => {
   await Promise.all([w?.close(), wc?.close(), wd?.close()]);
 });
 
-const TOKEN_KEYS = ["access_token", "expires_in", "refresh_expires_in", "refresh_token", "token_type", "user"];
 const USER_KEYS = ["created_at", "display_name", "email", "id", "role", "username"];
 const GOOD_PASSWORD = "violet tangerine harbour";
 
