@@ -3,8 +3,8 @@ SHELL := bash
 .SHELLFLAGS := -e -o pipefail -c
 .DEFAULT_GOAL := help
 
-RUST_SOURCES := $(shell find src crates js -name '*.rs' -o -name '*.mjs' 2>/dev/null) build.rs Cargo.toml Cargo.lock \
-	$(wildcard crates/*/Cargo.toml) docs/openapi.json
+RUST_SOURCES := $(shell find src crates js -name '*.rs' -o -name '*.mjs' 2>/dev/null) Cargo.toml Cargo.lock \
+	$(wildcard crates/*/Cargo.toml) docs/openapi.json scripts/openapi-module.mjs
 
 .PHONY: help setup build dev test bench clean create-admin
 
@@ -19,7 +19,8 @@ build: setup build/index.js ## build the Worker into build/ (skipped when up to 
 build/index.js: $(RUST_SOURCES)
 	@source scripts/env.sh && echo "==> building the Worker (worker-build --release)" && \
 	  worker-build --release 2>&1 | grep -vE '^\s*$$' | sed 's/^/    /' ; \
-	  test $${PIPESTATUS[0]} -eq 0 && bash scripts/wasm-opt.sh build/index_bg.wasm && touch build/index.js
+	  test $${PIPESTATUS[0]} -eq 0 && bash scripts/wasm-opt.sh build/index_bg.wasm && \
+	  node scripts/openapi-module.mjs docs/openapi.json build/openapi.mjs && touch build/index.js
 
 dev: ## run the service locally: wrangler dev with local D1 + KV and a dev admin
 	@bash scripts/dev.sh

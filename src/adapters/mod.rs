@@ -18,6 +18,8 @@ pub use kv_revocations::KvRevocations;
 /// Binding names (wrangler.toml).
 pub const D1_BINDING: &str = "DB";
 pub const KV_BINDING: &str = "AUTH_KV";
+/// Where `js/entry.mjs` puts the OpenAPI document in `env` (`OPENAPI_ENV_KEY` there).
+const OPENAPI_ENV_KEY: &str = "EDGE_AUTH_OPENAPI_DOCUMENT";
 /// Optional Cloudflare Rate Limiting binding, an extra layer in front of the KV counters.
 pub const RATE_LIMITER_BINDING: &str = "AUTH_RATE_LIMITER";
 
@@ -32,6 +34,11 @@ pub struct Platform {
 impl Platform {
     pub fn new(env: Env, config: Rc<Config>) -> Self {
         Platform { config, env }
+    }
+
+    /// The OpenAPI document as JSON text, which `js/entry.mjs` adds to `env` (it is not in the wasm).
+    pub fn openapi_document(&self) -> Option<String> {
+        self.env.var(OPENAPI_ENV_KEY).ok().map(|v| v.to_string())
     }
 
     /// Now, in unix seconds, from the Workers clock.

@@ -15,13 +15,12 @@ pub async fn health(p: &Platform) -> Result<Response, AuthError> {
 }
 
 /// `GET /auth/openapi.json`.
-pub fn openapi(p: &Platform) -> Response {
-    response::json_response(
-        200,
-        &openapi_document(&p.config.base_path),
-        "application/json",
-        response::CacheControl::Public,
-    )
+pub fn openapi(p: &Platform) -> Result<Response, AuthError> {
+    let text = p.openapi_document().ok_or_else(|| {
+        AuthError::Internal("the entry module did not provide the OpenAPI document (js/entry.mjs)".into())
+    })?;
+    let doc = openapi_document(&text, &p.config.base_path)?;
+    Ok(response::json_response(200, &doc, "application/json", response::CacheControl::Public))
 }
 
 /// `GET /.well-known/jwks.json`: the public keys of EdDSA mode (current and previous), so other
@@ -186,13 +185,13 @@ pub async fn reset_password(mut req: Request, p: &Platform) -> Result<Response, 
     Ok(response::json(200, &json!({"message": "Your password has been changed. Please sign in again."})))
 }
 
-/// The OpenAPI document kept in `docs/openapi.json`, with `servers` pointing at the configured base path.
-pub fn openapi_document(base_path: &str) -> serde_json::Value {
-    let mut doc: serde_json::Value =
-        serde_json::from_str(include_str!(concat!(env!("OUT_DIR"), "/openapi.min.json")))
-            .unwrap_or_else(|_| json!({}));
+/// The OpenAPI document (`docs/openapi.json`, handed over by `js/entry.mjs`), with `servers`
+/// pointing at the configured base path.
+fn openapi_document(text: &str, base_path: &str) -> Result<serde_json::Value, AuthError> {
+    let mut doc: serde_json::Value = serde_json::from_str(text)
+        .map_err(|e| AuthError::Internal(format!("the OpenAPI document does not parse: {e}")))?;
     doc["servers"] = json!([{"url": base_path, "description": "this deployment's auth base path"}]);
-    doc
+    Ok(doc)
 }
 
 /// A token response; in cookie mode the tokens also go into their cookies.

@@ -85,7 +85,7 @@ async fn dispatch(
             Ok(response::no_content(&[("Allow", &allow)]))
         }
         Route::Health => handlers::health(p).await,
-        Route::OpenApi => Ok(handlers::openapi(p)),
+        Route::OpenApi => handlers::openapi(p),
         Route::Jwks => Ok(handlers::jwks(p)),
         Route::Login => handlers::login(req, p).await,
         Route::Refresh => handlers::refresh(req, p).await,
