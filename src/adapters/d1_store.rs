@@ -2,7 +2,7 @@
 //! what must happen exactly once (rotation, revocation) is a conditional UPDATE whose change count
 //! decides.
 
-use super::unavailable;
+use super::bindings::{D1Database, D1Error, D1Statement, Row};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use edge_auth_core::ports::{Guarded, LoginRecord, ResetRecord, Store, UserPatch, UserQuery};
@@ -10,10 +10,7 @@ use edge_auth_core::session::Session;
 use edge_auth_core::user::User;
 use edge_auth_core::validate::LoginName;
 use edge_auth_core::AuthError;
-use serde::de::DeserializeOwned;
-use serde::Deserialize;
 use wasm_bindgen::JsValue;
-use worker::{D1Database, D1PreparedStatement};
 
 const USER_COLUMNS: &str = "u.id, u.username, u.email, u.display_name, u.role, u.password_hash, u.disabled, \
                             u.created_at, u.updated_at, u.last_login_at";
@@ -26,78 +23,37 @@ pub struct D1Store {
     db: Result<D1Database, AuthError>,
 }
 
-/// A `users` row as D1 returns it (numbers arrive as JS numbers).
-#[derive(Deserialize)]
-struct UserRow {
-    id: String,
-    username: String,
-    email: Option<String>,
-    display_name: Option<String>,
-    role: String,
-    password_hash: String,
-    disabled: f64,
-    created_at: f64,
-    updated_at: f64,
-    last_login_at: Option<f64>,
+/// A `users` row (USER_COLUMNS).
+fn user(r: &Row) -> Result<User, AuthError> {
+    Ok(User {
+        id: r.text("id")?,
+        username: r.text("username")?,
+        email: r.opt_text("email")?,
+        display_name: r.opt_text("display_name")?,
+        role: r.text("role")?,
+        password_hash: r.text("password_hash")?,
+        disabled: r.int("disabled")? != 0,
+        created_at: r.int("created_at")?,
+        updated_at: r.int("updated_at")?,
+        last_login_at: r.opt_int("last_login_at")?,
+    })
 }
 
-impl From<UserRow> for User {
-    fn from(r: UserRow) -> Self {
-        User {
-            id: r.id,
-            username: r.username,
-            email: r.email,
-            display_name: r.display_name,
-            role: r.role,
-            password_hash: r.password_hash,
-            disabled: r.disabled != 0.0,
-            created_at: r.created_at as i64,
-            updated_at: r.updated_at as i64,
-            last_login_at: r.last_login_at.map(|t| t as i64),
-        }
-    }
-}
-
-/// A `sessions` row, columns prefixed `s_` so it can share a row with a user.
-#[derive(Deserialize)]
-struct SessionRow {
-    s_id: String,
-    s_user_id: String,
-    s_seed: String,
-    s_generation: f64,
-    s_rotated_at: f64,
-    s_created_at: f64,
-    s_last_used_at: f64,
-    s_expires_at: f64,
-    s_user_agent: Option<String>,
-    s_ip: Option<String>,
-    s_revoked_at: Option<f64>,
-}
-
-impl From<SessionRow> for Session {
-    fn from(r: SessionRow) -> Self {
-        Session {
-            id: r.s_id,
-            user_id: r.s_user_id,
-            seed: URL_SAFE_NO_PAD.decode(r.s_seed).unwrap_or_default(),
-            generation: r.s_generation as u64,
-            rotated_at: r.s_rotated_at as i64,
-            created_at: r.s_created_at as i64,
-            last_used_at: r.s_last_used_at as i64,
-            expires_at: r.s_expires_at as i64,
-            user_agent: r.s_user_agent,
-            ip: r.s_ip,
-            revoked_at: r.s_revoked_at.map(|t| t as i64),
-        }
-    }
-}
-
-#[derive(Deserialize)]
-struct SessionWithUser {
-    #[serde(flatten)]
-    session: SessionRow,
-    #[serde(flatten)]
-    user: UserRow,
+/// A `sessions` row (SESSION_COLUMNS: prefixed `s_` so it can share a row with a user).
+fn session(r: &Row) -> Result<Session, AuthError> {
+    Ok(Session {
+        id: r.text("s_id")?,
+        user_id: r.text("s_user_id")?,
+        seed: URL_SAFE_NO_PAD.decode(r.text("s_seed")?).unwrap_or_default(),
+        generation: u64::try_from(r.int("s_generation")?).unwrap_or(0),
+        rotated_at: r.int("s_rotated_at")?,
+        created_at: r.int("s_created_at")?,
+        last_used_at: r.int("s_last_used_at")?,
+        expires_at: r.int("s_expires_at")?,
+        user_agent: r.opt_text("s_user_agent")?,
+        ip: r.opt_text("s_ip")?,
+        revoked_at: r.opt_int("s_revoked_at")?,
+    })
 }
 
 fn s(v: &str) -> JsValue {
@@ -110,21 +66,9 @@ fn opt(v: Option<&str>) -> JsValue {
     v.map(JsValue::from_str).unwrap_or(JsValue::NULL)
 }
 
-/// A `password_resets` row, prefixed `r_`.
-#[derive(Deserialize)]
-struct ResetWithUser {
-    r_token_hash: String,
-    r_user_id: String,
-    r_created_at: f64,
-    r_expires_at: f64,
-    r_used_at: Option<f64>,
-    #[serde(flatten)]
-    user: UserRow,
-}
-
 /// D1 reports a UNIQUE violation only in the message of a generic error; map it to the taken field.
-fn conflict(e: worker::Error) -> AuthError {
-    let message = e.to_string();
+fn conflict(e: D1Error) -> AuthError {
+    let message = e.text();
     if message.contains("UNIQUE constraint failed: users.username") {
         AuthError::UsernameTaken
     } else if message.contains("UNIQUE constraint failed: users.email") {
@@ -140,6 +84,10 @@ fn like_pattern(q: &str) -> String {
     format!("%{escaped}%")
 }
 
+fn unavailable(what: &'static str) -> impl Fn(D1Error) -> AuthError {
+    move |e| AuthError::Unavailable(format!("{what}: {}", e.text()))
+}
+
 impl D1Store {
     pub fn new(db: Result<D1Database, AuthError>) -> Self {
         D1Store { db }
@@ -149,15 +97,11 @@ impl D1Store {
         self.db.as_ref().map_err(Clone::clone)
     }
 
-    fn statement(&self, sql: &str, args: &[JsValue]) -> Result<D1PreparedStatement, AuthError> {
-        self.db()?.prepare(sql).bind(args).map_err(unavailable("D1 bind"))
+    fn statement(&self, sql: &str, args: &[JsValue]) -> Result<D1Statement, AuthError> {
+        self.db()?.statement(sql, args)
     }
 
-    async fn first<T: DeserializeOwned>(&self, sql: &str, args: &[JsValue]) -> Result<Option<T>, AuthError> {
-        self.statement(sql, args)?.first(None).await.map_err(unavailable("D1 query"))
-    }
-
-    fn insert_session(&self, session: &Session) -> Result<D1PreparedStatement, AuthError> {
+    fn insert_session(&self, session: &Session) -> Result<D1Statement, AuthError> {
         self.statement(
             "INSERT INTO sessions (id, user_id, seed, generation, rotated_at, created_at, last_used_at, \
              expires_at, user_agent, ip) VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?5, ?6, ?7, ?8)",
@@ -187,8 +131,7 @@ impl D1Store {
 
     /// Runs a write and returns how many rows it changed.
     async fn changes(&self, sql: &str, args: &[JsValue]) -> Result<usize, AuthError> {
-        let result = self.statement(sql, args)?.run().await.map_err(unavailable("D1 write"))?;
-        Ok(result.meta().ok().flatten().and_then(|m| m.changes).unwrap_or(0))
+        self.statement(sql, args)?.changes().await.map_err(unavailable("D1 write"))
     }
 }
 
@@ -199,12 +142,12 @@ impl Store for D1Store {
             LoginName::Email(e) => ("email", e),
         };
         let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.{column} = ?1 COLLATE NOCASE");
-        Ok(self.first::<UserRow>(&sql, &[s(value)]).await?.map(User::from))
+        self.statement(&sql, &[s(value)])?.first_row().await?.as_ref().map(user).transpose()
     }
 
     async fn find_user(&self, id: &str) -> Result<Option<User>, AuthError> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = ?1");
-        Ok(self.first::<UserRow>(&sql, &[s(id)]).await?.map(User::from))
+        self.statement(&sql, &[s(id)])?.first_row().await?.as_ref().map(user).transpose()
     }
 
     async fn start_session(&self, login: &LoginRecord<'_>, session: &Session) -> Result<(), AuthError> {
@@ -215,7 +158,7 @@ impl Store for D1Store {
             &[s(login.user_id), n(login.now), opt(login.new_hash)],
         )?;
         let insert_session = self.insert_session(session)?;
-        self.db()?.batch(vec![record_login, insert_session]).await.map_err(unavailable("D1 batch"))?;
+        self.db()?.run_batch(&[record_login, insert_session]).await.map_err(unavailable("D1 batch"))?;
         Ok(())
     }
 
@@ -224,8 +167,8 @@ impl Store for D1Store {
             "SELECT {SESSION_COLUMNS}, {USER_COLUMNS} FROM sessions s JOIN users u ON u.id = s.user_id \
              WHERE s.id = ?1"
         );
-        let row = self.first::<SessionWithUser>(&sql, &[s(id)]).await?;
-        Ok(row.map(|r| (Session::from(r.session), User::from(r.user))))
+        let row = self.statement(&sql, &[s(id)])?.first_row().await?;
+        row.map(|r| Ok((session(&r)?, user(&r)?))).transpose()
     }
 
     async fn advance_session(&self, id: &str, from: u64, now: i64) -> Result<bool, AuthError> {
@@ -256,21 +199,15 @@ impl Store for D1Store {
         keep: Option<&str>,
         now: i64,
     ) -> Result<Vec<String>, AuthError> {
-        #[derive(Deserialize)]
-        struct Id {
-            id: String,
-        }
-        let result = self
+        let rows = self
             .statement(
                 "UPDATE sessions SET revoked_at = ?3 WHERE user_id = ?1 AND revoked_at IS NULL \
                  AND expires_at > ?3 AND (?2 IS NULL OR id <> ?2) RETURNING id",
                 &[s(user_id), opt(keep), n(now)],
             )?
-            .all()
-            .await
-            .map_err(unavailable("D1 write"))?;
-        let ids: Vec<Id> = result.results().map_err(unavailable("D1 rows"))?;
-        Ok(ids.into_iter().map(|r| r.id).collect())
+            .rows()
+            .await?;
+        rows.iter().map(|r| r.text("id")).collect()
     }
 
     async fn create_user(&self, user: &User, session: Option<&Session>) -> Result<(), AuthError> {
@@ -292,7 +229,7 @@ impl Store for D1Store {
         if let Some(session) = session {
             batch.push(self.insert_session(session)?);
         }
-        self.db()?.batch(batch).await.map_err(conflict)?;
+        self.db()?.run_batch(&batch).await.map_err(conflict)?;
         Ok(())
     }
 
@@ -313,7 +250,7 @@ impl Store for D1Store {
         if let Some(session) = session {
             batch.push(self.insert_session(session)?);
         }
-        self.db()?.batch(batch).await.map_err(unavailable("D1 batch"))?;
+        self.db()?.run_batch(&batch).await.map_err(unavailable("D1 batch"))?;
         Ok(())
     }
 
@@ -332,17 +269,18 @@ impl Store for D1Store {
              r.expires_at AS r_expires_at, r.used_at AS r_used_at, {USER_COLUMNS} \
              FROM password_resets r JOIN users u ON u.id = r.user_id WHERE r.token_hash = ?1"
         );
-        let row = self.first::<ResetWithUser>(&sql, &[s(token_hash)]).await?;
-        Ok(row.map(|r| {
+        let row = self.statement(&sql, &[s(token_hash)])?.first_row().await?;
+        row.map(|r| {
             let reset = ResetRecord {
-                token_hash: r.r_token_hash,
-                user_id: r.r_user_id,
-                created_at: r.r_created_at as i64,
-                expires_at: r.r_expires_at as i64,
-                used_at: r.r_used_at.map(|t| t as i64),
+                token_hash: r.text("r_token_hash")?,
+                user_id: r.text("r_user_id")?,
+                created_at: r.int("r_created_at")?,
+                expires_at: r.int("r_expires_at")?,
+                used_at: r.opt_int("r_used_at")?,
             };
-            (reset, User::from(r.user))
-        }))
+            Ok((reset, user(&r)?))
+        })
+        .transpose()
     }
 
     async fn consume_reset(&self, token_hash: &str, now: i64) -> Result<bool, AuthError> {
@@ -370,9 +308,7 @@ impl Store for D1Store {
              ORDER BY u.created_at, u.id LIMIT ?4"
         );
         let args = [after_at, after_id, opt(search.as_deref()), n(i64::from(query.limit) + 1)];
-        let result = self.statement(&sql, &args)?.all().await.map_err(unavailable("D1 query"))?;
-        let rows: Vec<UserRow> = result.results().map_err(unavailable("D1 rows"))?;
-        Ok(rows.into_iter().map(User::from).collect())
+        self.statement(&sql, &args)?.rows().await?.iter().map(user).collect()
     }
 
     async fn update_user(&self, id: &str, patch: &UserPatch, now: i64) -> Result<Guarded, AuthError> {
@@ -399,14 +335,9 @@ impl Store for D1Store {
                    AND (SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = 0) <= 1)",
                 &args,
             )?
-            .run()
+            .changes()
             .await
-            .map_err(conflict)?
-            .meta()
-            .ok()
-            .flatten()
-            .and_then(|m| m.changes)
-            .unwrap_or(0);
+            .map_err(conflict)?;
         self.guarded(id, changed).await
     }
 
@@ -426,9 +357,6 @@ impl Store for D1Store {
             "SELECT {SESSION_COLUMNS} FROM sessions s WHERE s.user_id = ?1 AND s.revoked_at IS NULL \
              AND s.expires_at > ?2 ORDER BY s.created_at DESC, s.id LIMIT 100"
         );
-        let result =
-            self.statement(&sql, &[s(user_id), n(now)])?.all().await.map_err(unavailable("D1 query"))?;
-        let rows: Vec<SessionRow> = result.results().map_err(unavailable("D1 rows"))?;
-        Ok(rows.into_iter().map(Session::from).collect())
+        self.statement(&sql, &[s(user_id), n(now)])?.rows().await?.iter().map(session).collect()
     }
 }

@@ -1,20 +1,20 @@
 //! `Counters` over Workers KV: rate-limit counters (key schema in README.md, "KV keys").
 
-use super::unavailable;
+use super::bindings::KvNamespace;
+use super::join_all;
 use edge_auth_core::ports::Counters;
 use edge_auth_core::AuthError;
-use worker::kv::KvStore;
 
 pub struct KvCounters {
-    kv: Result<KvStore, AuthError>,
+    kv: Result<KvNamespace, AuthError>,
 }
 
 impl KvCounters {
-    pub fn new(kv: Result<KvStore, AuthError>) -> Self {
+    pub fn new(kv: Result<KvNamespace, AuthError>) -> Self {
         KvCounters { kv }
     }
 
-    fn kv(&self) -> Result<&KvStore, AuthError> {
+    fn kv(&self) -> Result<&KvNamespace, AuthError> {
         self.kv.as_ref().map_err(Clone::clone)
     }
 }
@@ -22,28 +22,16 @@ impl KvCounters {
 impl Counters for KvCounters {
     async fn get_many(&self, keys: &[&str]) -> Result<Vec<Option<String>>, AuthError> {
         let kv = self.kv()?;
-        let reads = keys.iter().map(|k| kv.get(k).text());
-        futures_util::future::join_all(reads)
-            .await
-            .into_iter()
-            .map(|r| r.map_err(unavailable("KV get")))
-            .collect()
+        join_all(keys.iter().map(|k| kv.text(k))).await.into_iter().collect()
     }
 
     async fn put_many(&self, entries: &[(String, String, u64)]) -> Result<(), AuthError> {
         let kv = self.kv()?;
-        let writes = entries.iter().map(|(key, value, ttl)| async move {
-            kv.put(key, value.as_str())
-                .map_err(unavailable("KV put"))?
-                .expiration_ttl((*ttl).max(60))
-                .execute()
-                .await
-                .map_err(unavailable("KV put"))
-        });
-        futures_util::future::join_all(writes).await.into_iter().collect()
+        let writes = entries.iter().map(|(key, value, ttl)| kv.put_text(key, value, *ttl));
+        join_all(writes).await.into_iter().collect()
     }
 
     async fn delete(&self, key: &str) -> Result<(), AuthError> {
-        self.kv()?.delete(key).await.map_err(unavailable("KV delete"))
+        self.kv()?.delete(key).await
     }
 }

@@ -10,13 +10,13 @@
 //! one write per second per key; these keys tolerate both: each is written rarely, and a late read
 //! only lets an already-short-lived token live a little longer in a far location.
 
-use super::unavailable;
+use super::bindings::KvNamespace;
+use super::join_all;
 use edge_auth_core::ports::{RevocationState, Revocations};
 use edge_auth_core::AuthError;
-use worker::kv::KvStore;
 
 pub struct KvRevocations {
-    kv: Result<KvStore, AuthError>,
+    kv: Result<KvNamespace, AuthError>,
 }
 
 fn session_key(session_id: &str) -> String {
@@ -28,22 +28,16 @@ fn user_key(user_id: &str) -> String {
 }
 
 impl KvRevocations {
-    pub fn new(kv: Result<KvStore, AuthError>) -> Self {
+    pub fn new(kv: Result<KvNamespace, AuthError>) -> Self {
         KvRevocations { kv }
     }
 
-    fn kv(&self) -> Result<&KvStore, AuthError> {
+    fn kv(&self) -> Result<&KvNamespace, AuthError> {
         self.kv.as_ref().map_err(Clone::clone)
     }
 
     async fn put(&self, key: &str, value: &str, ttl_seconds: u64) -> Result<(), AuthError> {
-        self.kv()?
-            .put(key, value)
-            .map_err(unavailable("KV put"))?
-            .expiration_ttl(ttl_seconds.max(60))
-            .execute()
-            .await
-            .map_err(unavailable("KV put"))
+        self.kv()?.put_text(key, value, ttl_seconds).await
     }
 }
 
@@ -52,13 +46,10 @@ impl Revocations for KvRevocations {
         let kv = self.kv()?;
         // Two reads, concurrently. A failure fails closed (503): an unknown revocation state must not
         // let a revoked token through.
-        let (session, user) = futures_util::future::join(
-            kv.get(&session_key(session_id)).text(),
-            kv.get(&user_key(user_id)).text(),
-        )
-        .await;
-        let session = session.map_err(unavailable("KV get"))?;
-        let user = user.map_err(unavailable("KV get"))?;
+        let (session_key, user_key) = (session_key(session_id), user_key(user_id));
+        let mut reads = join_all([kv.text(&session_key), kv.text(&user_key)]).await.into_iter();
+        let session = reads.next().unwrap_or(Ok(None))?;
+        let user = reads.next().unwrap_or(Ok(None))?;
         Ok(RevocationState {
             session_revoked: session.is_some(),
             user_not_before: user.and_then(|v| v.trim().parse::<i64>().ok()),
@@ -71,7 +62,7 @@ impl Revocations for KvRevocations {
 
     async fn revoke_sessions(&self, session_ids: &[String], ttl_seconds: u64) -> Result<(), AuthError> {
         let writes = session_ids.iter().map(|id| self.revoke_session(id, ttl_seconds));
-        futures_util::future::join_all(writes).await.into_iter().collect()
+        join_all(writes).await.into_iter().collect()
     }
 
     async fn revoke_user_before(

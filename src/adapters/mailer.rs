@@ -5,8 +5,6 @@
 use edge_auth_core::config::{Config, Environment};
 use edge_auth_core::mail::{signature, ResetMail, SIGNATURE_HEADER};
 use serde_json::json;
-use wasm_bindgen::JsValue;
-use worker::{Fetch, Headers, Method, Request, RequestInit};
 
 pub async fn deliver_reset(config: &Config, mail: &ResetMail, now: i64) {
     let Some(hook) = &config.mail_webhook else {
@@ -23,16 +21,9 @@ pub async fn deliver_reset(config: &Config, mail: &ResetMail, now: i64) {
         return;
     };
     let body = serde_json::to_string(mail).unwrap_or_default();
-    let result = async {
-        let headers = Headers::new();
-        headers.set("Content-Type", "application/json")?;
-        headers.set(SIGNATURE_HEADER, &signature(&hook.secret, now, &body))?;
-        let mut init = RequestInit::new();
-        init.with_method(Method::Post).with_headers(headers).with_body(Some(JsValue::from_str(&body)));
-        let response = Fetch::Request(Request::new_with_init(&hook.url, &init)?).send().await?;
-        Ok::<u16, worker::Error>(response.status_code())
-    }
-    .await;
+    let signed = signature(&hook.secret, now, &body);
+    let headers = [("Content-Type", "application/json"), (SIGNATURE_HEADER, signed.as_str())];
+    let result = super::bindings::post(&hook.url, &headers, &body).await;
     match result {
         Ok(status) if (200..300).contains(&status) => {}
         Ok(status) => crate::log::error("password_reset", &format!("mail webhook answered {status}")),

@@ -1,6 +1,7 @@
 //! Adapters: the only code that names D1, KV or the platform clock. Platform errors become
 //! `AuthError::Unavailable` with the detail kept for the log.
 
+mod bindings;
 mod d1_store;
 mod kv_counters;
 mod kv_revocations;
@@ -12,6 +13,8 @@ use std::rc::Rc;
 use worker::Env;
 
 pub use d1_store::D1Store;
+/// Waits for every future, polled concurrently; results in order.
+use futures_util::future::join_all;
 pub use kv_counters::KvCounters;
 pub use kv_revocations::KvRevocations;
 
@@ -47,47 +50,42 @@ impl Platform {
     }
 
     pub fn store(&self) -> D1Store {
-        D1Store::new(self.env.d1(D1_BINDING).map_err(unavailable("D1 binding")))
+        D1Store::new(bindings::binding(&self.env, D1_BINDING))
     }
 
     pub fn revocations(&self) -> KvRevocations {
-        KvRevocations::new(self.env.kv(KV_BINDING).map_err(unavailable("KV binding")))
+        KvRevocations::new(bindings::binding(&self.env, KV_BINDING))
     }
 
     pub fn counters(&self) -> KvCounters {
-        KvCounters::new(self.env.kv(KV_BINDING).map_err(unavailable("KV binding")))
+        KvCounters::new(bindings::binding(&self.env, KV_BINDING))
     }
 
     /// The optional Rate Limiting binding (`[[ratelimits]]` in wrangler.toml), keyed by `key`:
     /// 429 when it says no. Without the binding, nothing is checked. Its limits are per Cloudflare
     /// location and eventually consistent too; it is a cheap first filter, not a quota.
     pub async fn edge_rate_limit(&self, key: &str) -> Result<(), AuthError> {
-        let Ok(limiter) = self.env.rate_limiter(RATE_LIMITER_BINDING) else { return Ok(()) };
-        match limiter.limit(key.to_string()).await {
-            Ok(outcome) if !outcome.success => Err(AuthError::RateLimited { retry_after: 60 }),
-            Ok(_) => Ok(()),
-            Err(e) => Err(AuthError::Unavailable(format!("rate limiter: {e}"))),
+        let Ok(limiter) = bindings::binding::<bindings::RateLimiter>(&self.env, RATE_LIMITER_BINDING) else {
+            return Ok(());
+        };
+        if limiter.allows(key).await? {
+            Ok(())
+        } else {
+            Err(AuthError::RateLimited { retry_after: 60 })
         }
     }
 
     /// Asks D1 and KV a trivial question each, concurrently.
     pub async fn check_storage(&self) -> Result<(), AuthError> {
         let d1 = async {
-            let db = self.env.d1(D1_BINDING).map_err(unavailable("D1 binding"))?;
-            db.prepare("SELECT 1").first::<serde_json::Value>(None).await.map_err(unavailable("D1"))?;
-            Ok::<(), AuthError>(())
+            let db: bindings::D1Database = bindings::binding(&self.env, D1_BINDING)?;
+            db.statement("SELECT 1", &[])?.first_row().await.map(drop)
         };
         let kv = async {
-            let kv = self.env.kv(KV_BINDING).map_err(unavailable("KV binding"))?;
-            kv.get("health:probe").text().await.map_err(unavailable("KV"))?;
-            Ok::<(), AuthError>(())
+            let kv: bindings::KvNamespace = bindings::binding(&self.env, KV_BINDING)?;
+            kv.text("health:probe").await.map(drop)
         };
         let (d1, kv) = futures_util::future::join(d1, kv).await;
         d1.and(kv)
     }
-}
-
-/// Maps a platform error to a 503 with the cause kept for the log.
-pub fn unavailable<E: std::fmt::Display>(what: &'static str) -> impl Fn(E) -> AuthError {
-    move |e| AuthError::Unavailable(format!("{what}: {e}"))
 }

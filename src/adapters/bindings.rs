@@ -1,0 +1,230 @@
+//! The Workers platform APIs this service calls (D1, KV, the Rate Limiting binding, `fetch`), declared
+//! directly against their JavaScript interfaces.
+//!
+//! Why not the `worker` crate's wrappers: they convert every row, option object and result through
+//! `serde_wasm_bindgen`, which instantiates a second serde deserializer for every row type (and, with
+//! `#[serde(flatten)]`, a buffering one). Reading the few columns we need with `Reflect` is a handful of
+//! calls; dropping those conversions took ~12 KB gzipped off the wasm (issue 6, BENCHMARKS.md "Size").
+//! The `worker` crate still provides the entry point, `Request`, `Response` and `Env`.
+//!
+//! Interfaces: D1 <https://developers.cloudflare.com/d1/worker-api/>, KV
+//! <https://developers.cloudflare.com/kv/api/>, Rate Limiting
+//! <https://developers.cloudflare.com/workers/runtime-apis/bindings/rate-limit/>.
+
+use edge_auth_core::AuthError;
+use js_sys::{Array, Object, Promise, Reflect};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use worker::Env;
+
+#[wasm_bindgen]
+extern "C" {
+    /// A D1 database binding.
+    pub type D1Database;
+    #[wasm_bindgen(method, catch)]
+    fn prepare(this: &D1Database, sql: &str) -> Result<D1Statement, JsValue>;
+    #[wasm_bindgen(method, catch)]
+    fn batch(this: &D1Database, statements: &Array) -> Result<Promise, JsValue>;
+
+    /// A prepared D1 statement, with or without its parameters bound.
+    #[derive(Clone)]
+    pub type D1Statement;
+    #[wasm_bindgen(method, catch, variadic)]
+    fn bind(this: &D1Statement, values: &Array) -> Result<D1Statement, JsValue>;
+    #[wasm_bindgen(method, catch)]
+    fn first(this: &D1Statement) -> Result<Promise, JsValue>;
+    #[wasm_bindgen(method, catch)]
+    fn all(this: &D1Statement) -> Result<Promise, JsValue>;
+    #[wasm_bindgen(method, catch)]
+    fn run(this: &D1Statement) -> Result<Promise, JsValue>;
+
+    /// A Workers KV namespace binding.
+    pub type KvNamespace;
+    #[wasm_bindgen(method, catch, js_name = get)]
+    fn get_text(this: &KvNamespace, key: &str) -> Result<Promise, JsValue>;
+    #[wasm_bindgen(method, catch)]
+    fn put(this: &KvNamespace, key: &str, value: &str, options: &Object) -> Result<Promise, JsValue>;
+    #[wasm_bindgen(method, catch, js_name = delete)]
+    fn remove(this: &KvNamespace, key: &str) -> Result<Promise, JsValue>;
+
+    /// A Rate Limiting binding (`[[ratelimits]]`).
+    pub type RateLimiter;
+    #[wasm_bindgen(method, catch)]
+    fn limit(this: &RateLimiter, options: &Object) -> Result<Promise, JsValue>;
+
+    /// The global `fetch`.
+    #[wasm_bindgen(catch, js_name = fetch)]
+    fn global_fetch(url: &str, init: &Object) -> Result<Promise, JsValue>;
+}
+
+/// The binding `name` of `env`, or why not (the caller maps it to a 503).
+pub fn binding<T: JsCast>(env: &Env, name: &str) -> Result<T, AuthError> {
+    let value = Reflect::get(env, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED);
+    if value.is_undefined() || value.is_null() {
+        return Err(AuthError::Unavailable(format!("binding {name} is not configured")));
+    }
+    Ok(value.unchecked_into())
+}
+
+/// The message of a JavaScript error (and of its `cause`, where D1 keeps SQLite's text), for the log.
+pub fn error_text(error: &JsValue) -> String {
+    let message = |e: &JsValue| match e.dyn_ref::<js_sys::Error>() {
+        Some(e) => String::from(e.message()),
+        None => e.as_string().unwrap_or_else(|| "unknown error".into()),
+    };
+    let mut text = message(error);
+    let cause = Reflect::get(error, &JsValue::from_str("cause")).unwrap_or(JsValue::UNDEFINED);
+    if !cause.is_undefined() && !cause.is_null() {
+        text.push_str(": ");
+        text.push_str(&message(&cause));
+    }
+    text
+}
+
+fn failed(what: &'static str) -> impl Fn(JsValue) -> AuthError {
+    move |e| AuthError::Unavailable(format!("{what}: {}", error_text(&e)))
+}
+
+async fn settle(promise: Result<Promise, JsValue>) -> Result<JsValue, JsValue> {
+    JsFuture::from(promise?).await
+}
+
+fn get(object: &JsValue, key: &str) -> JsValue {
+    Reflect::get(object, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+}
+
+fn object(entries: &[(&str, JsValue)]) -> Object {
+    let o = Object::new();
+    for (key, value) in entries {
+        let _ = Reflect::set(&o, &JsValue::from_str(key), value);
+    }
+    o
+}
+
+// ---- D1 ----
+
+/// The raw JavaScript error of a failed D1 call; `D1Error::text` for the log, and for the callers
+/// that must recognise a UNIQUE violation.
+pub struct D1Error(JsValue);
+
+impl D1Error {
+    pub fn text(&self) -> String {
+        error_text(&self.0)
+    }
+}
+
+impl D1Database {
+    /// `sql` with `args` bound (`?1`, `?2`, ... in order).
+    pub fn statement(&self, sql: &str, args: &[JsValue]) -> Result<D1Statement, AuthError> {
+        let args: Array = args.iter().collect();
+        self.prepare(sql).and_then(|s| s.bind(&args)).map_err(failed("D1 prepare"))
+    }
+
+    /// Runs the statements in one round trip and one transaction.
+    pub async fn run_batch(&self, statements: &[D1Statement]) -> Result<(), D1Error> {
+        let list: Array = statements.iter().collect();
+        settle(self.batch(&list)).await.map(drop).map_err(D1Error)
+    }
+}
+
+impl D1Statement {
+    /// The first row, if any.
+    pub async fn first_row(&self) -> Result<Option<Row>, AuthError> {
+        let row = settle(self.first()).await.map_err(failed("D1 query"))?;
+        Ok((!row.is_null() && !row.is_undefined()).then_some(Row(row)))
+    }
+
+    /// Every row.
+    pub async fn rows(&self) -> Result<Vec<Row>, AuthError> {
+        let result = settle(self.all()).await.map_err(failed("D1 query"))?;
+        let rows = get(&result, "results");
+        Ok(rows.dyn_into::<Array>().map(|a| a.iter().map(Row).collect()).unwrap_or_default())
+    }
+
+    /// Runs a write; returns how many rows it changed (`meta.changes`).
+    pub async fn changes(&self) -> Result<usize, D1Error> {
+        let result = settle(self.run()).await.map_err(D1Error)?;
+        Ok(get(&get(&result, "meta"), "changes").as_f64().map_or(0, |n| n as usize))
+    }
+}
+
+/// One result row: an object of column name to value. D1 returns TEXT as strings and INTEGER as
+/// numbers; a column of another type than expected is a schema mismatch and answers 503.
+pub struct Row(JsValue);
+
+impl Row {
+    pub fn text(&self, column: &str) -> Result<String, AuthError> {
+        self.opt_text(column)?.ok_or_else(|| mismatch(column))
+    }
+
+    pub fn opt_text(&self, column: &str) -> Result<Option<String>, AuthError> {
+        let value = get(&self.0, column);
+        if value.is_null() || value.is_undefined() {
+            return Ok(None);
+        }
+        value.as_string().map(Some).ok_or_else(|| mismatch(column))
+    }
+
+    pub fn int(&self, column: &str) -> Result<i64, AuthError> {
+        self.opt_int(column)?.ok_or_else(|| mismatch(column))
+    }
+
+    pub fn opt_int(&self, column: &str) -> Result<Option<i64>, AuthError> {
+        let value = get(&self.0, column);
+        if value.is_null() || value.is_undefined() {
+            return Ok(None);
+        }
+        // Every integer we store (unix seconds, counters, flags) is far inside f64's exact range.
+        value.as_f64().map(|n| Some(n as i64)).ok_or_else(|| mismatch(column))
+    }
+}
+
+fn mismatch(column: &str) -> AuthError {
+    AuthError::Unavailable(format!("D1 row: column {column} is missing or of an unexpected type"))
+}
+
+// ---- KV ----
+
+impl KvNamespace {
+    /// The value of `key` as text, `None` when absent.
+    pub async fn text(&self, key: &str) -> Result<Option<String>, AuthError> {
+        Ok(settle(self.get_text(key)).await.map_err(failed("KV get"))?.as_string())
+    }
+
+    /// Writes `value` under `key`, expiring after `ttl_seconds` (KV's minimum is 60).
+    pub async fn put_text(&self, key: &str, value: &str, ttl_seconds: u64) -> Result<(), AuthError> {
+        let options = object(&[("expirationTtl", JsValue::from_f64(ttl_seconds.max(60) as f64))]);
+        settle(self.put(key, value, &options)).await.map(drop).map_err(failed("KV put"))
+    }
+
+    pub async fn delete(&self, key: &str) -> Result<(), AuthError> {
+        settle(self.remove(key)).await.map(drop).map_err(failed("KV delete"))
+    }
+}
+
+// ---- Rate Limiting ----
+
+impl RateLimiter {
+    /// Whether one more request under `key` is within the limit.
+    pub async fn allows(&self, key: &str) -> Result<bool, AuthError> {
+        let outcome = settle(self.limit(&object(&[("key", JsValue::from_str(key))])))
+            .await
+            .map_err(failed("rate limiter"))?;
+        Ok(get(&outcome, "success").as_bool().unwrap_or(false))
+    }
+}
+
+// ---- fetch ----
+
+/// POSTs `body` to `url` with `headers`; returns the response status.
+pub async fn post(url: &str, headers: &[(&str, &str)], body: &str) -> Result<u16, String> {
+    let header_object = object(&headers.iter().map(|(k, v)| (*k, JsValue::from_str(v))).collect::<Vec<_>>());
+    let init = object(&[
+        ("method", JsValue::from_str("POST")),
+        ("headers", header_object.into()),
+        ("body", JsValue::from_str(body)),
+    ]);
+    let response = settle(global_fetch(url, &init)).await.map_err(|e| error_text(&e))?;
+    Ok(get(&response, "status").as_f64().map_or(0, |s| s as u16))
+}
