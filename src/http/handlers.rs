@@ -188,7 +188,7 @@ pub async fn reset_password(mut req: Request, p: &Platform) -> Result<Response, 
 /// The OpenAPI document (`docs/openapi.json`, handed over by `js/entry.mjs`), with `servers`
 /// pointing at the configured base path.
 fn openapi_document(text: &str, base_path: &str) -> Result<serde_json::Value, AuthError> {
-    let mut doc: serde_json::Value = serde_json::from_str(text)
+    let mut doc: serde_json::Value = serde_json::from_slice(text.as_bytes())
         .map_err(|e| AuthError::Internal(format!("the OpenAPI document does not parse: {e}")))?;
     doc["servers"] = json!([{"url": base_path, "description": "this deployment's auth base path"}]);
     Ok(doc)

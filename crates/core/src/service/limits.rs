@@ -46,7 +46,7 @@ pub async fn check_login(
     }
     let values = counters.get_many(&keys).await?;
     let failures: Failures =
-        values[0].as_deref().and_then(|v| serde_json::from_str(v).ok()).unwrap_or_default();
+        values[0].as_deref().and_then(|v| serde_json::from_slice(v.as_bytes()).ok()).unwrap_or_default();
     let ip_count = values.get(1).cloned().flatten().and_then(|v| v.parse::<u32>().ok()).unwrap_or(0);
     if let Some((_, limit)) = &ip_key {
         deny(limit.decide(ip_count, now))?;
