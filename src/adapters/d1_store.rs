@@ -3,8 +3,7 @@
 //! decides.
 
 use super::bindings::{D1Database, D1Error, D1Statement, Row};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
+use edge_auth_core::b64::URL_SAFE_NO_PAD;
 use edge_auth_core::ports::{Guarded, LoginRecord, ResetRecord, Store, UserPatch, UserQuery};
 use edge_auth_core::session::Session;
 use edge_auth_core::user::User;

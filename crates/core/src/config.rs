@@ -1,14 +1,13 @@
 //! Configuration: every variable and secret is read here, once, validated, and turned into typed
 //! values. The Worker passes a lookup function over its `env`; tests pass a map.
 
+use crate::b64::{STANDARD, URL_SAFE_NO_PAD};
 use crate::password::{PasswordHasher, DEFAULT_ITERATIONS};
 use crate::policy::{PasswordPolicy, DEFAULT_MIN_LENGTH};
 use crate::rate_limit::{AccountPolicy, WindowLimit};
 use crate::roles;
 use crate::session::{PresentedRefresh, RefreshKey, DEFAULT_GRACE_SECONDS};
 use crate::token::{EdPublicKey, EdSigningKey, HmacKey, SigningKey, TokenService, VerifyingKey};
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use base64::Engine;
 
 /// Validated configuration. Built once per isolate.
 #[derive(Debug, Clone)]

@@ -11,8 +11,7 @@
 //!
 //! Legacy schemes hash the password as given (no NFKC), as the system that made them did.
 
-use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
-use base64::Engine;
+use crate::b64::{STANDARD, STANDARD_NO_PAD};
 use edge_auth_kdf::{pbkdf2_hmac_sha256, pbkdf2_hmac_sha512};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;

@@ -10,6 +10,7 @@
 //! - [`service`]: the use cases, written against the [`ports`]
 //! - [`error`]: the one error type
 
+pub mod b64;
 pub mod common_passwords;
 pub mod config;
 pub mod error;

@@ -10,10 +10,9 @@
 //! Imported hashes of other systems are verified too (see [`legacy`]) and always report
 //! `needs_rehash`, so they are replaced by the current scheme at the next successful login.
 
+use crate::b64::STANDARD_NO_PAD as B64;
 use crate::legacy;
 use crate::random;
-use base64::engine::general_purpose::STANDARD_NO_PAD as B64;
-use base64::Engine;
 use edge_auth_kdf::{pbkdf2_hmac_sha512, OUTPUT_LEN};
 use std::borrow::Cow;
 use subtle::ConstantTimeEq;

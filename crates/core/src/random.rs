@@ -1,8 +1,7 @@
 //! Randomness from the platform CSPRNG (`getrandom`: the OS on the host, `crypto.getRandomValues` in a
 //! Worker). Opaque ids and secrets come only from here [ASVS 7.2.3].
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
+use crate::b64::URL_SAFE_NO_PAD;
 
 /// Fills `buf` with cryptographically secure random bytes.
 ///

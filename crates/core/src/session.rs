@@ -21,8 +21,7 @@
 //! A token whose MAC does not verify is merely invalid and changes nothing, so nobody can revoke a
 //! session they do not hold a real token of.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
+use crate::b64::URL_SAFE_NO_PAD;
 use hmac::{Mac, SimpleHmac};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;

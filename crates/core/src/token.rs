@@ -9,9 +9,8 @@
 //! public key an "HS256" one [RFC 8725 §3.1, §3.2]. `exp`, `nbf`, `iss`, `aud` and the explicit type are all checked
 //! [RFC 8725 §3.8-3.12]. The clock is a parameter, so tests choose the time.
 
+use crate::b64::URL_SAFE_NO_PAD;
 use crate::error::AuthError;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use chrono::{DateTime, Duration, Utc};
 use jwt_compact::alg::{Ed25519, Hs256, Hs256Key};
 use jwt_compact::prelude::*;
@@ -348,7 +347,7 @@ fn time_options(now: i64) -> TimeOptions<impl Fn() -> DateTime<Utc>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
+    use crate::b64::URL_SAFE_NO_PAD as B64URL;
     use serde_json::json;
 
     const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef-test-secret";

@@ -40,8 +40,7 @@ fn run(args: Vec<String>) -> Result<String, String> {
     match command.as_str() {
         "gen-ed25519-key" => {
             let (key, seed) = edge_auth_core::token::EdSigningKey::generate();
-            use base64::Engine;
-            let seed = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(seed);
+            let seed = edge_auth_core::b64::URL_SAFE_NO_PAD.encode(seed);
             Ok(format!(
                 "JWT_PRIVATE_KEY={seed}\n# keep it secret: printf '%s' \"$JWT_PRIVATE_KEY\" | wrangler secret put JWT_PRIVATE_KEY\n# public JWK (also served at /.well-known/jwks.json): {}",
                 key.public().jwk()

@@ -5,6 +5,7 @@
 use super::accounts::{display_name, NewAccount};
 use super::revocation_ttl;
 use super::sessions::{end_all_sessions, MAX_SESSION_DENYLIST_WRITES};
+use crate::b64::URL_SAFE_NO_PAD;
 use crate::config::Config;
 use crate::error::{AuthError, FieldError};
 use crate::ports::{Revocations, Store, UserPatch, UserQuery};
@@ -12,8 +13,6 @@ use crate::roles::{self, Permission};
 use crate::token::VerifiedAccess;
 use crate::user::{AdminUserView, User};
 use crate::validate::{self, Fields};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
