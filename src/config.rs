@@ -2,7 +2,9 @@
 //! A broken configuration is remembered too: every request then gets a 503 problem, and the reason is
 //! logged (never sent).
 
-use edge_auth_core::config::{Config, ConfigError};
+use edge_auth_core::b64::URL_SAFE_NO_PAD;
+use edge_auth_core::config::{decode_key, Config, ConfigError};
+use edge_auth_core::ed25519;
 use std::cell::OnceCell;
 use std::rc::Rc;
 use worker::Env;
@@ -13,13 +15,41 @@ thread_local! {
 }
 
 /// The configuration, read on the first request of the isolate.
-pub fn load(env: &Env) -> Result<Rc<Config>, ConfigError> {
-    CONFIG.with(|cell| cell.get_or_init(|| read(env).map(Rc::new)).clone())
+pub async fn load(env: &Env) -> Result<Rc<Config>, ConfigError> {
+    if let Some(config) = CONFIG.with(|cell| cell.get().cloned()) {
+        return config;
+    }
+    let config = read(env).await.map(Rc::new);
+    // Two first requests may both get here; they read the same bindings, and the first one stays.
+    CONFIG.with(|cell| cell.get_or_init(|| config).clone())
 }
 
-fn read(env: &Env) -> Result<Config, ConfigError> {
-    let config = Config::from_lookup(|name| {
-        env.secret(name).map(|s| s.to_string()).or_else(|_| env.var(name).map(|v| v.to_string())).ok()
+fn lookup(env: &Env, name: &str) -> Option<String> {
+    env.secret(name).map(|s| s.to_string()).or_else(|_| env.var(name).map(|v| v.to_string())).ok()
+}
+
+/// `JWT_PRIVATE_KEY` in its 64-byte form (seed, then public key), which the core can read without
+/// computing anything: in the Worker, Ed25519 is Web Crypto's and asynchronous (`edge_auth_core::ed25519`).
+async fn complete_private_key(text: &str) -> Result<String, ConfigError> {
+    let bytes = decode_key(text).map_err(|e| ConfigError(format!("JWT_PRIVATE_KEY: {e}")))?;
+    let full = ed25519::complete_private_key(&bytes)
+        .await
+        .map_err(|e| ConfigError(format!("JWT_PRIVATE_KEY: {e}")))?;
+    Ok(URL_SAFE_NO_PAD.encode(full))
+}
+
+async fn read(env: &Env) -> Result<Config, ConfigError> {
+    let private_key = match lookup(env, "JWT_PRIVATE_KEY") {
+        Some(key) if lookup(env, "JWT_ALGORITHM").as_deref() == Some("EdDSA") => {
+            Some(complete_private_key(&key).await)
+        }
+        other => other.map(Ok),
+    }
+    .transpose();
+    let config = private_key.and_then(|private_key| {
+        Config::from_lookup(
+            |name| if name == "JWT_PRIVATE_KEY" { private_key.clone() } else { lookup(env, name) },
+        )
     });
     match &config {
         Ok(c) if c.hasher.iterations() < edge_auth_core::password::DEFAULT_ITERATIONS => {

@@ -19,7 +19,7 @@ use worker::{Context, Env, Request, Response};
 
 /// Handles one request. Never fails: every error becomes a problem response.
 pub async fn handle(req: Request, env: Env, ctx: &Context) -> Response {
-    let config = match crate::config::load(&env) {
+    let config = match crate::config::load(&env).await {
         Ok(c) => c,
         Err(_) => {
             let error = AuthError::Unavailable("configuration invalid (see log)".into());

@@ -508,6 +508,44 @@ describe("HS256 rotation with JWT_PREVIOUS_SECRETS", () => {
   });
 });
 
+// ---- the 64-byte private key form -------------------------------------------------------------------
+
+describe("EdDSA mode with JWT_PRIVATE_KEY as 64 bytes (seed, then public key: libsodium's and Go's form)", () => {
+  const seed = newSeed();
+  const full = Buffer.concat([Buffer.from(seed, "base64url"), Buffer.from(publicXFromSeed(seed), "base64url")]);
+  let w;
+  before(async () => {
+    w = await startWorker({ bindings: { JWT_ALGORITHM: "EdDSA", JWT_PRIVATE_KEY: full.toString("base64url") } });
+  });
+  after(async () => {
+    await w?.close();
+  });
+
+  test("publishes the same key as the bare seed, and its tokens verify with node:crypto", async () => {
+    const jwks = await jwksOf(w);
+    assert.equal(jwks.keys.length, 1);
+    assert.equal(jwks.keys[0].x, publicXFromSeed(seed));
+    const alice = await w.userWithToken();
+    const { header, claims } = verifyWithJwk(alice.tokens.access_token, jwks.keys[0]);
+    assert.equal(header.kid, jwks.keys[0].kid);
+    assert.equal(claims.sub, alice.user.id);
+    const res = await w.fetch("/auth/profile", bearer(alice.tokens.access_token));
+    assert.equal(res.status, 200, await res.clone().text());
+  });
+
+  test("a token signed by the seed with node:crypto is accepted, one with a flipped signature bit is not", async () => {
+    const kid = (await jwksOf(w)).keys[0].kid;
+    const alice = await w.userWithToken();
+    const { claims } = decodeJwt(alice.tokens.access_token);
+    const token = signEd({ alg: "EdDSA", typ: "at+jwt", kid }, claims, seed);
+    assert.equal((await w.fetch("/auth/profile", bearer(token))).status, 200);
+    const [h, c, sig] = token.split(".");
+    const bytes = Buffer.from(sig, "base64url");
+    bytes[5] ^= 1;
+    await expectInvalid(await w.fetch("/auth/profile", bearer(`${h}.${c}.${bytes.toString("base64url")}`)));
+  });
+});
+
 // ---- invalid key configuration -----------------------------------------------------------------------
 
 for (const [label, bindings] of [
@@ -516,6 +554,11 @@ for (const [label, bindings] of [
   ["JWT_ALGORITHM RS256", { JWT_ALGORITHM: "RS256" }],
   ["JWT_ALGORITHM HS512", { JWT_ALGORITHM: "HS512" }],
   ["JWT_PRIVATE_KEY of 16 bytes", { JWT_ALGORITHM: "EdDSA", JWT_PRIVATE_KEY: randomBytes(16).toString("base64url") }],
+  ["JWT_PRIVATE_KEY of 64 bytes whose public half is another key's", {
+    JWT_ALGORITHM: "EdDSA",
+    JWT_PRIVATE_KEY: Buffer.concat([randomBytes(32), Buffer.from(publicXFromSeed(newSeed()), "base64url")]).toString("base64url"),
+  }],
+  ["JWT_PRIVATE_KEY of 48 bytes", { JWT_ALGORITHM: "EdDSA", JWT_PRIVATE_KEY: randomBytes(48).toString("base64url") }],
   ["JWT_PREVIOUS_PUBLIC_KEYS not a key", { JWT_ALGORITHM: "EdDSA", JWT_PRIVATE_KEY: newSeed(), JWT_PREVIOUS_PUBLIC_KEYS: "not-a-key" }],
   ["JWT_PREVIOUS_SECRETS shorter than 32 bytes", { JWT_PREVIOUS_SECRETS: "short-old-password" }],
 ]) {

@@ -282,7 +282,7 @@ impl Config {
         let signing = match (get("JWT_ALGORITHM").as_deref(), &secret) {
             (None | Some("HS256"), Some((hmac, _))) => Some(SigningKey::Hs256(hmac.clone())),
             (Some("EdDSA"), _) => match get("JWT_PRIVATE_KEY")
-                .map(|k| decode_key(&k).and_then(|b| EdSigningKey::from_seed(&b)))
+                .map(|k| decode_key(&k).and_then(|b| EdSigningKey::from_private(&b)))
             {
                 Some(Ok(k)) => Some(SigningKey::EdDsa(k)),
                 Some(Err(e)) => {
@@ -340,7 +340,7 @@ impl Config {
 }
 
 /// A key given as base64url or standard base64, padded or not.
-fn decode_key(s: &str) -> Result<Vec<u8>, String> {
+pub fn decode_key(s: &str) -> Result<Vec<u8>, String> {
     let s = s.trim().trim_end_matches('=');
     URL_SAFE_NO_PAD
         .decode(s)
@@ -516,7 +516,7 @@ mod tests {
     fn eddsa_mode_reads_the_private_key_and_previous_public_keys() {
         let seed = URL_SAFE_NO_PAD.encode([7u8; 32]);
         let old =
-            EdSigningKey::from_seed(&[8u8; 32]).unwrap().public().jwk()["x"].as_str().unwrap().to_string();
+            EdSigningKey::from_private(&[8u8; 32]).unwrap().public().jwk()["x"].as_str().unwrap().to_string();
         let c = config(&[
             ("JWT_SECRET", SECRET),
             ("JWT_ALGORITHM", "EdDSA"),

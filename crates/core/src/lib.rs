@@ -13,6 +13,7 @@
 pub mod b64;
 pub mod common_passwords;
 pub mod config;
+pub mod ed25519;
 pub mod error;
 pub mod legacy;
 pub mod mail;

@@ -1,5 +1,6 @@
 //! Access tokens: JWTs (`typ: at+jwt`, RFC 9068) signed with HS256 (default) or EdDSA (Ed25519),
-//! issued and verified with `jwt-compact`.
+//! issued and verified with `jwt-compact`; the Ed25519 signature itself comes from `crate::ed25519`
+//! (Web Crypto in the Worker), the JWS framing around it [RFC 7515 §3.1] is the same as jwt-compact's.
 //!
 //! Verification trusts nothing in the token's header to choose how to verify it [RFC 8725 §3.1]: the
 //! algorithm is fixed by configuration, the key is looked up by `kid` among configured keys only, and
@@ -10,9 +11,10 @@
 //! [RFC 8725 §3.8-3.12]. The clock is a parameter, so tests choose the time.
 
 use crate::b64::URL_SAFE_NO_PAD;
+use crate::ed25519::{self, Public, Seed, PRIVATE_KEY_FORMS, PUBLIC_LEN, SEED_LEN};
 use crate::error::AuthError;
 use chrono::{DateTime, Duration, Utc};
-use jwt_compact::alg::{Ed25519, Hs256, Hs256Key};
+use jwt_compact::alg::{Hs256, Hs256Key};
 use jwt_compact::prelude::*;
 use jwt_compact::ValidationError;
 use serde::{Deserialize, Serialize};
@@ -82,15 +84,15 @@ pub struct HmacKey {
 #[derive(Clone)]
 pub struct EdSigningKey {
     kid: String,
-    secret: ed25519_compact::SecretKey,
-    public: ed25519_compact::PublicKey,
+    seed: Seed,
+    public: Public,
 }
 
 /// An Ed25519 public key (verification only) with its stable id.
 #[derive(Clone, Debug)]
 pub struct EdPublicKey {
     kid: String,
-    public: ed25519_compact::PublicKey,
+    public: Public,
 }
 
 impl std::fmt::Debug for EdSigningKey {
@@ -100,19 +102,43 @@ impl std::fmt::Debug for EdSigningKey {
 }
 
 impl EdSigningKey {
-    /// From a 32-byte seed (`JWT_PRIVATE_KEY`, base64url or base64).
-    pub fn from_seed(seed: &[u8]) -> Result<Self, String> {
-        let seed = ed25519_compact::Seed::from_slice(seed)
-            .map_err(|_| "an Ed25519 private key must be a 32-byte seed, base64url-encoded".to_string())?;
-        let pair = ed25519_compact::KeyPair::from_seed(seed);
-        Ok(EdSigningKey { kid: ed_kid(&pair.pk), secret: pair.sk, public: pair.pk })
+    /// From `JWT_PRIVATE_KEY`: a 32-byte seed [RFC 8032 §5.1.5], or the 64-byte seed-then-public-key
+    /// form of libsodium and Go. In the Worker the public half cannot be computed synchronously (it
+    /// comes from Web Crypto), so there the configuration loader hands over the 64-byte form.
+    pub fn from_private(bytes: &[u8]) -> Result<Self, String> {
+        let seed: Seed = bytes.get(..SEED_LEN).and_then(|s| s.try_into().ok()).ok_or(PRIVATE_KEY_FORMS)?;
+        let public: Public = match bytes.len() {
+            SEED_LEN => Self::public_of(&seed)?,
+            n if n == SEED_LEN + PUBLIC_LEN => {
+                let public: Public = bytes[SEED_LEN..].try_into().map_err(|_| PRIVATE_KEY_FORMS)?;
+                #[cfg(not(target_arch = "wasm32"))]
+                if ed25519::public_from_seed(&seed) != public {
+                    return Err(ed25519::MISMATCH.into());
+                }
+                public
+            }
+            _ => return Err(PRIVATE_KEY_FORMS.into()),
+        };
+        Ok(EdSigningKey { kid: ed_kid(&public), seed, public })
+    }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    fn public_of(seed: &Seed) -> Result<Public, String> {
+        Ok(ed25519::public_from_seed(seed))
+    }
+
+    #[cfg(target_arch = "wasm32")]
+    fn public_of(_seed: &Seed) -> Result<Public, String> {
+        Err("a bare Ed25519 seed needs its public half in the Worker (the configuration loader adds it)"
+            .into())
     }
 
     /// A fresh random key pair; returns it with its seed (for `edge-auth-cli gen-ed25519-key`).
-    pub fn generate() -> (Self, [u8; 32]) {
-        let mut seed = [0u8; 32];
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn generate() -> (Self, Seed) {
+        let mut seed = [0u8; SEED_LEN];
         crate::random::fill(&mut seed);
-        (Self::from_seed(&seed).expect("32 bytes"), seed)
+        (Self::from_private(&seed).expect("32 bytes"), seed)
     }
 
     pub fn public(&self) -> EdPublicKey {
@@ -123,7 +149,8 @@ impl EdSigningKey {
 impl EdPublicKey {
     /// From 32 raw bytes (`JWT_PREVIOUS_PUBLIC_KEYS` entries, base64url).
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, String> {
-        let public = ed25519_compact::PublicKey::from_slice(bytes)
+        let public: Public = bytes
+            .try_into()
             .map_err(|_| "an Ed25519 public key must be 32 bytes, base64url-encoded".to_string())?;
         Ok(EdPublicKey { kid: ed_kid(&public), public })
     }
@@ -131,14 +158,14 @@ impl EdPublicKey {
     /// The key as a JWK (RFC 8037 §2) for `/.well-known/jwks.json`.
     pub fn jwk(&self) -> serde_json::Value {
         serde_json::json!({
-            "kty": "OKP", "crv": "Ed25519", "x": URL_SAFE_NO_PAD.encode(self.public.as_ref()),
+            "kty": "OKP", "crv": "Ed25519", "x": URL_SAFE_NO_PAD.encode(self.public),
             "kid": self.kid, "alg": EDDSA, "use": "sig",
         })
     }
 }
 
-fn ed_kid(public: &ed25519_compact::PublicKey) -> String {
-    let digest = Sha256::new().chain_update(b"edge-auth kid v1\0").chain_update(public.as_ref()).finalize();
+fn ed_kid(public: &Public) -> String {
+    let digest = Sha256::new().chain_update(b"edge-auth kid v1\0").chain_update(public).finalize();
     format!("ed-{}", URL_SAFE_NO_PAD.encode(&digest[..9]))
 }
 
@@ -255,7 +282,7 @@ impl TokenService {
     }
 
     /// Issues an access token valid from `now` (unix seconds) for the configured lifetime.
-    pub fn issue(&self, subject: &Subject<'_>, now: i64) -> Result<IssuedAccess, AuthError> {
+    pub async fn issue(&self, subject: &Subject<'_>, now: i64) -> Result<IssuedAccess, AuthError> {
         let jti = crate::random::id();
         let custom = AccessClaims {
             iss: self.issuer.clone(),
@@ -269,25 +296,20 @@ impl TokenService {
         let options = time_options(now);
         let ttl = Duration::seconds(i64::try_from(self.ttl_seconds).unwrap_or(i64::MAX / 2));
         let claims = Claims::new(custom).set_duration_and_issuance(&options, ttl);
-        let signed = match &self.signing {
+        let token = match &self.signing {
             SigningKey::Hs256(k) => {
                 let header = Header::empty().with_key_id(k.kid.clone()).with_token_type(ACCESS_TOKEN_TYPE);
-                Hs256.token(&header, &claims, &k.key)
+                Hs256.token(&header, &claims, &k.key).map_err(|e| signing_failed(&e))?
             }
-            SigningKey::EdDsa(k) => {
-                let header = Header::empty().with_key_id(k.kid.clone()).with_token_type(ACCESS_TOKEN_TYPE);
-                Ed25519.token(&header, &claims, &k.secret)
-            }
+            SigningKey::EdDsa(k) => eddsa_token(k, &claims).await?,
         };
-        let token =
-            signed.map_err(|e| AuthError::Internal(format!("signing an access token failed: {e}")))?;
         Ok(IssuedAccess { token, jti, expires_in: self.ttl_seconds })
     }
 
     /// Verifies an access token at time `now` (unix seconds).
     ///
     /// Every failure is `TokenInvalid` except a good token past its expiry, which is `TokenExpired`.
-    pub fn verify(&self, token: &str, now: i64) -> Result<VerifiedAccess, AuthError> {
+    pub async fn verify(&self, token: &str, now: i64) -> Result<VerifiedAccess, AuthError> {
         if token.is_empty() || token.len() > MAX_TOKEN_LEN {
             return Err(AuthError::TokenInvalid);
         }
@@ -312,12 +334,20 @@ impl TokenService {
         if untrusted.algorithm() != key.algorithm() {
             return Err(AuthError::TokenInvalid);
         }
-        let verified = match key {
-            VerifyingKey::Hs256(k) => Hs256.validator::<AccessClaims>(&k.key).validate(&untrusted),
-            VerifyingKey::EdDsa(k) => Ed25519.validator::<AccessClaims>(&k.public).validate(&untrusted),
+        let claims = match key {
+            VerifyingKey::Hs256(k) => {
+                Hs256.validator::<AccessClaims>(&k.key).validate(&untrusted).map(|t| t.into_parts().1)
+            }
+            VerifyingKey::EdDsa(k) => {
+                // The JWS signing input is everything before the last dot [RFC 7515 §5.2].
+                let signed = token.rsplit_once('.').map_or("", |(input, _)| input);
+                if !ed25519::verify(&k.public, signed.as_bytes(), untrusted.signature_bytes()).await {
+                    return Err(AuthError::TokenInvalid);
+                }
+                untrusted.deserialize_claims_unchecked::<AccessClaims>()
+            }
         }
         .map_err(|_| AuthError::TokenInvalid)?;
-        let claims = verified.claims();
         let options = time_options(now);
         claims.validate_expiration(&options).map_err(|e| match e {
             ValidationError::Expired => AuthError::TokenExpired,
@@ -339,6 +369,21 @@ impl TokenService {
     }
 }
 
+fn signing_failed(e: &dyn std::fmt::Display) -> AuthError {
+    AuthError::Internal(format!("signing an access token failed: {e}"))
+}
+
+/// An EdDSA JWS in compact form [RFC 7515 §7.1; RFC 8037 §3.1]: the same header and claims jwt-compact
+/// writes, signed by `crate::ed25519`.
+async fn eddsa_token(key: &EdSigningKey, claims: &Claims<AccessClaims>) -> Result<String, AuthError> {
+    let header = serde_json::json!({"alg": EDDSA, "kid": key.kid, "typ": ACCESS_TOKEN_TYPE});
+    let claims = serde_json::to_vec(claims).map_err(|e| signing_failed(&e))?;
+    let input = format!("{}.{}", URL_SAFE_NO_PAD.encode(header.to_string()), URL_SAFE_NO_PAD.encode(claims));
+    let signature =
+        ed25519::sign(&key.seed, &key.public, input.as_bytes()).await.map_err(|e| signing_failed(&e))?;
+    Ok(format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature)))
+}
+
 fn time_options(now: i64) -> TimeOptions<impl Fn() -> DateTime<Utc>> {
     let at = DateTime::from_timestamp(now, 0).unwrap_or_default();
     TimeOptions::new(Duration::seconds(LEEWAY_SECONDS), move || at)
@@ -348,7 +393,17 @@ fn time_options(now: i64) -> TimeOptions<impl Fn() -> DateTime<Utc>> {
 mod tests {
     use super::*;
     use crate::b64::URL_SAFE_NO_PAD as B64URL;
+    use crate::testing::block_on;
     use serde_json::json;
+
+    impl TokenService {
+        fn issue_sync(&self, subject: &Subject<'_>, now: i64) -> Result<IssuedAccess, AuthError> {
+            block_on(self.issue(subject, now))
+        }
+        fn verify_sync(&self, token: &str, now: i64) -> Result<VerifiedAccess, AuthError> {
+            block_on(self.verify(token, now))
+        }
+    }
 
     const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef-test-secret";
     const NOW: i64 = 1_780_000_000;
@@ -368,7 +423,7 @@ mod tests {
     }
 
     fn ed_service(seed: u8, previous: Vec<VerifyingKey>) -> TokenService {
-        let key = EdSigningKey::from_seed(&[seed; 32]).unwrap();
+        let key = EdSigningKey::from_private(&[seed; 32]).unwrap();
         TokenService::new(
             "edge-auth".into(),
             "edge-auth-clients".into(),
@@ -404,8 +459,8 @@ mod tests {
     #[test]
     fn an_issued_token_verifies_and_carries_every_claim() {
         let s = service();
-        let issued = s.issue(&subject(), NOW).unwrap();
-        let v = s.verify(&issued.token, NOW + 1).unwrap();
+        let issued = s.issue_sync(&subject(), NOW).unwrap();
+        let v = s.verify_sync(&issued.token, NOW + 1).unwrap();
         assert_eq!(v.claims.sub, "u1");
         assert_eq!(v.claims.sid, "s1");
         assert_eq!(v.claims.role, "admin");
@@ -419,7 +474,7 @@ mod tests {
 
     #[test]
     fn the_header_names_type_algorithm_and_key() {
-        let issued = service().issue(&subject(), NOW).unwrap();
+        let issued = service().issue_sync(&subject(), NOW).unwrap();
         let header: serde_json::Value =
             serde_json::from_slice(&B64URL.decode(issued.token.split('.').next().unwrap()).unwrap()).unwrap();
         assert_eq!(header["alg"], "HS256");
@@ -431,47 +486,50 @@ mod tests {
     fn a_hand_built_token_with_good_fields_verifies() {
         // Guards the forging helper used by the refusal tests below: they fail for the reason they name.
         let t = forge(good_header(), good_claims(), SECRET);
-        assert!(service().verify(&t, NOW).is_ok());
+        assert!(service().verify_sync(&t, NOW).is_ok());
     }
 
     #[test]
     fn an_expired_token_is_token_expired_after_the_leeway() {
         let s = service();
-        let t = s.issue(&subject(), NOW).unwrap().token;
-        assert!(s.verify(&t, NOW + 900 + LEEWAY_SECONDS).is_ok());
-        assert_eq!(s.verify(&t, NOW + 900 + LEEWAY_SECONDS + 1), Err(AuthError::TokenExpired));
+        let t = s.issue_sync(&subject(), NOW).unwrap().token;
+        assert!(s.verify_sync(&t, NOW + 900 + LEEWAY_SECONDS).is_ok());
+        assert_eq!(s.verify_sync(&t, NOW + 900 + LEEWAY_SECONDS + 1), Err(AuthError::TokenExpired));
     }
 
     #[test]
     fn a_token_from_the_future_is_refused() {
         let s = service();
-        let t = s.issue(&subject(), NOW + 3600).unwrap().token;
-        assert_eq!(s.verify(&t, NOW), Err(AuthError::TokenInvalid));
+        let t = s.issue_sync(&subject(), NOW + 3600).unwrap().token;
+        assert_eq!(s.verify_sync(&t, NOW), Err(AuthError::TokenInvalid));
     }
 
     #[test]
     fn a_token_not_yet_valid_is_refused() {
         let mut c = good_claims();
         c["nbf"] = json!(NOW + 600);
-        assert_eq!(service().verify(&forge(good_header(), c, SECRET), NOW), Err(AuthError::TokenInvalid));
+        assert_eq!(
+            service().verify_sync(&forge(good_header(), c, SECRET), NOW),
+            Err(AuthError::TokenInvalid)
+        );
     }
 
     #[test]
     fn a_token_signed_with_another_secret_is_refused() {
         let t = forge(good_header(), good_claims(), b"another-secret-another-secret-another!!");
-        assert_eq!(service().verify(&t, NOW), Err(AuthError::TokenInvalid));
+        assert_eq!(service().verify_sync(&t, NOW), Err(AuthError::TokenInvalid));
     }
 
     #[test]
     fn a_tampered_payload_is_refused() {
         let s = service();
-        let t = s.issue(&subject(), NOW).unwrap().token;
+        let t = s.issue_sync(&subject(), NOW).unwrap().token;
         let parts: Vec<&str> = t.split('.').collect();
         let mut claims: serde_json::Value =
             serde_json::from_slice(&B64URL.decode(parts[1]).unwrap()).unwrap();
         claims["role"] = json!("admin-but-more");
         let tampered = format!("{}.{}.{}", parts[0], B64URL.encode(claims.to_string()), parts[2]);
-        assert_eq!(s.verify(&tampered, NOW), Err(AuthError::TokenInvalid));
+        assert_eq!(s.verify_sync(&tampered, NOW), Err(AuthError::TokenInvalid));
     }
 
     #[test]
@@ -480,14 +538,17 @@ mod tests {
         h["alg"] = json!("none");
         let unsigned =
             format!("{}.{}.", B64URL.encode(h.to_string()), B64URL.encode(good_claims().to_string()));
-        assert_eq!(service().verify(&unsigned, NOW), Err(AuthError::TokenInvalid));
+        assert_eq!(service().verify_sync(&unsigned, NOW), Err(AuthError::TokenInvalid));
     }
 
     #[test]
     fn another_algorithm_with_the_same_secret_is_refused() {
         let mut h = good_header();
         h["alg"] = json!("HS512");
-        assert_eq!(service().verify(&forge(h, good_claims(), SECRET), NOW), Err(AuthError::TokenInvalid));
+        assert_eq!(
+            service().verify_sync(&forge(h, good_claims(), SECRET), NOW),
+            Err(AuthError::TokenInvalid)
+        );
     }
 
     #[test]
@@ -496,7 +557,7 @@ mod tests {
             let mut h = good_header();
             h["typ"] = typ.clone();
             assert_eq!(
-                service().verify(&forge(h, good_claims(), SECRET), NOW),
+                service().verify_sync(&forge(h, good_claims(), SECRET), NOW),
                 Err(AuthError::TokenInvalid),
                 "{typ}"
             );
@@ -509,7 +570,7 @@ mod tests {
             let mut c = good_claims();
             c[field] = json!(value);
             assert_eq!(
-                service().verify(&forge(good_header(), c, SECRET), NOW),
+                service().verify_sync(&forge(good_header(), c, SECRET), NOW),
                 Err(AuthError::TokenInvalid),
                 "{field}"
             );
@@ -521,7 +582,10 @@ mod tests {
         for kid in [json!("hs-unknown"), serde_json::Value::Null] {
             let mut h = good_header();
             h["kid"] = kid;
-            assert_eq!(service().verify(&forge(h, good_claims(), SECRET), NOW), Err(AuthError::TokenInvalid));
+            assert_eq!(
+                service().verify_sync(&forge(h, good_claims(), SECRET), NOW),
+                Err(AuthError::TokenInvalid)
+            );
         }
     }
 
@@ -536,7 +600,7 @@ mod tests {
             let mut h = good_header();
             h[name] = value;
             assert_eq!(
-                service().verify(&forge(h, good_claims(), SECRET), NOW),
+                service().verify_sync(&forge(h, good_claims(), SECRET), NOW),
                 Err(AuthError::TokenInvalid),
                 "{name}"
             );
@@ -549,7 +613,7 @@ mod tests {
             let mut c = good_claims();
             c.as_object_mut().unwrap().remove(claim);
             assert_eq!(
-                service().verify(&forge(good_header(), c, SECRET), NOW),
+                service().verify_sync(&forge(good_header(), c, SECRET), NOW),
                 Err(AuthError::TokenInvalid),
                 "{claim}"
             );
@@ -560,7 +624,7 @@ mod tests {
     fn garbage_and_oversized_tokens_are_refused() {
         let s = service();
         for t in ["", "abc", "a.b.c", "....", &"a".repeat(MAX_TOKEN_LEN + 1)] {
-            assert_eq!(s.verify(t, NOW), Err(AuthError::TokenInvalid));
+            assert_eq!(s.verify_sync(t, NOW), Err(AuthError::TokenInvalid));
         }
     }
 
@@ -574,7 +638,7 @@ mod tests {
             SigningKey::Hs256(old.clone()),
             vec![],
         );
-        let t = before.issue(&subject(), NOW).unwrap().token;
+        let t = before.issue_sync(&subject(), NOW).unwrap().token;
         let after = TokenService::new(
             "edge-auth".into(),
             "edge-auth-clients".into(),
@@ -582,10 +646,10 @@ mod tests {
             SigningKey::Hs256(HmacKey::new(SECRET).unwrap()),
             vec![VerifyingKey::Hs256(old)],
         );
-        assert!(after.verify(&t, NOW).is_ok());
-        let fresh = after.issue(&subject(), NOW).unwrap().token;
+        assert!(after.verify_sync(&t, NOW).is_ok());
+        let fresh = after.issue_sync(&subject(), NOW).unwrap().token;
         assert_eq!(decode_header(&fresh)["kid"], kid(), "new tokens use the current key");
-        assert!(service().verify(&t, NOW).is_err());
+        assert!(service().verify_sync(&t, NOW).is_err());
     }
 
     fn decode_header(token: &str) -> serde_json::Value {
@@ -595,17 +659,17 @@ mod tests {
     #[test]
     fn eddsa_tokens_verify_and_name_their_algorithm_and_key() {
         let s = ed_service(1, vec![]);
-        let t = s.issue(&subject(), NOW).unwrap().token;
+        let t = s.issue_sync(&subject(), NOW).unwrap().token;
         let h = decode_header(&t);
         assert_eq!((h["alg"].as_str(), h["typ"].as_str()), (Some("EdDSA"), Some("at+jwt")));
         assert!(h["kid"].as_str().unwrap().starts_with("ed-"));
-        assert_eq!(s.verify(&t, NOW).unwrap().claims.sub, "u1");
-        assert!(ed_service(2, vec![]).verify(&t, NOW).is_err(), "another key pair");
+        assert_eq!(s.verify_sync(&t, NOW).unwrap().claims.sub, "u1");
+        assert!(ed_service(2, vec![]).verify_sync(&t, NOW).is_err(), "another key pair");
     }
 
     #[test]
     fn the_jwks_publishes_current_and_previous_public_keys_and_never_hmac_secrets() {
-        let old = EdSigningKey::from_seed(&[9; 32]).unwrap().public();
+        let old = EdSigningKey::from_private(&[9; 32]).unwrap().public();
         let hmac = VerifyingKey::Hs256(HmacKey::new(SECRET).unwrap());
         let s = ed_service(1, vec![VerifyingKey::EdDsa(old.clone()), hmac]);
         let jwks = s.jwks();
@@ -622,23 +686,62 @@ mod tests {
         // An "HS256" token naming the Ed25519 kid, MACed with the public key bytes: the classic
         // algorithm-confusion attack.
         let s = ed_service(1, vec![]);
-        let ed_kid = decode_header(&s.issue(&subject(), NOW).unwrap().token)["kid"].clone();
-        let public = EdSigningKey::from_seed(&[1; 32]).unwrap().public;
+        let ed_kid = decode_header(&s.issue_sync(&subject(), NOW).unwrap().token)["kid"].clone();
+        let public = EdSigningKey::from_private(&[1; 32]).unwrap().public;
         let forged =
-            forge(json!({"alg": "HS256", "typ": "at+jwt", "kid": ed_kid}), good_claims(), public.as_ref());
-        assert_eq!(s.verify(&forged, NOW), Err(AuthError::TokenInvalid));
+            forge(json!({"alg": "HS256", "typ": "at+jwt", "kid": ed_kid}), good_claims(), &public[..]);
+        assert_eq!(s.verify_sync(&forged, NOW), Err(AuthError::TokenInvalid));
         // And an "EdDSA" token naming an HMAC kid.
         let mut h = good_header();
         h["alg"] = json!("EdDSA");
-        assert_eq!(service().verify(&forge(h, good_claims(), SECRET), NOW), Err(AuthError::TokenInvalid));
+        assert_eq!(
+            service().verify_sync(&forge(h, good_claims(), SECRET), NOW),
+            Err(AuthError::TokenInvalid)
+        );
+    }
+
+    #[test]
+    fn eddsa_private_keys_come_as_a_seed_or_as_seed_and_matching_public_key() {
+        let from_seed = EdSigningKey::from_private(&[5; 32]).unwrap();
+        let long: Vec<u8> = [5u8; 32].iter().chain(from_seed.public.iter()).copied().collect();
+        let from_long = EdSigningKey::from_private(&long).unwrap();
+        assert_eq!((from_long.kid.as_str(), from_long.public), (from_seed.kid.as_str(), from_seed.public));
+        let mut wrong = long.clone();
+        wrong[40] ^= 1;
+        assert_eq!(EdSigningKey::from_private(&wrong).unwrap_err(), ed25519::MISMATCH);
+        for len in [0, 31, 33, 63, 65] {
+            assert!(EdSigningKey::from_private(&vec![5; len]).is_err(), "{len} bytes");
+        }
+    }
+
+    #[test]
+    fn eddsa_tokens_with_a_bad_signature_are_refused() {
+        let s = ed_service(1, vec![]);
+        let t = s.issue_sync(&subject(), NOW).unwrap().token;
+        let (input, sig) = t.rsplit_once('.').unwrap();
+        let mut bytes = B64URL.decode(sig).unwrap();
+        bytes[10] ^= 0x40;
+        assert_eq!(
+            s.verify_sync(&format!("{input}.{}", B64URL.encode(&bytes)), NOW),
+            Err(AuthError::TokenInvalid)
+        );
+        assert_eq!(
+            s.verify_sync(&format!("{input}.{}", B64URL.encode(&bytes[..63])), NOW),
+            Err(AuthError::TokenInvalid)
+        );
+        assert_eq!(s.verify_sync(&format!("{input}."), NOW), Err(AuthError::TokenInvalid));
+        // The signature of one token on the claims of another.
+        let other = s.issue_sync(&Subject { user_id: "u2", ..subject() }, NOW).unwrap().token;
+        let other_input = other.rsplit_once('.').unwrap().0;
+        assert_eq!(s.verify_sync(&format!("{other_input}.{sig}"), NOW), Err(AuthError::TokenInvalid));
     }
 
     #[test]
     fn eddsa_keys_must_be_32_bytes() {
-        assert!(EdSigningKey::from_seed(&[0; 31]).is_err());
+        assert!(EdSigningKey::from_private(&[0; 31]).is_err());
         assert!(EdPublicKey::from_bytes(&[0; 33]).is_err());
         let (k, seed) = EdSigningKey::generate();
-        assert_eq!(EdSigningKey::from_seed(&seed).unwrap().kid, k.kid);
+        assert_eq!(EdSigningKey::from_private(&seed).unwrap().kid, k.kid);
     }
 
     #[test]

@@ -36,7 +36,7 @@ pub async fn signup(
     let user = new.into_user(config, &config.default_role, now);
     let session = new_session(config, &user.id, client, now);
     store.create_user(&user, Some(&session)).await?;
-    Ok((token_response(config, &user, &session, session.generation, now)?, user))
+    Ok((token_response(config, &user, &session, session.generation, now).await?, user))
 }
 
 /// The fields of a new account (signup and admin creation).
@@ -144,7 +144,7 @@ pub async fn change_password(
     let session = new_session(config, &user.id, client, now);
     store.replace_password(&user.id, &config.hasher.hash(new), now, Some(&session)).await?;
     end_all_sessions(config, store, revocations, &user.id, Some(&session.id), now).await?;
-    token_response(config, &user, &session, session.generation, now)
+    token_response(config, &user, &session, session.generation, now).await
 }
 
 /// A validated forgot-password request: by email or by username.

@@ -73,7 +73,7 @@ pub async fn login(
     let session = new_session(config, &user.id, client, now);
     let record = LoginRecord { user_id: &user.id, now, new_hash: new_hash.as_deref() };
     store.start_session(&record, &session).await?;
-    token_response(config, &user, &session, session.generation, now)
+    token_response(config, &user, &session, session.generation, now).await
 }
 
 /// The user and whether its hash needs an upgrade, or `InvalidCredentials` after the same hashing

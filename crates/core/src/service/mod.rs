@@ -60,17 +60,25 @@ pub(crate) fn new_session(config: &Config, user_id: &str, client: &ClientInfo, n
 }
 
 /// The access token and the refresh token of `generation` for a session.
-pub(crate) fn token_response(
+pub(crate) async fn token_response(
     config: &Config,
     user: &User,
     session: &Session,
     generation: u64,
     now: i64,
 ) -> Result<TokenResponse, AuthError> {
-    let issued = config.tokens.issue(
-        &Subject { user_id: &user.id, session_id: &session.id, role: &user.role, username: &user.username },
-        now,
-    )?;
+    let issued = config
+        .tokens
+        .issue(
+            &Subject {
+                user_id: &user.id,
+                session_id: &session.id,
+                role: &user.role,
+                username: &user.username,
+            },
+            now,
+        )
+        .await?;
     Ok(TokenResponse {
         access_token: issued.token,
         token_type: "Bearer",

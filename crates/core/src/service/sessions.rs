@@ -18,7 +18,7 @@ pub async fn authenticate(
     token: &str,
     now: i64,
 ) -> Result<VerifiedAccess, AuthError> {
-    let access = config.tokens.verify(token, now)?;
+    let access = config.tokens.verify(token, now).await?;
     let state = revocations.check(&access.claims.sid, &access.claims.sub).await?;
     // `iat < not_before`: a token issued in the same second as a logout-all survives only if its
     // session is not itself revoked (logout-all also denylists the caller's own session).
@@ -66,7 +66,7 @@ pub async fn refresh(
             }
             RefreshDecision::Invalid => return Err(AuthError::RefreshTokenInvalid),
         };
-        return token_response(config, &user, &session, generation, now);
+        return token_response(config, &user, &session, generation, now).await;
     }
     Err(AuthError::Unavailable("refresh: session kept changing under concurrent rotation".into()))
 }
