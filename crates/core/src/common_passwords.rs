@@ -22,7 +22,7 @@ include!(concat!(env!("OUT_DIR"), "/common_passwords.rs"));
 /// Decodes the sorted hashes in order until it reaches the target: at most 10,000 small steps, only
 /// when a password is set.
 pub fn is_common(password: &str) -> bool {
-    let target = prefix_hash(&password.to_lowercase());
+    let target = prefix_hash(&crate::unicode::lowercase(password));
     let mut bits = BitReader { bytes: &COMMON_PASSWORD_CODES, at: 0 };
     let mut value = 0u32;
     for _ in 0..HASHES {

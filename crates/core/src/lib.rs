@@ -27,6 +27,7 @@ pub mod service;
 pub mod session;
 pub mod time;
 pub mod token;
+pub mod unicode;
 pub mod user;
 pub mod validate;
 

@@ -145,23 +145,7 @@ impl PasswordHasher {
 
 /// Unicode NFKC normalisation of a password (a no-op, without allocation, for ASCII).
 pub fn normalize(password: &str) -> Cow<'_, str> {
-    if password.is_ascii() {
-        Cow::Borrowed(password)
-    } else {
-        Cow::Owned(nfkc(password))
-    }
-}
-
-/// In a Worker: V8's ICU, so the wasm carries no Unicode tables.
-#[cfg(target_arch = "wasm32")]
-fn nfkc(s: &str) -> String {
-    js_sys::JsString::from(s).normalize("NFKC").into()
-}
-
-/// On the host (unit tests, the admin CLI).
-#[cfg(not(target_arch = "wasm32"))]
-fn nfkc(s: &str) -> String {
-    unicode_normalization::UnicodeNormalization::nfkc(s).collect()
+    crate::unicode::nfkc(password)
 }
 
 /// Whether a hash offered for import can be stored: our own scheme within the cost bounds, or one of

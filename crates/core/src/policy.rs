@@ -42,8 +42,8 @@ impl PasswordPolicy {
                 format!("`{field}` must be at most {PASSWORD_MAX} characters."),
             ));
         }
-        let lower = normalized.to_lowercase();
-        if !username.is_empty() && lower == username.to_lowercase() {
+        let lower = crate::unicode::lowercase(&normalized);
+        if !username.is_empty() && lower == crate::unicode::lowercase(username) {
             return Err(FieldError::new(
                 field,
                 "same_as_username",

@@ -129,7 +129,7 @@ pub fn username(raw: &str) -> Result<String, FieldError> {
 /// An email address: trimmed, lowercased, one `@` with text on both sides, a dot in the domain, no
 /// spaces, at most 254 characters. Deliverability is proven by mail, not by a regex.
 pub fn email(raw: &str) -> Result<String, FieldError> {
-    let s = raw.trim().to_lowercase();
+    let s = crate::unicode::lowercase(raw.trim());
     let valid = s.len() <= EMAIL_MAX
         && !s.chars().any(|c| c.is_whitespace() || c.is_control())
         && match s.split_once('@') {
