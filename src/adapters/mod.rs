@@ -3,6 +3,7 @@
 
 mod bindings;
 mod d1_store;
+mod join;
 mod kv_counters;
 mod kv_revocations;
 pub mod mailer;
@@ -13,8 +14,7 @@ use std::rc::Rc;
 use worker::Env;
 
 pub use d1_store::D1Store;
-/// Waits for every future, polled concurrently; results in order.
-use futures_util::future::join_all;
+use join::join_all;
 pub use kv_counters::KvCounters;
 pub use kv_revocations::KvRevocations;
 
