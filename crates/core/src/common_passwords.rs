@@ -17,7 +17,9 @@
 include!(concat!(env!("OUT_DIR"), "/common_passwords.rs"));
 
 /// Whether `password` is on the common-password list, ignoring case. The caller passes the password
-/// already NFKC-normalised (as it is before hashing), so compatibility forms match too.
+/// already NFKC-normalised (as it is before hashing), so compatibility forms match too. Only entries of
+/// at least `MIN_CODED_LENGTH` characters are coded: the policy refuses shorter passwords before it
+/// asks (a test keeps its minimum from going lower).
 ///
 /// Decodes the sorted hashes in order until it reaches the target: at most 10,000 small steps, only
 /// when a password is set.
@@ -75,7 +77,7 @@ mod tests {
 
     #[test]
     fn the_most_common_passwords_are_common() {
-        for p in ["password", "123456", "qwerty", "iloveyou"] {
+        for p in ["password", "12345678", "iloveyou", "qwertyuiop", "1q2w3e4r5t"] {
             assert!(is_common(p), "{p} should be common");
         }
     }
@@ -83,7 +85,7 @@ mod tests {
     #[test]
     fn the_check_ignores_case() {
         assert!(is_common("Password"));
-        assert!(is_common("QWERTY"));
+        assert!(is_common("QWERTYUIOP"));
         assert!(is_common("ILoveYou"));
     }
 
@@ -94,23 +96,34 @@ mod tests {
         assert!(!is_common(""));
     }
 
+    /// Leaving out the short entries is sound only while no password that short is accepted.
+    #[test]
+    fn no_password_shorter_than_the_coded_entries_is_ever_checked() {
+        const { assert!(crate::policy::DEFAULT_MIN_LENGTH >= MIN_CODED_LENGTH) };
+        let policy = crate::policy::PasswordPolicy::default();
+        let refused = policy.check("password", "qwerty", "").unwrap_err();
+        assert_eq!(refused.code, "too_short", "a listed 6-character password is refused for its length");
+    }
+
     #[test]
     fn the_list_has_at_least_ten_thousand_entries() {
         const { assert!(COUNT >= 10_000, "fewer than 10,000 common passwords") };
-        // Distinct 30-bit prefixes: at most COUNT, and collisions among 10,000 are rare.
-        const { assert!(HASHES <= COUNT && HASHES >= COUNT - 5) };
-        // The coded set is compact: about HASH_BITS - RICE_BITS + 2.6 bits... in practice < 19 bits each.
-        assert!(COMMON_PASSWORD_CODES.len() * 8 < HASHES * 19, "{} bytes", COMMON_PASSWORD_CODES.len());
+        const { assert!(CODED > 3_000 && CODED < COUNT) };
+        // Distinct 30-bit prefixes: at most CODED, and collisions among a few thousand are rare.
+        const { assert!(HASHES <= CODED && HASHES >= CODED - 5) };
+        // The coded set is compact: in practice < 20 bits each.
+        assert!(COMMON_PASSWORD_CODES.len() * 8 < HASHES * 20, "{} bytes", COMMON_PASSWORD_CODES.len());
     }
 
-    /// Every line of the data file is found: the build step cannot silently drop entries.
+    /// Every coded line of the data file is found, and only the short ones are left out: the build step
+    /// cannot silently drop entries.
     #[test]
-    fn every_listed_password_is_common() {
+    fn every_listed_password_of_a_checkable_length_is_common() {
         let list = include_str!("../data/common-passwords.txt");
         let entries: Vec<&str> = list.lines().collect();
         assert_eq!(entries.len(), COUNT);
-        // Decode the whole set once, then check every entry against it (10,000 `is_common` calls
-        // would decode it 10,000 times); `is_common` itself runs on every 50th entry.
+        // Decode the whole set once, then check every entry against it (thousands of `is_common` calls
+        // would decode it each time); `is_common` itself runs on every 50th entry.
         let mut bits = BitReader { bytes: &COMMON_PASSWORD_CODES, at: 0 };
         let mut value = 0u32;
         let decoded: Vec<u32> = (0..HASHES)
@@ -119,12 +132,15 @@ mod tests {
                 value
             })
             .collect();
-        for (i, p) in entries.iter().enumerate() {
-            assert!(!p.is_empty(), "the data file has an empty line");
+        let checkable: Vec<&&str> =
+            entries.iter().filter(|p| p.chars().count() >= MIN_CODED_LENGTH).collect();
+        assert_eq!(checkable.len(), CODED);
+        for (i, p) in checkable.iter().enumerate() {
             assert!(decoded.binary_search(&prefix_hash(p)).is_ok(), "{p:?} is listed but not coded");
             if i % 50 == 0 {
                 assert!(is_common(p), "{p:?} is listed but not found");
             }
         }
+        assert!(entries.iter().all(|p| !p.is_empty()), "the data file has an empty line");
     }
 }
