@@ -211,7 +211,9 @@ impl RateLimiter {
         let outcome = settle(self.limit(&object(&[("key", JsValue::from_str(key))])))
             .await
             .map_err(failed("rate limiter"))?;
-        Ok(get(&outcome, "success").as_bool().unwrap_or(false))
+        get(&outcome, "success")
+            .as_bool()
+            .ok_or_else(|| AuthError::Unavailable("rate limiter: an answer without `success`".into()))
     }
 }
 

@@ -20,6 +20,11 @@ pub fn json_response(
     cache: CacheControl,
 ) -> Response {
     let bytes = serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec());
+    raw_json(status, bytes, content_type, cache)
+}
+
+/// A response of JSON already serialised.
+pub fn raw_json(status: u16, bytes: Vec<u8>, content_type: &str, cache: CacheControl) -> Response {
     let headers = Headers::new();
     let _ = headers.set("Content-Type", content_type);
     let _ = headers.set(

@@ -546,6 +546,21 @@ describe("EdDSA mode with JWT_PRIVATE_KEY as 64 bytes (seed, then public key: li
   });
 });
 
+test("JWT_ALGORITHM and JWT_PRIVATE_KEY are read trimmed, as every setting is: \"EdDSA \" with a seed signs EdDSA", async () => {
+  const seed = newSeed();
+  const w = await startWorker({ bindings: { JWT_ALGORITHM: "EdDSA ", JWT_PRIVATE_KEY: ` ${seed}\n` } });
+  try {
+    const jwks = await jwksOf(w);
+    assert.equal(jwks.keys.length, 1, JSON.stringify(jwks));
+    assert.equal(jwks.keys[0].x, publicXFromSeed(seed));
+    const alice = await w.userWithToken();
+    assert.equal(verifyWithJwk(alice.tokens.access_token, jwks.keys[0]).header.alg, "EdDSA");
+    assert.equal((await w.fetch("/auth/profile", bearer(alice.tokens.access_token))).status, 200);
+  } finally {
+    await w.close();
+  }
+});
+
 // ---- invalid key configuration -----------------------------------------------------------------------
 
 for (const [label, bindings] of [

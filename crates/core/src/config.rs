@@ -502,6 +502,8 @@ mod tests {
             vec![("DEFAULT_ROLE", "admin")],
             vec![("DEFAULT_ROLE", "ghost")],
             vec![("PASSWORD_MIN_LENGTH", "4")],
+            // 7 too: the common-password set leaves out entries shorter than 8 (common_passwords.rs).
+            vec![("PASSWORD_MIN_LENGTH", "7")],
             vec![("RESET_URL_TEMPLATE", "https://app/reset")],
             vec![("MAIL_WEBHOOK_URL", "https://mail.example.com/hook")],
             vec![("SIGNUP_ENABLED", "maybe")],

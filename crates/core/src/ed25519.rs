@@ -18,16 +18,34 @@ pub type Public = [u8; PUBLIC_LEN];
 /// `JWT_PRIVATE_KEY`'s bytes in the 64-byte seed-then-public-key form: a bare seed gets its public
 /// half, a 64-byte key must carry its seed's. The Worker's configuration loader calls this before the
 /// (synchronous) core reads the key, since in the Worker only Web Crypto can compute the public half.
-pub async fn complete_private_key(bytes: &[u8]) -> Result<Vec<u8>, String> {
-    let seed: Seed = bytes.get(..SEED_LEN).and_then(|s| s.try_into().ok()).ok_or(PRIVATE_KEY_FORMS)?;
-    let public = derive_public(&seed).await?;
-    match bytes.len() {
-        SEED_LEN => {}
-        n if n == SEED_LEN + PUBLIC_LEN && bytes[SEED_LEN..] == public => {}
-        n if n == SEED_LEN + PUBLIC_LEN => return Err(MISMATCH.into()),
-        _ => return Err(PRIVATE_KEY_FORMS.into()),
+pub async fn complete_private_key(bytes: &[u8]) -> Result<Vec<u8>, KeyError> {
+    if bytes.len() != SEED_LEN && bytes.len() != SEED_LEN + PUBLIC_LEN {
+        return Err(KeyError::Invalid(PRIVATE_KEY_FORMS));
+    }
+    let seed: Seed = bytes[..SEED_LEN].try_into().map_err(|_| KeyError::Invalid(PRIVATE_KEY_FORMS))?;
+    let public = derive_public(&seed).await.map_err(KeyError::Platform)?;
+    if bytes.len() > SEED_LEN && bytes[SEED_LEN..] != public {
+        return Err(KeyError::Invalid(MISMATCH));
     }
     Ok([&seed[..], &public[..]].concat())
+}
+
+/// Why a private key could not be completed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyError {
+    /// The configured bytes are not a usable key: the configuration is wrong.
+    Invalid(&'static str),
+    /// The platform (Web Crypto) failed; the same key may work on the next try.
+    Platform(String),
+}
+
+impl std::fmt::Display for KeyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KeyError::Invalid(why) => f.write_str(why),
+            KeyError::Platform(why) => f.write_str(why),
+        }
+    }
 }
 
 pub(crate) const PRIVATE_KEY_FORMS: &str =
@@ -59,9 +77,10 @@ mod host {
         Ok(*KeyPair::from_seed(EdSeed::new(*seed)).sk.sign(message, None))
     }
 
-    pub async fn verify(public: &Public, message: &[u8], signature: &[u8]) -> bool {
-        let Ok(signature) = Signature::from_slice(signature) else { return false };
-        PublicKey::new(*public).verify(message, &signature).is_ok()
+    /// Whether `signature` is `public`'s over `message`. Never `Err` on the host.
+    pub async fn verify(public: &Public, message: &[u8], signature: &[u8]) -> Result<bool, String> {
+        let Ok(signature) = Signature::from_slice(signature) else { return Ok(false) };
+        Ok(PublicKey::new(*public).verify(message, &signature).is_ok())
     }
 }
 
@@ -169,26 +188,25 @@ mod web_crypto {
             .map_err(|_| "Web Crypto returned a signature of the wrong length".into())
     }
 
-    /// Whether `signature` is `public`'s over `message`; every failure is `false`.
-    pub async fn verify(public: &Public, message: &[u8], signature: &[u8]) -> bool {
+    /// Whether `signature` is `public`'s over `message`. `Err` when Web Crypto itself fails (the caller
+    /// answers 503, not 401: the token may well be good).
+    pub async fn verify(public: &Public, message: &[u8], signature: &[u8]) -> Result<bool, String> {
         if signature.len() != SIGNATURE_LEN {
-            return false;
+            return Ok(false);
         }
-        let Ok(subtle) = subtle() else { return false };
+        let subtle = subtle()?;
         let cached = VERIFYING.with(|c| c.borrow().iter().find(|(p, _)| p == public).map(|(_, k)| k.clone()));
         let key = match cached {
             Some(key) => key,
             None => {
                 let usages = Array::of1(&"verify".into());
                 let raw = Uint8Array::from(&public[..]);
-                let Ok(key) = settle(subtle.import_key("raw", &raw, ALGORITHM, false, &usages)).await else {
-                    return false;
-                };
+                let key = settle(subtle.import_key("raw", &raw, ALGORITHM, false, &usages)).await?;
                 VERIFYING.with(|c| c.borrow_mut().push((*public, key.clone())));
                 key
             }
         };
-        matches!(settle(subtle.verify_with(ALGORITHM, &key, signature, message)).await, Ok(v) if v.as_bool() == Some(true))
+        Ok(settle(subtle.verify_with(ALGORITHM, &key, signature, message)).await?.as_bool() == Some(true))
     }
 }
 
@@ -214,9 +232,9 @@ mod tests {
         assert_eq!(public_from_seed(&seed).to_vec(), hex(public));
         let sig = block_on(sign(&seed, &public_from_seed(&seed), &hex(message))).unwrap();
         assert_eq!(sig.to_vec(), hex(signature));
-        assert!(block_on(verify(&public_from_seed(&seed), &hex(message), &sig)));
-        assert!(!block_on(verify(&public_from_seed(&seed), b"x", &sig)));
-        assert!(!block_on(verify(&public_from_seed(&seed), &hex(message), &sig[..63])));
+        assert_eq!(block_on(verify(&public_from_seed(&seed), &hex(message), &sig)), Ok(true));
+        assert_eq!(block_on(verify(&public_from_seed(&seed), b"x", &sig)), Ok(false));
+        assert_eq!(block_on(verify(&public_from_seed(&seed), &hex(message), &sig[..63])), Ok(false));
     }
 
     #[test]
@@ -226,7 +244,7 @@ mod tests {
         assert_eq!(block_on(complete_private_key(&full)).unwrap(), full);
         let mut wrong = full.clone();
         wrong[63] ^= 1;
-        assert_eq!(block_on(complete_private_key(&wrong)), Err(MISMATCH.to_string()));
+        assert_eq!(block_on(complete_private_key(&wrong)), Err(KeyError::Invalid(MISMATCH)));
         for len in [0, 31, 33, 65] {
             assert!(block_on(complete_private_key(&vec![3; len])).is_err(), "{len} bytes");
         }

@@ -341,8 +341,10 @@ impl TokenService {
             VerifyingKey::EdDsa(k) => {
                 // The JWS signing input is everything before the last dot [RFC 7515 §5.2].
                 let signed = token.rsplit_once('.').map_or("", |(input, _)| input);
-                if !ed25519::verify(&k.public, signed.as_bytes(), untrusted.signature_bytes()).await {
-                    return Err(AuthError::TokenInvalid);
+                match ed25519::verify(&k.public, signed.as_bytes(), untrusted.signature_bytes()).await {
+                    Ok(true) => {}
+                    Ok(false) => return Err(AuthError::TokenInvalid),
+                    Err(e) => return Err(AuthError::Unavailable(format!("Ed25519 verification: {e}"))),
                 }
                 untrusted.deserialize_claims_unchecked::<AccessClaims>()
             }
