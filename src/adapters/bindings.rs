@@ -159,11 +159,7 @@ impl Row {
     }
 
     pub fn opt_text(&self, column: &str) -> Result<Option<String>, AuthError> {
-        let value = get(&self.0, column);
-        if value.is_null() || value.is_undefined() {
-            return Ok(None);
-        }
-        value.as_string().map(Some).ok_or_else(|| mismatch(column))
+        self.present(column).map(|v| v.as_string().ok_or_else(|| mismatch(column))).transpose()
     }
 
     pub fn int(&self, column: &str) -> Result<i64, AuthError> {
@@ -171,12 +167,14 @@ impl Row {
     }
 
     pub fn opt_int(&self, column: &str) -> Result<Option<i64>, AuthError> {
-        let value = get(&self.0, column);
-        if value.is_null() || value.is_undefined() {
-            return Ok(None);
-        }
         // Every integer we store (unix seconds, counters, flags) is far inside f64's exact range.
-        value.as_f64().map(|n| Some(n as i64)).ok_or_else(|| mismatch(column))
+        self.present(column).map(|v| v.as_f64().map(|n| n as i64).ok_or_else(|| mismatch(column))).transpose()
+    }
+
+    /// The column's value, `None` for SQL NULL (and for a column the query did not select).
+    fn present(&self, column: &str) -> Option<JsValue> {
+        let value = get(&self.0, column);
+        (!value.is_null() && !value.is_undefined()).then_some(value)
     }
 }
 
