@@ -6,7 +6,7 @@ SHELL := bash
 RUST_SOURCES := $(shell find src crates js -name '*.rs' -o -name '*.mjs' 2>/dev/null) Cargo.toml Cargo.lock \
 	$(wildcard crates/*/Cargo.toml) docs/openapi.json scripts/openapi-module.mjs
 
-.PHONY: help setup build dev test bench clean create-admin
+.PHONY: help setup build dev test bench size-report clean create-admin
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -33,6 +33,9 @@ create-admin: ## create/reset an admin: make create-admin ENV=local|production (
 
 bench: ## measure hash speed, token ops, wasm size and HTTP throughput; prints one table
 	@bash scripts/bench.sh
+
+size-report: ## what the wasm is made of: bytes per crate and the largest items (twiggy)
+	@bash scripts/size-report.sh
 
 clean: ## remove build outputs (keeps installed tools and local state)
 	rm -rf build target
