@@ -1,7 +1,7 @@
 //! Configuration: every variable and secret is read here, once, validated, and turned into typed
 //! values. The Worker passes a lookup function over its `env`; tests pass a map.
 
-use crate::b64::{STANDARD, URL_SAFE_NO_PAD};
+use crate::b64::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
 use crate::password::{PasswordHasher, DEFAULT_ITERATIONS};
 use crate::policy::{PasswordPolicy, DEFAULT_MIN_LENGTH};
 use crate::rate_limit::{AccountPolicy, WindowLimit};
@@ -342,10 +342,7 @@ impl Config {
 /// A key given as base64url or standard base64, padded or not.
 pub fn decode_key(s: &str) -> Result<Vec<u8>, String> {
     let s = s.trim().trim_end_matches('=');
-    URL_SAFE_NO_PAD
-        .decode(s)
-        .or_else(|_| STANDARD.decode(format!("{s}{}", "=".repeat((4 - s.len() % 4) % 4))))
-        .map_err(|_| "not base64url".to_string())
+    URL_SAFE_NO_PAD.decode(s).or_else(|_| STANDARD_NO_PAD.decode(s)).map_err(|_| "not base64url".to_string())
 }
 
 /// `scheme://host[:port]` with no path: what an `Origin` header carries.
