@@ -19,15 +19,28 @@ pub type Public = [u8; PUBLIC_LEN];
 /// half, a 64-byte key must carry its seed's. The Worker's configuration loader calls this before the
 /// (synchronous) core reads the key, since in the Worker only Web Crypto can compute the public half.
 pub async fn complete_private_key(bytes: &[u8]) -> Result<Vec<u8>, KeyError> {
-    if bytes.len() != SEED_LEN && bytes.len() != SEED_LEN + PUBLIC_LEN {
-        return Err(KeyError::Invalid(PRIVATE_KEY_FORMS));
-    }
-    let seed: Seed = bytes[..SEED_LEN].try_into().map_err(|_| KeyError::Invalid(PRIVATE_KEY_FORMS))?;
-    let public = derive_public(&seed).await.map_err(KeyError::Platform)?;
-    if bytes.len() > SEED_LEN && bytes[SEED_LEN..] != public {
-        return Err(KeyError::Invalid(MISMATCH));
-    }
+    let (seed, given) = split_private(bytes).map_err(KeyError::Invalid)?;
+    let derived = derive_public(&seed).await.map_err(KeyError::Platform)?;
+    let public = matching_public(given, derived).map_err(KeyError::Invalid)?;
     Ok([&seed[..], &public[..]].concat())
+}
+
+/// A private key's seed, and its public half when it comes in the 64-byte form.
+pub fn split_private(bytes: &[u8]) -> Result<(Seed, Option<Public>), &'static str> {
+    let seed: Seed = bytes.get(..SEED_LEN).and_then(|s| s.try_into().ok()).ok_or(PRIVATE_KEY_FORMS)?;
+    match bytes.len() {
+        SEED_LEN => Ok((seed, None)),
+        n if n == SEED_LEN + PUBLIC_LEN => Ok((seed, bytes[SEED_LEN..].try_into().ok())),
+        _ => Err(PRIVATE_KEY_FORMS),
+    }
+}
+
+/// The public key `derived` from the seed, if the key gave none or gave this one.
+pub fn matching_public(given: Option<Public>, derived: Public) -> Result<Public, &'static str> {
+    match given {
+        Some(public) if public != derived => Err(MISMATCH),
+        _ => Ok(derived),
+    }
 }
 
 /// Why a private key could not be completed.
@@ -48,7 +61,7 @@ impl std::fmt::Display for KeyError {
     }
 }
 
-pub(crate) const PRIVATE_KEY_FORMS: &str =
+const PRIVATE_KEY_FORMS: &str =
     "an Ed25519 private key is a 32-byte seed, or 64 bytes of seed then public key, base64url-encoded";
 pub(crate) const MISMATCH: &str = "the public half of the key does not belong to its seed";
 
@@ -90,6 +103,8 @@ mod web_crypto {
     use crate::b64::URL_SAFE_NO_PAD;
     use js_sys::{Array, Promise, Reflect, Uint8Array};
     use std::cell::RefCell;
+    use std::future::Future;
+    use std::thread::LocalKey;
     use wasm_bindgen::prelude::*;
     use wasm_bindgen::JsCast;
     use wasm_bindgen_futures::JsFuture;
@@ -134,8 +149,8 @@ mod web_crypto {
     thread_local! {
         // Imported keys, by public key: importing costs a round trip into the runtime, and an isolate
         // uses the same few keys for its whole life.
-        static SIGNING: RefCell<Vec<(Public, JsValue)>> = const { RefCell::new(Vec::new()) };
-        static VERIFYING: RefCell<Vec<(Public, JsValue)>> = const { RefCell::new(Vec::new()) };
+        static SIGNING: KeyCache = const { RefCell::new(Vec::new()) };
+        static VERIFYING: KeyCache = const { RefCell::new(Vec::new()) };
     }
 
     fn subtle() -> Result<SubtleCrypto, String> {
@@ -152,6 +167,24 @@ mod web_crypto {
 
     async fn settle(promise: Result<Promise, JsValue>) -> Result<JsValue, String> {
         JsFuture::from(promise.map_err(describe)?).await.map_err(describe)
+    }
+
+    type KeyCache = RefCell<Vec<(Public, JsValue)>>;
+
+    /// The key imported for `public`, importing it with `import` the first time.
+    async fn cached_key(
+        cache: &'static LocalKey<KeyCache>,
+        public: &Public,
+        import: impl Future<Output = Result<JsValue, String>>,
+    ) -> Result<JsValue, String> {
+        if let Some(key) =
+            cache.with(|c| c.borrow().iter().find(|(p, _)| p == public).map(|(_, k)| k.clone()))
+        {
+            return Ok(key);
+        }
+        let key = import.await?;
+        cache.with(|c| c.borrow_mut().push((*public, key.clone())));
+        Ok(key)
     }
 
     async fn import_seed(seed: &Seed, extractable: bool) -> Result<JsValue, String> {
@@ -174,15 +207,7 @@ mod web_crypto {
 
     /// Signs with the key pair (`public` is the cache key; it must be `seed`'s).
     pub async fn sign(seed: &Seed, public: &Public, message: &[u8]) -> Result<[u8; SIGNATURE_LEN], String> {
-        let cached = SIGNING.with(|c| c.borrow().iter().find(|(p, _)| p == public).map(|(_, k)| k.clone()));
-        let key = match cached {
-            Some(key) => key,
-            None => {
-                let key = import_seed(seed, false).await?;
-                SIGNING.with(|c| c.borrow_mut().push((*public, key.clone())));
-                key
-            }
-        };
+        let key = cached_key(&SIGNING, public, import_seed(seed, false)).await?;
         let signature = settle(subtle()?.sign_with(ALGORITHM, &key, message)).await?;
         <[u8; SIGNATURE_LEN]>::try_from(Uint8Array::new(&signature).to_vec().as_slice())
             .map_err(|_| "Web Crypto returned a signature of the wrong length".into())
@@ -195,17 +220,11 @@ mod web_crypto {
             return Ok(false);
         }
         let subtle = subtle()?;
-        let cached = VERIFYING.with(|c| c.borrow().iter().find(|(p, _)| p == public).map(|(_, k)| k.clone()));
-        let key = match cached {
-            Some(key) => key,
-            None => {
-                let usages = Array::of1(&"verify".into());
-                let raw = Uint8Array::from(&public[..]);
-                let key = settle(subtle.import_key("raw", &raw, ALGORITHM, false, &usages)).await?;
-                VERIFYING.with(|c| c.borrow_mut().push((*public, key.clone())));
-                key
-            }
+        let import = async {
+            let usages = Array::of1(&"verify".into());
+            settle(subtle.import_key("raw", &Uint8Array::from(&public[..]), ALGORITHM, false, &usages)).await
         };
+        let key = cached_key(&VERIFYING, public, import).await?;
         Ok(settle(subtle.verify_with(ALGORITHM, &key, signature, message)).await?.as_bool() == Some(true))
     }
 }

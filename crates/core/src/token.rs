@@ -11,7 +11,7 @@
 //! [RFC 8725 §3.8-3.12]. The clock is a parameter, so tests choose the time.
 
 use crate::b64::URL_SAFE_NO_PAD;
-use crate::ed25519::{self, Public, Seed, PRIVATE_KEY_FORMS, PUBLIC_LEN, SEED_LEN};
+use crate::ed25519::{self, Public, Seed};
 use crate::error::AuthError;
 use chrono::{DateTime, Duration, Utc};
 use jwt_compact::alg::{Hs256, Hs256Key};
@@ -106,37 +106,29 @@ impl EdSigningKey {
     /// form of libsodium and Go. In the Worker the public half cannot be computed synchronously (it
     /// comes from Web Crypto), so there the configuration loader hands over the 64-byte form.
     pub fn from_private(bytes: &[u8]) -> Result<Self, String> {
-        let seed: Seed = bytes.get(..SEED_LEN).and_then(|s| s.try_into().ok()).ok_or(PRIVATE_KEY_FORMS)?;
-        let public: Public = match bytes.len() {
-            SEED_LEN => Self::public_of(&seed)?,
-            n if n == SEED_LEN + PUBLIC_LEN => {
-                let public: Public = bytes[SEED_LEN..].try_into().map_err(|_| PRIVATE_KEY_FORMS)?;
-                #[cfg(not(target_arch = "wasm32"))]
-                if ed25519::public_from_seed(&seed) != public {
-                    return Err(ed25519::MISMATCH.into());
-                }
-                public
-            }
-            _ => return Err(PRIVATE_KEY_FORMS.into()),
-        };
+        let (seed, given) = ed25519::split_private(bytes)?;
+        let public = Self::public_of(&seed, given)?;
         Ok(EdSigningKey { kid: ed_kid(&public), seed, public })
     }
 
     #[cfg(not(target_arch = "wasm32"))]
-    fn public_of(seed: &Seed) -> Result<Public, String> {
-        Ok(ed25519::public_from_seed(seed))
+    fn public_of(seed: &Seed, given: Option<Public>) -> Result<Public, String> {
+        Ok(ed25519::matching_public(given, ed25519::public_from_seed(seed))?)
     }
 
+    /// In the Worker the loader has completed and checked the key (`ed25519::complete_private_key`).
     #[cfg(target_arch = "wasm32")]
-    fn public_of(_seed: &Seed) -> Result<Public, String> {
-        Err("a bare Ed25519 seed needs its public half in the Worker (the configuration loader adds it)"
-            .into())
+    fn public_of(_seed: &Seed, given: Option<Public>) -> Result<Public, String> {
+        given.ok_or_else(|| {
+            "a bare Ed25519 seed needs its public half in the Worker (the configuration loader adds it)"
+                .into()
+        })
     }
 
     /// A fresh random key pair; returns it with its seed (for `edge-auth-cli gen-ed25519-key`).
     #[cfg(not(target_arch = "wasm32"))]
     pub fn generate() -> (Self, Seed) {
-        let mut seed = [0u8; SEED_LEN];
+        let mut seed = [0u8; ed25519::SEED_LEN];
         crate::random::fill(&mut seed);
         (Self::from_private(&seed).expect("32 bytes"), seed)
     }
