@@ -13,8 +13,8 @@
 use crate::b64::STANDARD_NO_PAD as B64;
 use crate::legacy;
 use crate::random;
+use crate::unicode::nfkc;
 use edge_auth_kdf::{pbkdf2_hmac_sha512, OUTPUT_LEN};
-use std::borrow::Cow;
 use subtle::ConstantTimeEq;
 
 /// PBKDF2-HMAC-SHA512 iterations: OWASP Password Storage Cheat Sheet (2026 revision) and ASVS 5.0
@@ -102,7 +102,7 @@ impl PasswordHasher {
 
     /// Hashes with the given salt (deterministic; for tests and tools).
     pub fn hash_with_salt(&self, password: &str, salt: &[u8]) -> String {
-        let hash = pbkdf2_hmac_sha512(normalize(password).as_bytes(), salt, self.iterations);
+        let hash = pbkdf2_hmac_sha512(nfkc(password).as_bytes(), salt, self.iterations);
         Pbkdf2Hash { iterations: self.iterations, salt: salt.to_vec(), hash }.to_phc()
     }
 
@@ -141,11 +141,6 @@ impl PasswordHasher {
         self.dummy.matches(password);
         Verification::Mismatch
     }
-}
-
-/// Unicode NFKC normalisation of a password (a no-op, without allocation, for ASCII).
-pub fn normalize(password: &str) -> Cow<'_, str> {
-    crate::unicode::nfkc(password)
 }
 
 /// Whether a hash offered for import can be stored: our own scheme within the cost bounds, or one of
@@ -197,7 +192,7 @@ impl Pbkdf2Hash {
 
     fn matches(&self, password: &str) -> bool {
         HASH_COMPUTATIONS.with(|c| c.set(c.get() + 1));
-        let candidate = pbkdf2_hmac_sha512(normalize(password).as_bytes(), &self.salt, self.iterations);
+        let candidate = pbkdf2_hmac_sha512(nfkc(password).as_bytes(), &self.salt, self.iterations);
         candidate.ct_eq(&self.hash).into()
     }
 }
@@ -304,11 +299,12 @@ mod tests {
 
     #[test]
     fn passwords_are_nfkc_normalised_before_hashing() {
+        use std::borrow::Cow;
         let h = hasher();
         // U+212B ANGSTROM SIGN and U+00C5 are NFKC-equal; so are the "ﬁ" ligature and "fi".
         let phc = h.hash("\u{212B}ngstr\u{f6}m-\u{FB01}le");
         assert!(matches!(h.verify("\u{C5}ngstr\u{f6}m-file", &phc), Verification::Match { .. }));
-        assert_eq!(normalize("plain-ascii"), Cow::Borrowed("plain-ascii"));
+        assert_eq!(nfkc("plain-ascii"), Cow::Borrowed("plain-ascii"));
     }
 
     #[test]

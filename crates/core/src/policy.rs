@@ -6,7 +6,7 @@
 
 use crate::common_passwords;
 use crate::error::FieldError;
-use crate::password::normalize;
+use crate::unicode::nfkc;
 use crate::validate::PASSWORD_MAX;
 
 /// Default minimum length [NIST SP 800-63B §3.1.1.2: at least 8].
@@ -26,7 +26,7 @@ impl Default for PasswordPolicy {
 impl PasswordPolicy {
     /// Checks a new password for the account `username`; the error names `field`.
     pub fn check(&self, field: &str, password: &str, username: &str) -> Result<(), FieldError> {
-        let normalized = normalize(password);
+        let normalized = nfkc(password);
         let len = normalized.chars().count();
         if len < self.min_length {
             return Err(FieldError::new(
