@@ -20,19 +20,18 @@ pub fn openapi(p: &Platform) -> Result<Response, AuthError> {
         // Parsed and re-serialised once per isolate: the document is ~110 KB and never changes.
         static DOCUMENT: std::cell::OnceCell<String> = const { std::cell::OnceCell::new() };
     }
-    if let Some(doc) = DOCUMENT.with(|d| d.get().cloned()) {
-        return Ok(response::raw_json(
-            200,
-            doc.into_bytes(),
-            "application/json",
-            response::CacheControl::Public,
-        ));
-    }
-    let text = p.openapi_document().ok_or_else(|| {
-        AuthError::Internal("the entry module did not provide the OpenAPI document (js/entry.mjs)".into())
-    })?;
-    let doc = openapi_document(&text, &p.config.base_path)?.to_string();
-    let doc = DOCUMENT.with(|d| d.get_or_init(|| doc).clone());
+    let doc = match DOCUMENT.with(|d| d.get().cloned()) {
+        Some(doc) => doc,
+        None => {
+            let text = p.openapi_document().ok_or_else(|| {
+                AuthError::Internal(
+                    "the entry module did not provide the OpenAPI document (js/entry.mjs)".into(),
+                )
+            })?;
+            let doc = openapi_document(&text, &p.config.base_path)?.to_string();
+            DOCUMENT.with(|d| d.get_or_init(|| doc).clone())
+        }
+    };
     Ok(response::raw_json(200, doc.into_bytes(), "application/json", response::CacheControl::Public))
 }
 
