@@ -12,10 +12,7 @@ if ! twiggy --version 2>/dev/null | grep -q "$TWIGGY_VERSION"; then
 fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-"$WASM_OPT_BIN" -g target/wasm32-unknown-unknown/release/edge_auth.wasm -o "$work/named.wasm" \
-  -Oz --one-caller-inline-max-function-size=0 \
-  --enable-mutable-globals --enable-sign-ext --enable-nontrapping-float-to-int --enable-bulk-memory \
-  --enable-multivalue --enable-reference-types --enable-exception-handling --enable-simd
+KEEP_NAMES=1 bash scripts/wasm-opt.sh target/wasm32-unknown-unknown/release/edge_auth.wasm "$work/named.wasm"
 twiggy top -n 1000000 --format csv "$work/named.wasm" > "$work/top.csv"
 echo "Shipped: build/index_bg.wasm $(stat -c %s build/index_bg.wasm) bytes raw, $(gzip -9 -c build/index_bg.wasm | wc -c) gzip -9"
 echo
