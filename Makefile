@@ -4,7 +4,8 @@ SHELL := bash
 .DEFAULT_GOAL := help
 
 RUST_SOURCES := $(shell find src crates js -name '*.rs' -o -name '*.mjs' 2>/dev/null) Cargo.toml Cargo.lock \
-	$(wildcard crates/*/Cargo.toml) docs/openapi.json scripts/openapi-module.mjs
+	$(wildcard crates/*/Cargo.toml) docs/openapi.json scripts/openapi-module.mjs \
+	scripts/wasm-release-env.sh rust-toolchain.toml
 
 .PHONY: help setup build dev test bench size-report clean create-admin
 
@@ -17,7 +18,8 @@ setup: ## install the pinned toolchain (idempotent, quiet when present)
 build: setup build/index.js ## build the Worker into build/ (skipped when up to date)
 
 build/index.js: $(RUST_SOURCES)
-	@source scripts/env.sh && echo "==> building the Worker (worker-build --release)" && \
+	@source scripts/env.sh && source scripts/wasm-release-env.sh && \
+	  echo "==> building the Worker (worker-build --release)" && \
 	  worker-build --release 2>&1 | grep -vE '^\s*$$' | sed 's/^/    /' ; \
 	  test $${PIPESTATUS[0]} -eq 0 && bash scripts/wasm-opt.sh build/index_bg.wasm && \
 	  node scripts/openapi-module.mjs docs/openapi.json build/openapi.mjs && touch build/index.js

@@ -15,7 +15,8 @@ echo "$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xarg
 echo
 
 echo "== hash and tokens"
-cargo build --quiet --release --locked --target wasm32-unknown-unknown -p edge-auth-kdf-bench
+(source scripts/wasm-release-env.sh &&
+  cargo build --quiet --release --locked --target wasm32-unknown-unknown -p edge-auth-kdf-bench)
 node scripts/bench-hash.mjs
 echo
 

@@ -12,15 +12,22 @@ WASM_BINDGEN_VERSION=$(awk '/^name = "wasm-bindgen"$/ {getline; gsub(/version = 
 
 say() { printf '==> %s\n' "$*"; }
 
-# 1. Rust: the wasm target and the lint/format components.
-if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
-  say "adding the wasm32-unknown-unknown target"
-  rustup target add wasm32-unknown-unknown
+# 1. Rust: the toolchain pinned in rust-toolchain.toml, with the wasm target, the lint/format components
+#    and the standard library's sources (the Worker's release build compiles std itself:
+#    scripts/wasm-release-env.sh).
+toolchain=$(sed -n 's/^channel = "\(.*\)"$/\1/p' rust-toolchain.toml)
+if ! rustup toolchain list | grep -q "^$toolchain-"; then
+  say "installing Rust $toolchain (rust-toolchain.toml)"
+  rustup toolchain install "$toolchain" --profile minimal
 fi
-for component in rustfmt clippy; do
-  if ! rustup component list --installed | grep -q "^$component"; then
+if ! rustup target list --installed --toolchain "$toolchain" | grep -qx wasm32-unknown-unknown; then
+  say "adding the wasm32-unknown-unknown target"
+  rustup target add wasm32-unknown-unknown --toolchain "$toolchain"
+fi
+for component in rustfmt clippy rust-src; do
+  if ! rustup component list --installed --toolchain "$toolchain" | grep -q "^$component"; then
     say "adding rustup component $component"
-    rustup component add "$component"
+    rustup component add "$component" --toolchain "$toolchain"
   fi
 done
 

@@ -12,11 +12,8 @@ mod log;
 
 use worker::{event, Context, Env, Request, Response};
 
-#[event(start)]
-fn start() {
-    // Rust panics reach the Workers log with their message instead of a bare "unreachable".
-    console_error_panic_hook::set_once();
-}
+// No panic hook: the release build makes a panic a bare trap (`-Cpanic=immediate-abort`,
+// scripts/wasm-release-env.sh), so a hook would never run. js/guard.mjs logs the trap and answers 500.
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
