@@ -5,7 +5,7 @@ SHELL := bash
 
 RUST_SOURCES := $(shell find src crates js -name '*.rs' -o -name '*.mjs' 2>/dev/null) Cargo.toml Cargo.lock \
 	$(wildcard crates/*/Cargo.toml) docs/openapi.json scripts/openapi-module.mjs \
-	scripts/wasm-release-env.sh rust-toolchain.toml
+	scripts/wasm-release-env.sh scripts/build-worker.sh rust-toolchain.toml
 
 .PHONY: help setup build dev test bench size-report clean create-admin
 
@@ -18,11 +18,7 @@ setup: ## install the pinned toolchain (idempotent, quiet when present)
 build: setup build/index.js ## build the Worker into build/ (skipped when up to date)
 
 build/index.js: $(RUST_SOURCES)
-	@source scripts/env.sh && source scripts/wasm-release-env.sh && \
-	  echo "==> building the Worker (worker-build --release)" && \
-	  worker-build --release 2>&1 | grep -vE '^\s*$$' | sed 's/^/    /' ; \
-	  test $${PIPESTATUS[0]} -eq 0 && bash scripts/wasm-opt.sh build/index_bg.wasm && \
-	  node scripts/openapi-module.mjs docs/openapi.json build/openapi.mjs && touch build/index.js
+	@bash scripts/build-worker.sh && touch build/index.js
 
 dev: ## run the service locally: wrangler dev with local D1 + KV and a dev admin
 	@bash scripts/dev.sh

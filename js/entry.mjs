@@ -1,8 +1,10 @@
-// The Worker's entry point: the Rust Worker built by worker-build (build/index.js), with every
-// exception that escapes it turned into a 500 problem (see guard.mjs).
-import RustWorker from "../build/index.js";
+// The Worker's entry point (wrangler.toml's `main`): the Rust fetch handler (build/index.js, written
+// by `make build`), with every exception that escapes it turned into a 500 problem and a wasm
+// instance that trapped replaced before the next request (both in guard.mjs).
+import { WorkerEntrypoint } from "cloudflare:workers";
+import { fetch as rustFetch, __wbg_reset_state as resetWasm } from "../build/index.js";
 import openapi from "../build/openapi.mjs";
-import { problemOnThrow } from "./guard.mjs";
+import { problemOnThrow, resetAfterTrap } from "./guard.mjs";
 
 // The OpenAPI document (docs/openapi.json, minified by `make build`) is served by the Rust Worker but
 // kept out of its wasm, where it would be a sixth of the module (BENCHMARKS.md, "Size"). It reaches
@@ -19,10 +21,11 @@ function envWithDocuments(env) {
   return extended;
 }
 
-export default class EdgeAuth extends RustWorker {
+// A fresh wasm instance after a panic (guard.mjs).
+const rust = resetAfterTrap(rustFetch, resetWasm);
+
+export default class EdgeAuth extends WorkerEntrypoint {
   async fetch(request) {
-    // worker-build's fetch reads `this.env` and `this.ctx`; it is given the extended env instead.
-    const target = { env: envWithDocuments(this.env), ctx: this.ctx };
-    return problemOnThrow(request, (r) => super.fetch.call(target, r));
+    return problemOnThrow(request, (r) => rust(r, envWithDocuments(this.env), this.ctx));
   }
 }

@@ -40,3 +40,25 @@ export async function problemOnThrow(request, handler, log = console.error) {
     });
   }
 }
+
+/**
+ * Wraps `call` (the Rust fetch handler) so that after it throws a WebAssembly.RuntimeError (a Rust
+ * panic is a wasm trap, `unreachable`), `reset` (wasm-bindgen's `__wbg_reset_state`, a fresh
+ * instance) runs before the next call: the trapped instance's memory may be mid-update and is never
+ * used again. Calls already running on it fail, and problemOnThrow answers them with a 500.
+ */
+export function resetAfterTrap(call, reset) {
+  let trapped = false;
+  return async (...args) => {
+    if (trapped) {
+      trapped = false;
+      reset();
+    }
+    try {
+      return await call(...args);
+    } catch (error) {
+      if (error instanceof WebAssembly.RuntimeError) trapped = true;
+      throw error;
+    }
+  };
+}

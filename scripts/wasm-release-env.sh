@@ -9,8 +9,8 @@
 #                                 so behaviour is the same; only the message in `wrangler tail` is lost.
 #
 # Both flags are unstable. They are used with the pinned stable compiler (rust-toolchain.toml) through
-# RUSTC_BOOTSTRAP=1, scoped to these builds only: a pinned nightly was the alternative, but the registry
-# mirror here does not carry nightlies' wasm32 std, which worker-build insists on (BENCHMARKS.md "Size").
+# RUSTC_BOOTSTRAP=1, scoped to these builds only, so one compiler builds, lints and tests everything. A
+# pinned nightly would do the same, but the rustup mirror here carries only some nightlies' components.
 # The pin is what keeps this reproducible: a newer compiler may rename the flags.
 #
 # EDGE_AUTH_PRECOMPILED_STD=1 builds with the precompiled std instead (bigger: ~206 KB gzipped), the

@@ -2,12 +2,12 @@
 //! A broken configuration is remembered too: every request then gets a 503 problem, and the reason is
 //! logged (never sent).
 
+use crate::adapters::bindings::Env;
 use edge_auth_core::b64::URL_SAFE_NO_PAD;
 use edge_auth_core::config::{decode_key, Config, ConfigError};
 use edge_auth_core::ed25519;
 use std::cell::OnceCell;
 use std::rc::Rc;
-use worker::Env;
 
 thread_local! {
     // A Worker isolate is single-threaded and its bindings do not change while it lives.
@@ -35,8 +35,7 @@ enum Read {
 /// A variable or secret, trimmed, empty meaning unset: exactly how the core's `Config::from_lookup`
 /// reads them, so both agree on which mode is configured.
 fn lookup(env: &Env, name: &str) -> Option<String> {
-    let value =
-        env.secret(name).map(|s| s.to_string()).or_else(|_| env.var(name).map(|v| v.to_string())).ok()?;
+    let value = env.text(name)?;
     let value = value.trim();
     (!value.is_empty()).then(|| value.to_string())
 }

@@ -2,10 +2,10 @@
 //! `Cache-Control: no-store`, `WWW-Authenticate: Bearer error="..."` on 401 (RFC 6750 §3),
 //! `Retry-After` on 429, `Allow` on 405. Internal detail is logged, never sent.
 
+use crate::http::response::Response;
 use crate::http::response::{json_response, CacheControl};
 use edge_auth_core::AuthError;
 use serde_json::json;
-use worker::Response;
 
 pub fn problem_response(err: &AuthError) -> Response {
     if let Some(detail) = err.log_detail() {
@@ -21,18 +21,18 @@ pub fn problem_response(err: &AuthError) -> Response {
     if !err.field_errors().is_empty() {
         body["errors"] = json!(err.field_errors());
     }
-    let mut response = json_response(err.status(), &body, "application/problem+json", CacheControl::NoStore);
-    let headers = response.headers_mut();
+    let response = json_response(err.status(), &body, "application/problem+json", CacheControl::NoStore);
+    let headers = response.headers();
     if let Some(bearer_error) = err.bearer_error() {
         let value = format!("Bearer realm=\"edge-auth\", error=\"{bearer_error}\"");
-        let _ = headers.set("WWW-Authenticate", &value);
+        headers.set("WWW-Authenticate", &value);
     }
     match err {
         AuthError::RateLimited { retry_after } => {
-            let _ = headers.set("Retry-After", &retry_after.to_string());
+            headers.set("Retry-After", &retry_after.to_string());
         }
         AuthError::MethodNotAllowed { allow } => {
-            let _ = headers.set("Allow", &allow.join(", "));
+            headers.set("Allow", &allow.join(", "));
         }
         _ => {}
     }

@@ -10,12 +10,15 @@ mod error;
 mod http;
 mod log;
 
-use worker::{event, Context, Env, Request, Response};
+use adapters::bindings::{Context, Env, JsResponse, Request};
+use wasm_bindgen::prelude::wasm_bindgen;
 
 // No panic hook: the release build makes a panic a bare trap (`-Cpanic=immediate-abort`,
 // scripts/wasm-release-env.sh), so a hook would never run. js/guard.mjs logs the trap and answers 500.
 
-#[event(fetch)]
-async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
-    Ok(http::handle(req, env, &ctx).await)
+/// The fetch handler, called by `js/entry.mjs` with the runtime's request, `env` and `ctx`. It never
+/// fails: every error is already a problem response.
+#[wasm_bindgen]
+pub async fn fetch(req: Request, env: Env, ctx: Context) -> JsResponse {
+    http::handle(req, env, &ctx).await.into_js()
 }

@@ -5,7 +5,7 @@ use serde_json::json;
 
 fn emit(level: &str, event: &str, message: &str) {
     let line = json!({"level": level, "event": event, "message": message});
-    worker::console_log!("{line}");
+    crate::adapters::bindings::console_log(&line.to_string());
 }
 
 pub fn warn(event: &str, message: &str) {
@@ -26,5 +26,5 @@ pub fn request(request_id: &str, method: &str, path: &str, status: u16, code: Op
     };
     let line = json!({"level": level, "event": "request", "request_id": request_id, "method": method,
                       "path": path, "status": status, "code": code, "ms": millis});
-    worker::console_log!("{line}");
+    crate::adapters::bindings::console_log(&line.to_string());
 }

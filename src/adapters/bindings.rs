@@ -1,25 +1,72 @@
-//! The Workers platform APIs this service calls (D1, KV, the Rate Limiting binding, `fetch`), declared
-//! directly against their JavaScript interfaces.
+//! Every JavaScript interface this Worker touches, declared directly: the request, its headers and
+//! body, the response, `env` and `ctx` of the fetch handler, D1, KV, the Rate Limiting binding,
+//! `fetch` and `console.log`.
 //!
-//! Why not the `worker` crate's wrappers: they convert every row, option object and result through
-//! `serde_wasm_bindgen`, which instantiates a second serde deserializer for every row type (and, with
-//! `#[serde(flatten)]`, a buffering one). Reading the few columns we need with `Reflect` is a handful of
-//! calls; dropping those conversions took ~12 KB gzipped off the wasm (issue 6, BENCHMARKS.md "Size").
-//! The `worker` crate still provides the entry point, `Request`, `Response` and `Env`.
+//! Why not the `worker` crate: its wrappers convert every row, option object and result through
+//! `serde_wasm_bindgen` (a second serde deserializer per row type), and its entry point, streams and
+//! exported helper classes link code this service never runs. Declaring the dozen calls we make took
+//! ~20 KB gzipped off the wasm (issue 6, BENCHMARKS.md "Size").
 //!
-//! Interfaces: D1 <https://developers.cloudflare.com/d1/worker-api/>, KV
-//! <https://developers.cloudflare.com/kv/api/>, Rate Limiting
-//! <https://developers.cloudflare.com/workers/runtime-apis/bindings/rate-limit/>.
+//! Interfaces: the Fetch API <https://developers.cloudflare.com/workers/runtime-apis/>, D1
+//! <https://developers.cloudflare.com/d1/worker-api/>, KV <https://developers.cloudflare.com/kv/api/>,
+//! Rate Limiting <https://developers.cloudflare.com/workers/runtime-apis/bindings/rate-limit/>.
 
 use edge_auth_core::AuthError;
-use js_sys::{Array, Object, Promise, Reflect};
+use js_sys::{Array, Object, Promise, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
-use worker::Env;
 
 #[wasm_bindgen]
 extern "C" {
+    /// The fetch handler's `env`: variables and secrets are strings, bindings are objects.
+    #[derive(Clone)]
+    pub type Env;
+
+    /// The fetch handler's `ctx`.
+    pub type Context;
+    #[wasm_bindgen(method, js_name = waitUntil)]
+    fn wait_until_promise(this: &Context, promise: &Promise);
+
+    /// An incoming request.
+    pub type Request;
+    #[wasm_bindgen(method, getter)]
+    pub fn method(this: &Request) -> String;
+    #[wasm_bindgen(method, getter)]
+    pub fn url(this: &Request) -> String;
+    #[wasm_bindgen(method, getter)]
+    pub fn headers(this: &Request) -> Headers;
+    #[wasm_bindgen(method, getter)]
+    fn body(this: &Request) -> Option<ReadableStream>;
+
+    /// A `Headers` object (the request's, or one we build for a response).
+    pub type Headers;
+    #[wasm_bindgen(constructor)]
+    pub fn new() -> Headers;
+    #[wasm_bindgen(method, js_name = get)]
+    fn get_value(this: &Headers, name: &str) -> Option<String>;
+    #[wasm_bindgen(method, catch, js_name = set)]
+    fn set_value(this: &Headers, name: &str, value: &str) -> Result<(), JsValue>;
+    #[wasm_bindgen(method, catch, js_name = append)]
+    fn append_value(this: &Headers, name: &str, value: &str) -> Result<(), JsValue>;
+
+    /// The response handed back to the runtime.
+    #[wasm_bindgen(js_name = Response)]
+    pub type JsResponse;
+    #[wasm_bindgen(constructor, js_class = "Response")]
+    fn with_body(body: Option<Uint8Array>, init: &Object) -> JsResponse;
+
+    type ReadableStream;
+    #[wasm_bindgen(method, js_name = getReader)]
+    fn get_reader(this: &ReadableStream) -> StreamReader;
+    type StreamReader;
+    #[wasm_bindgen(method)]
+    fn read(this: &StreamReader) -> Promise;
+    #[wasm_bindgen(method)]
+    fn cancel(this: &StreamReader) -> Promise;
+
+    #[wasm_bindgen(js_namespace = console, js_name = log)]
+    pub fn console_log(line: &str);
     /// A D1 database binding.
     pub type D1Database;
     #[wasm_bindgen(method, catch)]
@@ -56,6 +103,89 @@ extern "C" {
     /// The global `fetch`.
     #[wasm_bindgen(catch, js_name = fetch)]
     fn global_fetch(url: &str, init: &Object) -> Result<Promise, JsValue>;
+}
+
+// ---- env, ctx, request and response ----
+
+impl Env {
+    /// The variable or secret `name` (both are plain strings in `env`); `None` when unset or when
+    /// `name` is a binding.
+    pub fn text(&self, name: &str) -> Option<String> {
+        get(self, name).as_string()
+    }
+}
+
+impl Context {
+    /// Keeps the isolate alive for `work` after the response is sent.
+    pub fn wait_until(&self, work: impl std::future::Future<Output = ()> + 'static) {
+        self.wait_until_promise(&wasm_bindgen_futures::future_to_promise(async move {
+            work.await;
+            Ok(JsValue::UNDEFINED)
+        }));
+    }
+}
+
+impl Headers {
+    /// The header's value; several values come comma-joined, as the Fetch API gives them.
+    pub fn get(&self, name: &str) -> Option<String> {
+        self.get_value(name)
+    }
+
+    /// Sets a header. A value the runtime refuses (never one of ours) leaves the header unset.
+    pub fn set(&self, name: &str, value: &str) {
+        let _ = self.set_value(name, value);
+    }
+
+    /// Adds a value (for `Set-Cookie`, which must not be joined).
+    pub fn append(&self, name: &str, value: &str) {
+        let _ = self.append_value(name, value);
+    }
+}
+
+/// What reading a request body can end in, besides the bytes.
+pub enum BodyError {
+    /// The body is longer than the limit (the rest was not read).
+    TooLarge,
+    /// The stream failed (e.g. the client went away).
+    Unreadable,
+}
+
+impl Request {
+    /// The body, read chunk by chunk and abandoned as soon as it passes `limit` bytes: a chunked
+    /// upload has no `Content-Length` to refuse it by, and buffering it whole would let anyone fill the
+    /// isolate's memory. No body at all reads as empty.
+    pub async fn body_capped(&self, limit: usize) -> Result<Vec<u8>, BodyError> {
+        let Some(stream) = self.body() else { return Ok(Vec::new()) };
+        let reader = stream.get_reader();
+        let mut body = Vec::new();
+        loop {
+            let step = JsFuture::from(reader.read()).await.map_err(|_| BodyError::Unreadable)?;
+            if get(&step, "done").as_bool() != Some(false) {
+                return Ok(body);
+            }
+            let chunk: Uint8Array = get(&step, "value").dyn_into().map_err(|_| BodyError::Unreadable)?;
+            let (start, len) = (body.len(), chunk.length() as usize);
+            if start + len > limit {
+                let _ = reader.cancel();
+                return Err(BodyError::TooLarge);
+            }
+            body.resize(start + len, 0);
+            chunk.copy_to(&mut body[start..]);
+        }
+    }
+}
+
+impl JsResponse {
+    pub fn new(status: u16, headers: &Headers, body: Option<&[u8]>) -> JsResponse {
+        let headers: &JsValue = headers.as_ref();
+        let init = object(&[("status", JsValue::from(status)), ("headers", headers.clone())]);
+        JsResponse::with_body(body.map(Uint8Array::from), &init)
+    }
+}
+
+/// Now, in milliseconds since the epoch (the Workers clock; it advances only across I/O).
+pub fn now_millis() -> u64 {
+    js_sys::Date::now() as u64
 }
 
 /// The binding `name` of `env`, or why not (the caller maps it to a 503).

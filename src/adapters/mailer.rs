@@ -11,7 +11,7 @@ pub async fn deliver_reset(config: &Config, mail: &ResetMail, now: i64) {
         if config.environment == Environment::Development {
             let line = json!({"level": "info", "event": "password_reset_link", "username": mail.username,
                               "to": mail.to, "link": mail.link, "note": "development only: no MAIL_WEBHOOK_URL"});
-            worker::console_log!("{line}");
+            crate::adapters::bindings::console_log(&line.to_string());
         } else {
             crate::log::error(
                 "password_reset",

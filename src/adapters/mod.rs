@@ -1,17 +1,17 @@
 //! Adapters: the only code that names D1, KV or the platform clock. Platform errors become
 //! `AuthError::Unavailable` with the detail kept for the log.
 
-mod bindings;
+pub mod bindings;
 mod d1_store;
 mod join;
 mod kv_counters;
 mod kv_revocations;
 pub mod mailer;
 
+use bindings::Env;
 use edge_auth_core::config::Config;
 use edge_auth_core::AuthError;
 use std::rc::Rc;
-use worker::Env;
 
 pub use d1_store::D1Store;
 use join::join_all;
@@ -41,12 +41,12 @@ impl Platform {
 
     /// The OpenAPI document as JSON text, which `js/entry.mjs` adds to `env` (it is not in the wasm).
     pub fn openapi_document(&self) -> Option<String> {
-        self.env.var(OPENAPI_ENV_KEY).ok().map(|v| v.to_string())
+        self.env.text(OPENAPI_ENV_KEY)
     }
 
     /// Now, in unix seconds, from the Workers clock.
     pub fn now(&self) -> i64 {
-        (worker::Date::now().as_millis() / 1000) as i64
+        (bindings::now_millis() / 1000) as i64
     }
 
     pub fn store(&self) -> D1Store {

@@ -1,12 +1,13 @@
 //! The admin API handlers (`/auth/admin/users...`). The role checks live in the core
 //! (`service::admin`), so they cannot be forgotten here.
 
+use super::response::Response;
 use super::{auth, body, response};
+use crate::adapters::bindings::Request;
 use crate::adapters::Platform;
 use edge_auth_core::roles::{self, Permission};
 use edge_auth_core::service::admin;
 use edge_auth_core::AuthError;
-use worker::{Request, Response};
 
 /// `GET /auth/admin/users?limit=&cursor=&q=`.
 pub async fn list(req: &Request, p: &Platform) -> Result<Response, AuthError> {
@@ -27,21 +28,21 @@ pub async fn get(req: &Request, p: &Platform, id: Option<&str>) -> Result<Respon
 }
 
 /// `POST /auth/admin/users`: 201.
-pub async fn create(mut req: Request, p: &Platform) -> Result<Response, AuthError> {
-    let access = auth::authenticate(&req, p).await?;
+pub async fn create(req: &Request, p: &Platform) -> Result<Response, AuthError> {
+    let access = auth::authenticate(req, p).await?;
     // 403 before the body is even read: a caller without the role learns nothing from 400s.
     roles::require(&access.claims.role, Permission::ManageUsers)?;
-    let body = body::json_object(&mut req).await?;
+    let body = body::json_object(req).await?;
     let user = admin::create_user(&p.config, &p.store(), &access, &body, p.now()).await?;
     Ok(response::json(201, &user))
 }
 
 /// `PATCH /auth/admin/users/{id}`.
-pub async fn update(mut req: Request, p: &Platform, id: Option<&str>) -> Result<Response, AuthError> {
-    let access = auth::authenticate(&req, p).await?;
+pub async fn update(req: &Request, p: &Platform, id: Option<&str>) -> Result<Response, AuthError> {
+    let access = auth::authenticate(req, p).await?;
     // 403 before the body is even read: a caller without the role learns nothing from 400s.
     roles::require(&access.claims.role, Permission::ManageUsers)?;
-    let body = body::json_object(&mut req).await?;
+    let body = body::json_object(req).await?;
     let id = id.ok_or(AuthError::NotFound)?;
     let user =
         admin::update_user(&p.config, &p.store(), &p.revocations(), &access, id, &body, p.now()).await?;
@@ -65,11 +66,11 @@ pub async fn revoke_sessions(req: &Request, p: &Platform, id: Option<&str>) -> R
 }
 
 /// `POST /auth/admin/users/import`.
-pub async fn import(mut req: Request, p: &Platform) -> Result<Response, AuthError> {
-    let access = auth::authenticate(&req, p).await?;
+pub async fn import(req: &Request, p: &Platform) -> Result<Response, AuthError> {
+    let access = auth::authenticate(req, p).await?;
     // 403 before the body is even read: a caller without the role learns nothing from 400s.
     roles::require(&access.claims.role, Permission::ManageUsers)?;
-    let body = body::json_object(&mut req).await?;
+    let body = body::json_object(req).await?;
     let report = admin::import_users(&p.config, &p.store(), &access, &body, p.now()).await?;
     Ok(response::json(200, &report))
 }

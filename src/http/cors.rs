@@ -3,9 +3,9 @@
 //! Unlisted origins get no CORS headers at all (the browser then refuses to expose the response).
 //! Credentials are allowed only in cookie mode, and never together with `*` (config refuses that).
 
+use crate::adapters::bindings::{Headers, Request};
 use edge_auth_core::config::Config;
 use edge_auth_core::AuthError;
-use worker::{Headers, Request};
 
 /// How long a browser may cache a preflight answer (Chromium caps it at 2 hours).
 const PREFLIGHT_MAX_AGE: &str = "600";
@@ -14,7 +14,7 @@ const EXPOSED_HEADERS: &str = "WWW-Authenticate, Retry-After";
 
 /// The `Origin` header, when present.
 pub fn request_origin(req: &Request) -> Option<String> {
-    req.headers().get("Origin").ok().flatten().filter(|o| !o.is_empty())
+    req.headers().get("Origin").filter(|o| !o.is_empty())
 }
 
 /// What to send as `Access-Control-Allow-Origin` for `origin`, if it is allowed at all.
@@ -30,12 +30,12 @@ fn allow_origin<'a>(config: &Config, origin: &'a str) -> Option<&'a str> {
 
 /// Adds the CORS headers of an actual (non-preflight) response.
 pub fn decorate(headers: &Headers, config: &Config, origin: Option<&str>) {
-    let _ = headers.append("Vary", "Origin");
+    headers.append("Vary", "Origin");
     let Some(allowed) = origin.and_then(|o| allow_origin(config, o)) else { return };
-    let _ = headers.set("Access-Control-Allow-Origin", allowed);
-    let _ = headers.set("Access-Control-Expose-Headers", EXPOSED_HEADERS);
+    headers.set("Access-Control-Allow-Origin", allowed);
+    headers.set("Access-Control-Expose-Headers", EXPOSED_HEADERS);
     if config.cookie_mode && allowed != "*" {
-        let _ = headers.set("Access-Control-Allow-Credentials", "true");
+        headers.set("Access-Control-Allow-Credentials", "true");
     }
 }
 
@@ -44,9 +44,9 @@ pub fn preflight(headers: &Headers, config: &Config, origin: Option<&str>, metho
     if origin.and_then(|o| allow_origin(config, o)).is_none() {
         return;
     }
-    let _ = headers.set("Access-Control-Allow-Methods", &methods.join(", "));
-    let _ = headers.set("Access-Control-Allow-Headers", ALLOWED_HEADERS);
-    let _ = headers.set("Access-Control-Max-Age", PREFLIGHT_MAX_AGE);
+    headers.set("Access-Control-Allow-Methods", &methods.join(", "));
+    headers.set("Access-Control-Allow-Headers", ALLOWED_HEADERS);
+    headers.set("Access-Control-Max-Age", PREFLIGHT_MAX_AGE);
 }
 
 /// CSRF defence for state-changing requests authenticated by cookie [RFC 6265bis §8.8; OWASP CSRF
@@ -64,7 +64,7 @@ pub fn check_csrf(req: &Request, config: &Config) -> Result<(), AuthError> {
             }
         }
         None => {
-            let site = req.headers().get("Sec-Fetch-Site").ok().flatten();
+            let site = req.headers().get("Sec-Fetch-Site");
             if site.as_deref() == Some("same-origin") {
                 Ok(())
             } else {

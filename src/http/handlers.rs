@@ -1,12 +1,13 @@
 //! One named `async fn` per endpoint: parse, call the core, render.
 
+use super::response::Response;
 use super::{auth, body, cookies, cors, response};
+use crate::adapters::bindings::{Context, Request};
 use crate::adapters::Platform;
 use edge_auth_core::service::{self, ClientInfo, ForgotRequest, LoginRequest, TokenResponse};
 use edge_auth_core::validate::Fields;
 use edge_auth_core::AuthError;
 use serde_json::json;
-use worker::{Context, Request, Response};
 
 /// `GET /health`: 200 when D1 and KV both answer, else 503.
 pub async fn health(p: &Platform) -> Result<Response, AuthError> {
@@ -47,28 +48,28 @@ pub fn jwks(p: &Platform) -> Response {
 }
 
 /// `POST /auth/login`.
-pub async fn login(mut req: Request, p: &Platform) -> Result<Response, AuthError> {
-    let body = body::json_object(&mut req).await?;
+pub async fn login(req: &Request, p: &Platform) -> Result<Response, AuthError> {
+    let body = body::json_object(req).await?;
     let request = LoginRequest::parse(&body)?;
-    let client = client_info(&req);
+    let client = client_info(req);
     p.edge_rate_limit(&format!("login:{}", client.ip.as_deref().unwrap_or("unknown"))).await?;
     let tokens = service::login(&p.config, &p.store(), &p.counters(), &request, &client, p.now()).await?;
     Ok(token_response(p, &tokens))
 }
 
 /// `POST /auth/refresh`: the token from the body, or (cookie mode) from the refresh cookie.
-pub async fn refresh(mut req: Request, p: &Platform) -> Result<Response, AuthError> {
-    let body = body::optional_json_object(&mut req).await?;
+pub async fn refresh(req: &Request, p: &Platform) -> Result<Response, AuthError> {
+    let body = body::optional_json_object(req).await?;
     let mut fields = Fields::new(&body);
     let from_body = fields.optional_str("refresh_token").map(str::to_string);
     fields.finish()?;
     let token = match from_body {
         Some(t) => t,
         None => {
-            let cookie = p.config.cookie_mode.then(|| cookies::read(&req, cookies::REFRESH_COOKIE)).flatten();
+            let cookie = p.config.cookie_mode.then(|| cookies::read(req, cookies::REFRESH_COOKIE)).flatten();
             match cookie {
                 Some(t) => {
-                    cors::check_csrf(&req, &p.config)?;
+                    cors::check_csrf(req, &p.config)?;
                     t
                 }
                 None => {
@@ -83,8 +84,8 @@ pub async fn refresh(mut req: Request, p: &Platform) -> Result<Response, AuthErr
         // A dead refresh cookie (401) is cleared, so the browser stops sending it; a passing outage
         // (503) must not sign anyone out.
         Err(e) if p.config.cookie_mode && e.status() == 401 => {
-            let mut r = crate::error::problem_response(&e);
-            cookies::clear_tokens(r.headers_mut(), &p.config);
+            let r = crate::error::problem_response(&e);
+            cookies::clear_tokens(r.headers(), &p.config);
             Ok(r)
         }
         Err(e) => Err(e),
@@ -93,14 +94,14 @@ pub async fn refresh(mut req: Request, p: &Platform) -> Result<Response, AuthErr
 
 /// `POST /auth/logout` `{refresh_token?}`: ends the caller's session (and that of the given refresh
 /// token, when it is another session of the same user).
-pub async fn logout(mut req: Request, p: &Platform) -> Result<Response, AuthError> {
-    let access = auth::authenticate(&req, p).await?;
-    let body = body::optional_json_object(&mut req).await?;
+pub async fn logout(req: &Request, p: &Platform) -> Result<Response, AuthError> {
+    let access = auth::authenticate(req, p).await?;
+    let body = body::optional_json_object(req).await?;
     let mut fields = Fields::new(&body);
     let refresh_token = fields.optional_str("refresh_token").map(str::to_string);
     fields.finish()?;
     let refresh_token = refresh_token
-        .or_else(|| p.config.cookie_mode.then(|| cookies::read(&req, cookies::REFRESH_COOKIE)).flatten());
+        .or_else(|| p.config.cookie_mode.then(|| cookies::read(req, cookies::REFRESH_COOKIE)).flatten());
     service::logout(&p.config, &p.store(), &p.revocations(), &access, refresh_token.as_deref(), p.now())
         .await?;
     Ok(signed_out(p))
@@ -136,21 +137,19 @@ pub async fn delete_session(req: &Request, p: &Platform, id: Option<&str>) -> Re
 }
 
 /// `POST /auth/signup`: 201 with a token response.
-pub async fn signup(mut req: Request, p: &Platform) -> Result<Response, AuthError> {
-    let body = body::json_object(&mut req).await?;
-    let client = client_info(&req);
+pub async fn signup(req: &Request, p: &Platform) -> Result<Response, AuthError> {
+    let body = body::json_object(req).await?;
+    let client = client_info(req);
     p.edge_rate_limit(&format!("signup:{}", client.ip.as_deref().unwrap_or("unknown"))).await?;
     let (tokens, _) = service::signup(&p.config, &p.store(), &p.counters(), &body, &client, p.now()).await?;
-    let mut r = token_response(p, &tokens);
-    r = r.with_status(201);
-    Ok(r)
+    Ok(token_response(p, &tokens).with_status(201))
 }
 
 /// `PUT /auth/change-password`.
-pub async fn change_password(mut req: Request, p: &Platform) -> Result<Response, AuthError> {
-    let access = auth::authenticate(&req, p).await?;
-    let body = body::json_object(&mut req).await?;
-    let client = client_info(&req);
+pub async fn change_password(req: &Request, p: &Platform) -> Result<Response, AuthError> {
+    let access = auth::authenticate(req, p).await?;
+    let body = body::json_object(req).await?;
+    let client = client_info(req);
     let tokens = service::change_password(
         &p.config,
         &p.store(),
@@ -168,13 +167,13 @@ pub async fn change_password(mut req: Request, p: &Platform) -> Result<Response,
 /// `POST /auth/forgot-password`: 202 at once, the same body whatever the account; looking the account
 /// up, storing the token and delivering the mail happen after the response (`waitUntil`), so neither
 /// the answer nor its timing tells whether the account exists.
-pub async fn forgot_password(mut req: Request, p: &Platform, ctx: &Context) -> Result<Response, AuthError> {
-    let body = body::json_object(&mut req).await?;
+pub async fn forgot_password(req: &Request, p: &Platform, ctx: &Context) -> Result<Response, AuthError> {
+    let body = body::json_object(req).await?;
     let request = ForgotRequest::parse(&body)?;
-    let ip = client_info(&req).ip.unwrap_or_else(|| "unknown".into());
+    let ip = client_info(req).ip.unwrap_or_else(|| "unknown".into());
     p.edge_rate_limit(&format!("forgot:{ip}")).await?;
     request.check_limits(&p.config, &p.counters(), &ip, p.now()).await?;
-    let origin = super::url::origin(&super::url::raw(&req)).unwrap_or_default();
+    let origin = super::url::origin(&super::url::raw(req)).unwrap_or_default();
     let platform = p.clone();
     ctx.wait_until(async move {
         let now = platform.now();
@@ -191,8 +190,8 @@ pub async fn forgot_password(mut req: Request, p: &Platform, ctx: &Context) -> R
 }
 
 /// `POST /auth/reset-password` `{token, new_password}`.
-pub async fn reset_password(mut req: Request, p: &Platform) -> Result<Response, AuthError> {
-    let body = body::json_object(&mut req).await?;
+pub async fn reset_password(req: &Request, p: &Platform) -> Result<Response, AuthError> {
+    let body = body::json_object(req).await?;
     service::reset_password(&p.config, &p.store(), &p.revocations(), &body, p.now()).await?;
     Ok(response::json(200, &json!({"message": "Your password has been changed. Please sign in again."})))
 }
@@ -208,24 +207,24 @@ fn openapi_document(text: &str, base_path: &str) -> Result<serde_json::Value, Au
 
 /// A token response; in cookie mode the tokens also go into their cookies.
 fn token_response(p: &Platform, tokens: &TokenResponse) -> Response {
-    let mut r = response::json(200, tokens);
+    let r = response::json(200, tokens);
     if p.config.cookie_mode {
-        cookies::set_tokens(r.headers_mut(), &p.config, tokens);
+        cookies::set_tokens(r.headers(), &p.config, tokens);
     }
     r
 }
 
 /// 204 after a logout; in cookie mode both cookies are cleared.
 fn signed_out(p: &Platform) -> Response {
-    let mut r = response::no_content(&[]);
+    let r = response::no_content(&[]);
     if p.config.cookie_mode {
-        cookies::clear_tokens(r.headers_mut(), &p.config);
+        cookies::clear_tokens(r.headers(), &p.config);
     }
     r
 }
 
 /// User agent and client IP, for the session list.
 fn client_info(req: &Request) -> ClientInfo {
-    let header = |name: &str| req.headers().get(name).ok().flatten().filter(|v| !v.is_empty());
+    let header = |name: &str| req.headers().get(name).filter(|v| !v.is_empty());
     ClientInfo { user_agent: header("User-Agent"), ip: header("CF-Connecting-IP") }
 }

@@ -11,11 +11,12 @@ pub mod response;
 mod routes;
 mod url;
 
+use crate::adapters::bindings::{now_millis, Context, Env, Request};
 use crate::adapters::Platform;
 use crate::error::problem_response;
 use edge_auth_core::AuthError;
+use response::Response;
 use routes::Route;
-use worker::{Context, Env, Request, Response};
 
 /// Handles one request. Never fails: every error becomes a problem response.
 pub async fn handle(req: Request, env: Env, ctx: &Context) -> Response {
@@ -23,17 +24,17 @@ pub async fn handle(req: Request, env: Env, ctx: &Context) -> Response {
         Ok(c) => c,
         Err(_) => {
             let error = AuthError::Unavailable("configuration invalid (see log)".into());
-            let mut r = problem_response(&error);
+            let r = problem_response(&error);
             let id = request_id(&req);
-            let _ = r.headers_mut().set("X-Request-Id", &id);
-            let method = req.method().to_string().to_ascii_uppercase();
-            crate::log::request(&id, &method, &req.path(), 503, Some(error.code()), 0);
+            r.headers().set("X-Request-Id", &id);
+            let method = req.method().to_ascii_uppercase();
+            crate::log::request(&id, &method, &url::path(&req.url()), 503, Some(error.code()), 0);
             return r;
         }
     };
-    let started = worker::Date::now().as_millis();
-    let method = req.method().to_string().to_ascii_uppercase();
-    let path = req.path();
+    let started = now_millis();
+    let method = req.method().to_ascii_uppercase();
+    let path = url::path(&req.url());
     let request_id = request_id(&req);
     let origin = cors::request_origin(&req);
     let platform = Platform::new(env, config);
@@ -44,19 +45,18 @@ pub async fn handle(req: Request, env: Env, ctx: &Context) -> Response {
         Err(e) => Err(e),
     };
     let code = result.as_ref().err().map(|e| e.code());
-    let mut response = result.unwrap_or_else(|e| problem_response(&e));
-    let _ = response.headers_mut().set("X-Request-Id", &request_id);
-    let millis = worker::Date::now().as_millis().saturating_sub(started);
+    let response = result.unwrap_or_else(|e| problem_response(&e));
+    response.headers().set("X-Request-Id", &request_id);
+    let millis = now_millis().saturating_sub(started);
     crate::log::request(&request_id, &method, &path, response.status_code(), code, millis);
     if method == "OPTIONS" && response.status_code() == 204 {
         let methods = routes::allowed_methods(&path, &config.base_path);
         cors::preflight(response.headers(), config, origin.as_deref(), &methods);
     }
-    cors::decorate(response.headers_mut(), config, origin.as_deref());
+    cors::decorate(response.headers(), config, origin.as_deref());
     if method == "HEAD" {
         // Same status and headers as GET, no body.
-        let (builder, _) = response.into_parts();
-        return builder.empty();
+        return response.without_body();
     }
     response
 }
@@ -65,8 +65,6 @@ pub async fn handle(req: Request, env: Env, ctx: &Context) -> Response {
 fn request_id(req: &Request) -> String {
     req.headers()
         .get("cf-ray")
-        .ok()
-        .flatten()
         .filter(|v| v.len() <= 64 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
         .unwrap_or_else(|| edge_auth_core::random::token(8))
 }
@@ -87,22 +85,22 @@ async fn dispatch(
         Route::Health => handlers::health(p).await,
         Route::OpenApi => handlers::openapi(p),
         Route::Jwks => Ok(handlers::jwks(p)),
-        Route::Login => handlers::login(req, p).await,
-        Route::Refresh => handlers::refresh(req, p).await,
-        Route::Logout => handlers::logout(req, p).await,
+        Route::Login => handlers::login(&req, p).await,
+        Route::Refresh => handlers::refresh(&req, p).await,
+        Route::Logout => handlers::logout(&req, p).await,
         Route::LogoutAll => handlers::logout_all(&req, p).await,
         Route::Profile => handlers::profile(&req, p).await,
         Route::ListSessions => handlers::list_sessions(&req, p).await,
         Route::DeleteSession => handlers::delete_session(&req, p, param).await,
-        Route::Signup => handlers::signup(req, p).await,
-        Route::ChangePassword => handlers::change_password(req, p).await,
-        Route::ForgotPassword => handlers::forgot_password(req, p, ctx).await,
-        Route::ResetPassword => handlers::reset_password(req, p).await,
+        Route::Signup => handlers::signup(&req, p).await,
+        Route::ChangePassword => handlers::change_password(&req, p).await,
+        Route::ForgotPassword => handlers::forgot_password(&req, p, ctx).await,
+        Route::ResetPassword => handlers::reset_password(&req, p).await,
         Route::AdminListUsers => admin::list(&req, p).await,
-        Route::AdminCreateUser => admin::create(req, p).await,
-        Route::AdminImportUsers => admin::import(req, p).await,
+        Route::AdminCreateUser => admin::create(&req, p).await,
+        Route::AdminImportUsers => admin::import(&req, p).await,
         Route::AdminGetUser => admin::get(&req, p, param).await,
-        Route::AdminUpdateUser => admin::update(req, p, param).await,
+        Route::AdminUpdateUser => admin::update(&req, p, param).await,
         Route::AdminDeleteUser => admin::delete(&req, p, param).await,
         Route::AdminRevokeSessions => admin::revoke_sessions(&req, p, param).await,
     }

@@ -1,8 +1,41 @@
 //! Response helpers. Every response gets the hygiene headers; token-bearing, personal and error
 //! responses are never cached [RFC 6749 §5.1].
 
+use crate::adapters::bindings::{Headers, JsResponse};
 use serde::Serialize;
-use worker::{Headers, Response};
+
+/// A response being built: status, headers (a JavaScript `Headers`, so `Set-Cookie` values stay
+/// separate) and body. `into_js` hands it to the runtime.
+pub struct Response {
+    status: u16,
+    headers: Headers,
+    body: Option<Vec<u8>>,
+}
+
+impl Response {
+    pub fn status_code(&self) -> u16 {
+        self.status
+    }
+
+    pub fn headers(&self) -> &Headers {
+        &self.headers
+    }
+
+    pub fn with_status(mut self, status: u16) -> Self {
+        self.status = status;
+        self
+    }
+
+    /// The same status and headers without the body (for `HEAD`).
+    pub fn without_body(mut self) -> Self {
+        self.body = None;
+        self
+    }
+
+    pub fn into_js(self) -> JsResponse {
+        JsResponse::new(self.status, &self.headers, self.body.as_deref())
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CacheControl {
@@ -26,8 +59,8 @@ pub fn json_response(
 /// A response of JSON already serialised.
 pub fn raw_json(status: u16, bytes: Vec<u8>, content_type: &str, cache: CacheControl) -> Response {
     let headers = Headers::new();
-    let _ = headers.set("Content-Type", content_type);
-    let _ = headers.set(
+    headers.set("Content-Type", content_type);
+    headers.set(
         "Cache-Control",
         match cache {
             CacheControl::NoStore => "no-store",
@@ -35,10 +68,10 @@ pub fn raw_json(status: u16, bytes: Vec<u8>, content_type: &str, cache: CacheCon
         },
     );
     if cache == CacheControl::NoStore {
-        let _ = headers.set("Pragma", "no-cache");
+        headers.set("Pragma", "no-cache");
     }
     with_hygiene(&headers);
-    Response::builder().with_status(status).with_headers(headers).fixed(bytes)
+    Response { status, headers, body: Some(bytes) }
 }
 
 /// `application/json`, not cacheable.
@@ -49,18 +82,18 @@ pub fn json(status: u16, body: &impl Serialize) -> Response {
 /// An empty response (204).
 pub fn no_content(extra: &[(&str, &str)]) -> Response {
     let headers = Headers::new();
-    let _ = headers.set("Cache-Control", "no-store");
+    headers.set("Cache-Control", "no-store");
     for (name, value) in extra {
-        let _ = headers.set(name, value);
+        headers.set(name, value);
     }
     with_hygiene(&headers);
-    Response::builder().with_status(204).with_headers(headers).empty()
+    Response { status: 204, headers, body: None }
 }
 
 /// Headers every JSON API response carries: no MIME sniffing, no referrer leaks, and a CSP that lets a
 /// browser do nothing with the body but read it.
 fn with_hygiene(headers: &Headers) {
-    let _ = headers.set("X-Content-Type-Options", "nosniff");
-    let _ = headers.set("Referrer-Policy", "no-referrer");
-    let _ = headers.set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
+    headers.set("X-Content-Type-Options", "nosniff");
+    headers.set("Referrer-Policy", "no-referrer");
+    headers.set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
 }

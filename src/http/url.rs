@@ -1,11 +1,23 @@
-//! The two things we need from the request URL, without the `url` crate: `Request::url()` parses with
-//! it, which links its IDNA and Unicode-normalisation tables (~150 KB of wasm) for nothing we use.
+//! The few things we need from the request URL, without the `url` crate, which would link its IDNA and
+//! Unicode-normalisation tables (~150 KB of wasm) for nothing we use. The runtime hands us URLs it
+//! has already parsed and normalised (WHATWG URL), so splitting them is enough.
 
-use worker::Request;
+use crate::adapters::bindings::Request;
 
 /// The request's URL as the runtime gave it (absolute).
 pub fn raw(req: &Request) -> String {
-    req.inner().url()
+    req.url()
+}
+
+/// The path of an absolute URL, still percent-encoded, without query or fragment (`/` at least).
+pub fn path(url: &str) -> String {
+    let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let without_query = after_scheme.split(['?', '#']).next().unwrap_or("");
+    match without_query.find('/') {
+        Some(i) if url.contains("://") => without_query[i..].to_string(),
+        None if url.contains("://") => "/".to_string(),
+        _ => without_query.to_string(),
+    }
 }
 
 /// `scheme://host[:port]` of an absolute URL (what an `Origin` header carries), lowercased.
@@ -38,6 +50,16 @@ mod tests {
         assert_eq!(origin("http://localhost").as_deref(), Some("http://localhost"));
         assert_eq!(origin("/relative"), None);
         assert_eq!(origin("https://user@evil.example/"), None);
+    }
+
+    #[test]
+    fn paths_keep_their_encoding_and_lose_query_and_fragment() {
+        assert_eq!(path("https://a.example/auth/login"), "/auth/login");
+        assert_eq!(path("https://a.example/auth/admin/users/a%2Fb?x=/y#z"), "/auth/admin/users/a%2Fb");
+        assert_eq!(path("http://127.0.0.1:8787"), "/");
+        assert_eq!(path("http://127.0.0.1:8787?q=/x"), "/");
+        assert_eq!(path("https://a.example/"), "/");
+        assert_eq!(path("/relative/path?x"), "/relative/path");
     }
 
     #[test]

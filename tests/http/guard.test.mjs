@@ -1,7 +1,7 @@
 // The JS guard around the Rust Worker: an exception escaping it (a panic) becomes a 500 problem.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { problemOnThrow } from "../../js/guard.mjs";
+import { problemOnThrow, resetAfterTrap } from "../../js/guard.mjs";
 
 const request = () =>
   new Request("https://auth.example.com/auth/login?access_token=secret-in-query", {
@@ -46,4 +46,38 @@ test("a handler that succeeds is passed through untouched", async () => {
   const res = await problemOnThrow(request(), async () => ok, (line) => logged.push(line));
   assert.equal(res, ok);
   assert.equal(logged.length, 0);
+});
+
+test("after a wasm trap the instance is reset once, before the next call, and not after other errors", async () => {
+  let resets = 0;
+  let next = () => "ok";
+  const call = resetAfterTrap(async (x) => next(x), () => resets++);
+  assert.equal(await call(1), "ok");
+  assert.equal(resets, 0);
+  next = () => {
+    throw new Error("an ordinary exception, e.g. a rejected fetch");
+  };
+  await assert.rejects(call(2), /ordinary/);
+  next = () => "ok";
+  assert.equal(await call(3), "ok");
+  assert.equal(resets, 0, "an ordinary error does not replace the instance");
+  next = () => {
+    throw new WebAssembly.RuntimeError("unreachable");
+  };
+  await assert.rejects(call(4), WebAssembly.RuntimeError);
+  assert.equal(resets, 0, "the reset waits for the next call");
+  next = (x) => `fresh ${x}`;
+  assert.equal(await call(5), "fresh 5");
+  assert.equal(resets, 1);
+  assert.equal(await call(6), "fresh 6");
+  assert.equal(resets, 1, "one reset per trap");
+});
+
+test("the trap still reaches problemOnThrow, which answers 500", async () => {
+  const call = resetAfterTrap(async () => {
+    throw new WebAssembly.RuntimeError("unreachable");
+  }, () => {});
+  const res = await problemOnThrow(request(), call, () => {});
+  assert.equal(res.status, 500);
+  assert.equal((await res.json()).code, "internal_error");
 });
