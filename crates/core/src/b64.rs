@@ -3,7 +3,7 @@
 //!
 //! The constants keep the names of the `base64` crate's engines so call sites read the same.
 
-use base64ct::{Base64, Base64Unpadded, Base64UrlUnpadded, Encoding};
+use base64ct::{Base64, Base64Bcrypt, Base64Unpadded, Base64UrlUnpadded, Encoding};
 use std::marker::PhantomData;
 
 /// One alphabet and padding rule; see the constants below.
@@ -15,6 +15,9 @@ pub const URL_SAFE_NO_PAD: Engine<Base64UrlUnpadded> = Engine(PhantomData);
 pub const STANDARD: Engine<Base64> = Engine(PhantomData);
 /// RFC 4648 §4 without padding (PHC strings).
 pub const STANDARD_NO_PAD: Engine<Base64Unpadded> = Engine(PhantomData);
+
+/// bcrypt's own alphabet (`./A-Za-z0-9`), no padding: the salt and hash of `$2b$` strings.
+pub const BCRYPT: Engine<Base64Bcrypt> = Engine(PhantomData);
 
 /// Not valid Base64 in the expected alphabet (non-canonical trailing bits included).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

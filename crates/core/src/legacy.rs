@@ -11,7 +11,7 @@
 //!
 //! Legacy schemes hash the password as given (no NFKC), as the system that made them did.
 
-use crate::b64::STANDARD_NO_PAD;
+use crate::b64::{BCRYPT, STANDARD_NO_PAD};
 use edge_auth_kdf::{pbkdf2_hmac_sha256, pbkdf2_hmac_sha512};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -22,10 +22,16 @@ pub const MAX_PBKDF2_ITERATIONS: u32 = 10_000_000;
 /// [Ory Kratos caps bcrypt cost similarly].
 pub const BCRYPT_COST_MIN: u32 = 4;
 pub const BCRYPT_COST_MAX: u32 = 15;
+/// A bcrypt string carries a 16-byte salt and the first 23 bytes of the 24-byte hash [OpenBSD
+/// bcrypt(3); Provos & Mazières 1999].
+const BCRYPT_SALT_LEN: usize = 16;
+const BCRYPT_HASH_LEN: usize = 23;
+/// bcrypt reads at most 72 bytes of password, NUL terminator included when it fits [OpenBSD bcrypt.c].
+const BCRYPT_MAX_KEY_LEN: usize = 72;
 
 enum Legacy {
     Pbkdf2 { sha512: bool, iterations: u32, salt: Vec<u8>, hash: Vec<u8> },
-    Bcrypt,
+    Bcrypt { cost: u32, salt: [u8; BCRYPT_SALT_LEN], hash: [u8; BCRYPT_HASH_LEN] },
     Sha256([u8; 32]),
 }
 
@@ -56,12 +62,14 @@ fn parse(stored: &str) -> Result<Legacy, &'static str> {
         if !(BCRYPT_COST_MIN..=BCRYPT_COST_MAX).contains(&cost) {
             return Err("hash_cost_out_of_bounds");
         }
-        // "$2b$" + cost + "$" + 22 chars of salt + 31 chars of hash.
-        return if stored.len() == 60 && rest.as_bytes().get(2) == Some(&b'$') {
-            Ok(Legacy::Bcrypt)
-        } else {
-            Err("unsupported_hash")
-        };
+        // "$2b$" + cost + "$" + 22 chars of salt + 31 chars of hash, in bcrypt's Base64 alphabet.
+        if stored.len() != 60 || rest.as_bytes().get(2) != Some(&b'$') {
+            return Err("unsupported_hash");
+        }
+        let (salt, hash) = rest[3..].split_at_checked(22).ok_or("unsupported_hash")?;
+        let salt = BCRYPT.decode(salt).ok().and_then(|s| s.try_into().ok()).ok_or("unsupported_hash")?;
+        let hash = BCRYPT.decode(hash).ok().and_then(|h| h.try_into().ok()).ok_or("unsupported_hash")?;
+        return Ok(Legacy::Bcrypt { cost, salt, hash });
     }
     for (prefix, sha512, max_len) in [("$pbkdf2-sha512$", true, 64), ("$pbkdf2-sha256$", false, 32)] {
         if let Some(rest) = stored.strip_prefix(prefix) {
@@ -102,8 +110,14 @@ pub fn verify(password: &str, stored: &str) -> Option<bool> {
         Legacy::Pbkdf2 { sha512: false, iterations, salt, hash } => {
             pbkdf2_hmac_sha256(pw, &salt, iterations)[..hash.len()].ct_eq(&hash).into()
         }
-        // The crate compares in constant time.
-        Legacy::Bcrypt => bcrypt::verify(pw, stored).unwrap_or(false),
+        Legacy::Bcrypt { cost, salt, hash } => {
+            // The password as a C string, cut at 72 bytes (what every bcrypt implementation hashes).
+            let mut key = [0u8; BCRYPT_MAX_KEY_LEN];
+            let len = pw.len().min(BCRYPT_MAX_KEY_LEN);
+            key[..len].copy_from_slice(&pw[..len]);
+            let used = (len + 1).min(BCRYPT_MAX_KEY_LEN);
+            bcrypt::bcrypt(cost, salt, &key[..used])[..BCRYPT_HASH_LEN].ct_eq(&hash).into()
+        }
     })
 }
 
@@ -185,6 +199,50 @@ mod tests {
             let other = stored.replacen("$2b$", version, 1);
             assert_eq!(verify("bcrypt pass", &other), Some(true), "{version}");
         }
+    }
+
+    #[test]
+    fn bcrypt_matches_published_vectors_and_the_crate_past_72_bytes() {
+        // Openwall crypt_blowfish's test vectors (wrapper.c), the second one longer than 72 bytes.
+        let long = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789chars after 72 are ignored";
+        for (password, stored) in [
+            ("U*U", "$2a$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW"),
+            (long, "$2a$05$abcdefghijklmnopqrstuu5s2v8.iXieOjg/.AySBTTZIIVFJeBui"),
+        ] {
+            assert_eq!(verify(password, stored), Some(true), "{stored}");
+            assert_eq!(bcrypt::verify(password, stored).ok(), Some(true), "{stored}");
+            assert_eq!(verify(&format!("{password}x")[1..], stored), Some(false), "{stored}");
+        }
+        // Only the first 72 bytes count, as in every implementation.
+        assert_eq!(
+            verify(&long[..72], "$2a$05$abcdefghijklmnopqrstuu5s2v8.iXieOjg/.AySBTTZIIVFJeBui"),
+            Some(true)
+        );
+        for len in [0, 1, 71, 72, 73, 100] {
+            let password = "p".repeat(len);
+            let stored = bcrypt::hash_with_salt(&password, 4, *b"saltsaltsaltsalt")
+                .unwrap()
+                .format_for_version(bcrypt::Version::TwoB);
+            assert_eq!(verify(&password, &stored), Some(true), "length {len}");
+        }
+    }
+
+    #[test]
+    fn malformed_bcrypt_strings_are_not_importable() {
+        let good = "$2a$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW";
+        assert_eq!(check_importable(good), Ok(()));
+        // A character outside bcrypt's alphabet, in the salt and in the hash.
+        assert_eq!(check_importable(&good.replacen("CCC", "C+C", 1)), Err("unsupported_hash"));
+        assert_eq!(check_importable(&good.replacen("E5Y", "E5=", 1)), Err("unsupported_hash"));
+        // Non-canonical trailing bits in the salt's last character ('.' is 0, '/' is 1: a bit that
+        // 16 bytes cannot hold); the crate's own parser refuses it too.
+        let noncanonical = good.replacen("C.E5", "C/E5", 1);
+        assert_eq!(check_importable(&noncanonical), Err("unsupported_hash"));
+        assert!(bcrypt::verify("U*U", &noncanonical).is_err());
+        // Too short, too long, no separator after the cost.
+        assert_eq!(check_importable(&good[..59]), Err("unsupported_hash"));
+        assert_eq!(check_importable(&format!("{good}A")), Err("unsupported_hash"));
+        assert_eq!(check_importable(&good.replacen("05$", "05x", 1)), Err("unsupported_hash"));
     }
 
     #[test]
