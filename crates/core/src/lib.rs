@@ -3,7 +3,8 @@
 //! KV and HTTP.
 //!
 //! - [`password`]: PBKDF2-HMAC-SHA512 PHC hashes, constant-time verification, rehash decisions
-//! - [`token`]: access-token issue and verification (HS256, `typ: at+jwt`)
+//! - [`token`]: access-token issue and verification (HS256 or EdDSA, `typ: at+jwt`)
+//! - [`jws`]: the compact JWS framing and HS256 under the tokens
 //! - [`validate`]: input fields, usernames, emails, password bounds
 //! - [`roles`]: who may do what
 //! - [`config`]: every setting, read and validated once
@@ -15,6 +16,7 @@ pub mod common_passwords;
 pub mod config;
 pub mod ed25519;
 pub mod error;
+pub mod jws;
 pub mod legacy;
 pub mod mail;
 pub mod password;

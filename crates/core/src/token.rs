@@ -1,39 +1,47 @@
-//! Access tokens: JWTs (`typ: at+jwt`, RFC 9068) signed with HS256 (default) or EdDSA (Ed25519),
-//! issued and verified with `jwt-compact`; the Ed25519 signature itself comes from `crate::ed25519`
-//! (Web Crypto in the Worker), the JWS framing around it [RFC 7515 §3.1] is the same as jwt-compact's.
+//! Access tokens: JWTs (`typ: at+jwt`, RFC 9068) signed with HS256 (default) or EdDSA (Ed25519). The
+//! JWS framing [RFC 7515 §7.1] and the HMAC are `crate::jws`, once for both algorithms; the Ed25519
+//! signature comes from `crate::ed25519` (Web Crypto in the Worker).
 //!
 //! Verification trusts nothing in the token's header to choose how to verify it [RFC 8725 §3.1]: the
 //! algorithm is fixed by configuration, the key is looked up by `kid` among configured keys only, and
-//! headers that point elsewhere for keys (`jku`, `x5u`, `jwk`) or demand unknown extensions (`crit`) are
-//! refused [ASVS 9.1.1-9.1.3]. Each key is bound to exactly one algorithm, and a token must name the
-//! algorithm of the key its `kid` selects, so an HMAC secret can never verify an "EdDSA" token or a
-//! public key an "HS256" one [RFC 8725 §3.1, §3.2]. `exp`, `nbf`, `iss`, `aud` and the explicit type are all checked
-//! [RFC 8725 §3.8-3.12]. The clock is a parameter, so tests choose the time.
+//! headers that point elsewhere for keys (`jku`, `x5u`, `jwk`, and the certificate members `x5c`, `x5t`,
+//! `x5t#S256`) or demand unknown extensions (`crit`) are refused [ASVS 9.1.1-9.1.3]. Each key is bound
+//! to exactly one algorithm, and a token must name the algorithm of the key its `kid` selects, so an
+//! HMAC secret can never verify an "EdDSA" token or a public key an "HS256" one [RFC 8725 §3.1, §3.2].
+//! `exp`, `nbf`, `iss`, `aud` and the explicit type are all checked [RFC 8725 §3.8-3.12]. The clock is a
+//! parameter, so tests choose the time.
+//!
+//! The order of the checks is part of the contract: a well-formed token with a good signature that is
+//! past `exp` (plus the leeway) is `TokenExpired` whatever else is wrong with its claims, so the client
+//! refreshes; every other failure is `TokenInvalid`.
 
 use crate::b64::URL_SAFE_NO_PAD;
 use crate::ed25519::{self, Public, Seed};
 use crate::error::AuthError;
-use chrono::{DateTime, Duration, Utc};
-use jwt_compact::alg::{Hs256, Hs256Key};
-use jwt_compact::prelude::*;
-use jwt_compact::ValidationError;
+use crate::jws::{self, Jws, Protected};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+mod claims;
+
+pub use crate::jws::HS256;
+pub use claims::{ClaimsSet, MAX_NUMERIC_DATE, MIN_NUMERIC_DATE};
+
 /// The `typ` header of access tokens [RFC 9068 §2.1].
 pub const ACCESS_TOKEN_TYPE: &str = "at+jwt";
-/// JOSE names of the algorithms a key can be bound to (`none` never).
-pub const HS256: &str = "HS256";
+/// The long form of the same media type, also accepted on verification [RFC 9068 §2.1, RFC 7515 §4.1.9].
+const ACCESS_TOKEN_MEDIA_TYPE: &str = "application/at+jwt";
+/// JOSE names of the algorithms a key can be bound to (`none` never); `HS256` is re-exported above.
 pub const EDDSA: &str = "EdDSA";
 /// Shortest accepted HMAC secret: 32 random bytes, the output size of SHA-256 [RFC 8725 §3.5;
 /// RFC 7518 §3.2].
 pub const MIN_SECRET_LEN: usize = 32;
 /// Tokens longer than this are refused before any parsing (ours are ~400 bytes).
 pub const MAX_TOKEN_LEN: usize = 4096;
-/// Clock skew tolerated on `exp`/`nbf` [RFC 7519 §4.1.4 "small leeway"].
+/// Clock skew tolerated on `exp`/`nbf`/`iat` [RFC 7519 §4.1.4 "small leeway"].
 pub const LEEWAY_SECONDS: i64 = 30;
 
-/// The claims of an access token besides `exp`/`nbf`/`iat` (which `jwt-compact` handles).
+/// The claims of an access token besides `exp`/`nbf`/`iat` (`ClaimsSet` has all of them).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccessClaims {
     pub iss: String,
@@ -46,6 +54,13 @@ pub struct AccessClaims {
     pub jti: String,
     pub role: String,
     pub username: String,
+}
+
+impl From<ClaimsSet> for AccessClaims {
+    fn from(claims: ClaimsSet) -> Self {
+        let ClaimsSet { iss, aud, sub, sid, jti, role, username, .. } = claims;
+        AccessClaims { iss, aud, sub, sid, jti, role, username }
+    }
 }
 
 /// What a successful verification yields.
@@ -77,7 +92,7 @@ pub struct IssuedAccess {
 #[derive(Clone)]
 pub struct HmacKey {
     kid: String,
-    key: Hs256Key,
+    secret: Vec<u8>,
 }
 
 /// An Ed25519 key pair (signing) with its stable id.
@@ -210,7 +225,7 @@ impl HmacKey {
         }
         let digest = Sha256::new().chain_update(b"edge-auth kid v1\0").chain_update(secret).finalize();
         let kid = format!("hs-{}", URL_SAFE_NO_PAD.encode(&digest[..9]));
-        Ok(HmacKey { kid, key: Hs256Key::new(secret) })
+        Ok(HmacKey { kid, secret: secret.to_vec() })
     }
 
     pub fn kid(&self) -> &str {
@@ -276,7 +291,11 @@ impl TokenService {
     /// Issues an access token valid from `now` (unix seconds) for the configured lifetime.
     pub async fn issue(&self, subject: &Subject<'_>, now: i64) -> Result<IssuedAccess, AuthError> {
         let jti = crate::random::id();
-        let custom = AccessClaims {
+        let ttl = i64::try_from(self.ttl_seconds).unwrap_or(i64::MAX);
+        let claims = ClaimsSet {
+            exp: Some(now.saturating_add(ttl)),
+            nbf: None,
+            iat: Some(now),
             iss: self.issuer.clone(),
             aud: self.audience.clone(),
             sub: subject.user_id.to_string(),
@@ -285,102 +304,100 @@ impl TokenService {
             role: subject.role.to_string(),
             username: subject.username.to_string(),
         };
-        let options = time_options(now);
-        let ttl = Duration::seconds(i64::try_from(self.ttl_seconds).unwrap_or(i64::MAX / 2));
-        let claims = Claims::new(custom).set_duration_and_issuance(&options, ttl);
-        let token = match &self.signing {
-            SigningKey::Hs256(k) => {
-                let header = Header::empty().with_key_id(k.kid.clone()).with_token_type(ACCESS_TOKEN_TYPE);
-                Hs256.token(&header, &claims, &k.key).map_err(|e| signing_failed(&e))?
-            }
-            SigningKey::EdDsa(k) => eddsa_token(k, &claims).await?,
-        };
+        let token = self.sign(&claims).await?;
         Ok(IssuedAccess { token, jti, expires_in: self.ttl_seconds })
+    }
+
+    /// The compact JWS of `claims` under the signing key: header `{"alg","kid","typ":"at+jwt"}`
+    /// [RFC 9068 §2.1], then the algorithm's signature over the signing input.
+    async fn sign(&self, claims: &ClaimsSet) -> Result<String, AuthError> {
+        let (alg, kid) = match &self.signing {
+            SigningKey::Hs256(k) => (HS256, k.kid.as_str()),
+            SigningKey::EdDsa(k) => (EDDSA, k.kid.as_str()),
+        };
+        let header = Protected { alg, kid, typ: ACCESS_TOKEN_TYPE };
+        let input = jws::signing_input(&header, claims).map_err(|e| signing_failed(&e))?;
+        let signature = match &self.signing {
+            SigningKey::Hs256(k) => jws::sign_hs256(&k.secret, &input).to_vec(),
+            SigningKey::EdDsa(k) => ed25519::sign(&k.seed, &k.public, input.as_bytes())
+                .await
+                .map_err(|e| signing_failed(&e))?
+                .to_vec(),
+        };
+        Ok(jws::compact(input, &signature))
     }
 
     /// Verifies an access token at time `now` (unix seconds).
     ///
     /// Every failure is `TokenInvalid` except a good token past its expiry, which is `TokenExpired`.
     pub async fn verify(&self, token: &str, now: i64) -> Result<VerifiedAccess, AuthError> {
+        let (jws, key) = self.untrusted(token)?;
+        let authentic = match key {
+            VerifyingKey::Hs256(k) => jws.verify_hs256(&k.secret),
+            VerifyingKey::EdDsa(k) => {
+                ed25519::verify(&k.public, jws.signing_input.as_bytes(), &jws.signature)
+                    .await
+                    .map_err(|e| AuthError::Unavailable(format!("Ed25519 verification: {e}")))?
+            }
+        };
+        if !authentic {
+            return Err(AuthError::TokenInvalid);
+        }
+        let claims: ClaimsSet = jws.claims().map_err(|_| AuthError::TokenInvalid)?;
+        self.accept(claims, now)
+    }
+
+    /// The token taken apart and the configured key that must have signed it, if its header passes:
+    /// size, framing, `typ`, no foreign key sources, a known `kid`, and that key's algorithm.
+    fn untrusted<'t>(&self, token: &'t str) -> Result<(Jws<'t>, &VerifyingKey), AuthError> {
         if token.is_empty() || token.len() > MAX_TOKEN_LEN {
             return Err(AuthError::TokenInvalid);
         }
-        let untrusted = UntrustedToken::<serde_json::Map<String, serde_json::Value>>::try_from(token)
-            .map_err(|_| AuthError::TokenInvalid)?;
-
-        let header = untrusted.header();
-        let typ_ok = header.token_type.as_deref().is_some_and(|t| {
-            t.eq_ignore_ascii_case(ACCESS_TOKEN_TYPE) || t.eq_ignore_ascii_case("application/at+jwt")
+        let jws = jws::decode(token).map_err(|_| AuthError::TokenInvalid)?;
+        let header = &jws.header;
+        let typ_ok = header.typ.as_deref().is_some_and(|t| {
+            t.eq_ignore_ascii_case(ACCESS_TOKEN_TYPE) || t.eq_ignore_ascii_case(ACCESS_TOKEN_MEDIA_TYPE)
         });
-        let foreign_key_source = header.key_set_url.is_some()
-            || header.certificate_url.is_some()
-            || header.other_fields.contains_key("jwk")
-            || header.other_fields.contains_key("crit");
-        if !typ_ok || foreign_key_source {
+        // Claims are JSON [RFC 7519 §5.2]: `cty` absent, or "json" in any case as jwt-compact allowed.
+        let cty_ok = header.cty.as_deref().is_none_or(|c| c.eq_ignore_ascii_case("json"));
+        if !typ_ok || !cty_ok || header.names_foreign_keys_or_extensions() {
             return Err(AuthError::TokenInvalid);
         }
-        let kid = header.key_id.as_deref().ok_or(AuthError::TokenInvalid)?;
+        let kid = header.kid.as_deref().ok_or(AuthError::TokenInvalid)?;
         let key = self.verifying.iter().find(|k| k.kid() == kid).ok_or(AuthError::TokenInvalid)?;
         // The algorithm is the one the configured key is bound to, never the token's choice
         // [RFC 8725 §3.1]; `none` and every other name fail here.
-        if untrusted.algorithm() != key.algorithm() {
+        if header.alg != key.algorithm() {
             return Err(AuthError::TokenInvalid);
         }
-        let claims = match key {
-            VerifyingKey::Hs256(k) => {
-                Hs256.validator::<AccessClaims>(&k.key).validate(&untrusted).map(|t| t.into_parts().1)
-            }
-            VerifyingKey::EdDsa(k) => {
-                // The JWS signing input is everything before the last dot [RFC 7515 §5.2].
-                let signed = token.rsplit_once('.').map_or("", |(input, _)| input);
-                match ed25519::verify(&k.public, signed.as_bytes(), untrusted.signature_bytes()).await {
-                    Ok(true) => {}
-                    Ok(false) => return Err(AuthError::TokenInvalid),
-                    Err(e) => return Err(AuthError::Unavailable(format!("Ed25519 verification: {e}"))),
-                }
-                untrusted.deserialize_claims_unchecked::<AccessClaims>()
-            }
+        Ok((jws, key))
+    }
+
+    /// The verdict on the claims of an authentic token, in jwt-compact's order: `exp` first (the only
+    /// `TokenExpired`), then `nbf`, `iss`/`aud`, `iat`.
+    fn accept(&self, claims: ClaimsSet, now: i64) -> Result<VerifiedAccess, AuthError> {
+        let expires_at = claims.exp.ok_or(AuthError::TokenInvalid)?;
+        // Expired iff now > exp + leeway: the last second of the leeway is still valid.
+        if now > expires_at.saturating_add(LEEWAY_SECONDS) {
+            return Err(AuthError::TokenExpired);
         }
-        .map_err(|_| AuthError::TokenInvalid)?;
-        let options = time_options(now);
-        claims.validate_expiration(&options).map_err(|e| match e {
-            ValidationError::Expired => AuthError::TokenExpired,
-            _ => AuthError::TokenInvalid,
-        })?;
-        if claims.not_before.is_some() {
-            claims.validate_maturity(&options).map_err(|_| AuthError::TokenInvalid)?;
-        }
-        let custom = &claims.custom;
-        if custom.iss != self.issuer || custom.aud != self.audience {
+        let latest = now.saturating_add(LEEWAY_SECONDS);
+        if claims.nbf.is_some_and(|nbf| nbf > latest) {
             return Err(AuthError::TokenInvalid);
         }
-        let issued_at = claims.issued_at.ok_or(AuthError::TokenInvalid)?.timestamp();
-        if issued_at > now + LEEWAY_SECONDS {
+        if claims.iss != self.issuer || claims.aud != self.audience {
             return Err(AuthError::TokenInvalid);
         }
-        let expires_at = claims.expiration.map(|e| e.timestamp()).unwrap_or_default();
-        Ok(VerifiedAccess { claims: custom.clone(), issued_at, expires_at })
+        let issued_at = claims.iat.ok_or(AuthError::TokenInvalid)?;
+        if issued_at > latest {
+            return Err(AuthError::TokenInvalid);
+        }
+        Ok(VerifiedAccess { claims: claims.into(), issued_at, expires_at })
     }
 }
 
 fn signing_failed(e: &dyn std::fmt::Display) -> AuthError {
     AuthError::Internal(format!("signing an access token failed: {e}"))
-}
-
-/// An EdDSA JWS in compact form [RFC 7515 §7.1; RFC 8037 §3.1]: the same header and claims jwt-compact
-/// writes, signed by `crate::ed25519`.
-async fn eddsa_token(key: &EdSigningKey, claims: &Claims<AccessClaims>) -> Result<String, AuthError> {
-    let header = serde_json::json!({"alg": EDDSA, "kid": key.kid, "typ": ACCESS_TOKEN_TYPE});
-    let claims = serde_json::to_vec(claims).map_err(|e| signing_failed(&e))?;
-    let input = format!("{}.{}", URL_SAFE_NO_PAD.encode(header.to_string()), URL_SAFE_NO_PAD.encode(claims));
-    let signature =
-        ed25519::sign(&key.seed, &key.public, input.as_bytes()).await.map_err(|e| signing_failed(&e))?;
-    Ok(format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature)))
-}
-
-fn time_options(now: i64) -> TimeOptions<impl Fn() -> DateTime<Utc>> {
-    let at = DateTime::from_timestamp(now, 0).unwrap_or_default();
-    TimeOptions::new(Duration::seconds(LEEWAY_SECONDS), move || at)
 }
 
 #[cfg(test)]
@@ -433,12 +450,30 @@ mod tests {
 
     /// Builds a token by hand from header and claims JSON, signed with HMAC-SHA256 under `secret`.
     fn forge(header: serde_json::Value, claims: serde_json::Value, secret: &[u8]) -> String {
+        forge_raw(&header.to_string(), &claims.to_string(), secret)
+    }
+
+    /// `forge` from header and claims text as given (not necessarily JSON, duplicates kept).
+    fn forge_raw(header: &str, claims: &str, secret: &[u8]) -> String {
+        let signing_input = format!("{}.{}", B64URL.encode(header), B64URL.encode(claims));
+        format!("{signing_input}.{}", B64URL.encode(mac(secret, &signing_input)))
+    }
+
+    fn mac(secret: &[u8], input: &str) -> Vec<u8> {
         use hmac::{Mac, SimpleHmac};
-        let signing_input =
-            format!("{}.{}", B64URL.encode(header.to_string()), B64URL.encode(claims.to_string()));
         let mut mac = SimpleHmac::<Sha256>::new_from_slice(secret).unwrap();
-        mac.update(signing_input.as_bytes());
-        format!("{signing_input}.{}", B64URL.encode(mac.finalize().into_bytes()))
+        mac.update(input.as_bytes());
+        mac.finalize().into_bytes().to_vec()
+    }
+
+    /// The verdict on a hand-built token with `good_header()` and these claims.
+    fn verdict(claims: serde_json::Value, now: i64) -> Result<VerifiedAccess, AuthError> {
+        service().verify_sync(&forge(good_header(), claims, SECRET), now)
+    }
+
+    /// The verdict on a hand-built token with this header and `good_claims()`.
+    fn header_verdict(header: serde_json::Value) -> Result<VerifiedAccess, AuthError> {
+        service().verify_sync(&forge(header, good_claims(), SECRET), NOW)
     }
 
     fn good_claims() -> serde_json::Value {
@@ -744,5 +779,356 @@ mod tests {
         let k = HmacKey::new(SECRET).unwrap();
         let dbg = format!("{k:?}");
         assert!(!dbg.contains("0123456789abcdef"), "{dbg}");
+    }
+
+    #[test]
+    fn issued_tokens_are_byte_for_byte_the_documented_jws() {
+        // Header and claims in this member order, compact JSON, HMAC-SHA256 over the first two segments
+        // [RFC 7515 §3.1, §5.1]; pinned so that any change of the wire format is deliberate.
+        let issued = service().issue_sync(&subject(), NOW).unwrap();
+        let parts: Vec<&str> = issued.token.split('.').collect();
+        assert_eq!(parts.len(), 3);
+        let text = |s: &str| String::from_utf8(B64URL.decode(s).unwrap()).unwrap();
+        assert_eq!(text(parts[0]), format!(r#"{{"alg":"HS256","kid":"{}","typ":"at+jwt"}}"#, kid()));
+        assert_eq!(
+            text(parts[1]),
+            format!(
+                r#"{{"exp":{},"iat":{NOW},"iss":"edge-auth","aud":"edge-auth-clients","sub":"u1","sid":"s1","jti":"{}","role":"admin","username":"alice"}}"#,
+                NOW + 900,
+                issued.jti
+            )
+        );
+        assert_eq!(B64URL.decode(parts[2]).unwrap(), mac(SECRET, &format!("{}.{}", parts[0], parts[1])));
+    }
+
+    #[test]
+    fn the_lifetime_saturates_instead_of_overflowing() {
+        let s = TokenService::new(
+            "edge-auth".into(),
+            "edge-auth-clients".into(),
+            u64::MAX,
+            SigningKey::Hs256(HmacKey::new(SECRET).unwrap()),
+            vec![],
+        );
+        let issued = s.issue_sync(&subject(), NOW).unwrap();
+        let claims: serde_json::Value =
+            serde_json::from_slice(&B64URL.decode(issued.token.split('.').nth(1).unwrap()).unwrap()).unwrap();
+        assert!(claims["exp"].as_i64().unwrap() > NOW + 100 * 365 * 86_400, "{claims}");
+    }
+
+    #[test]
+    fn only_exactly_three_segments_are_a_token() {
+        let good = forge(good_header(), good_claims(), SECRET);
+        let (input, sig) = good.rsplit_once('.').unwrap();
+        let (header, claims) = input.split_once('.').unwrap();
+        for t in [
+            input.to_string(),
+            format!("{header}.{sig}"),
+            format!("{good}."),
+            format!("{good}.{sig}"),
+            format!("{header}.{claims}.{sig}.{header}.{claims}"),
+            format!(".{good}"),
+        ] {
+            assert_eq!(service().verify_sync(&t, NOW), Err(AuthError::TokenInvalid), "{t}");
+        }
+        assert!(service().verify_sync(&good, NOW).is_ok());
+    }
+
+    #[test]
+    fn padded_or_non_canonical_base64_is_refused() {
+        let good = forge(good_header(), good_claims(), SECRET);
+        let parts: Vec<&str> = good.split('.').collect();
+        // Each segment with the `=` padding RFC 7515 §2 omits, where its length would take padding.
+        let mut tried = 0;
+        for i in (0..3).filter(|i| !parts[*i].len().is_multiple_of(4)) {
+            let mut padded: Vec<String> = parts.iter().map(|p| p.to_string()).collect();
+            while !padded[i].len().is_multiple_of(4) {
+                padded[i].push('=');
+            }
+            let t = padded.join(".");
+            assert_eq!(service().verify_sync(&t, NOW), Err(AuthError::TokenInvalid), "segment {i}: {t}");
+            tried += 1;
+        }
+        assert!(tried >= 1, "the 43-character signature always takes padding");
+        assert_eq!(parts[2].len(), 43, "32 bytes leave two spare bits in the last character");
+        // Same bytes, a spare bit set: a second spelling of the same signature.
+        let last = parts[2].as_bytes()[42];
+        let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        let at = alphabet.iter().position(|c| *c == last).unwrap();
+        let twin = alphabet[at ^ 1] as char;
+        let t = format!("{}.{}.{}{twin}", parts[0], parts[1], &parts[2][..42]);
+        assert_eq!(service().verify_sync(&t, NOW), Err(AuthError::TokenInvalid), "{t}");
+        // The standard alphabet instead of the URL-safe one.
+        let std_alphabet = good.replace('-', "+").replace('_', "/");
+        if std_alphabet != good {
+            assert_eq!(service().verify_sync(&std_alphabet, NOW), Err(AuthError::TokenInvalid));
+        }
+    }
+
+    #[test]
+    fn an_hs256_signature_must_be_exactly_32_bytes() {
+        let good = forge(good_header(), good_claims(), SECRET);
+        let (input, _) = good.rsplit_once('.').unwrap();
+        let right = mac(SECRET, input);
+        let longer: Vec<u8> = right.iter().chain(right.iter()).copied().collect();
+        for sig in [&right[..31], &longer[..33], &longer[..], &[][..]] {
+            let t = format!("{input}.{}", B64URL.encode(sig));
+            assert_eq!(service().verify_sync(&t, NOW), Err(AuthError::TokenInvalid), "{} bytes", sig.len());
+        }
+    }
+
+    #[test]
+    fn a_header_or_claims_that_are_not_a_json_object_are_refused() {
+        let header = good_header().to_string();
+        let claims = good_claims().to_string();
+        for (h, c) in [
+            ("not json", claims.as_str()),
+            ("", claims.as_str()),
+            (r#"["HS256"]"#, claims.as_str()),
+            (r#""HS256""#, claims.as_str()),
+            ("null", claims.as_str()),
+            (header.as_str(), "not json"),
+            (header.as_str(), ""),
+            (header.as_str(), "[]"),
+            (header.as_str(), "null"),
+            (&format!("{header} trailing"), claims.as_str()),
+        ] {
+            assert_eq!(
+                service().verify_sync(&forge_raw(h, c, SECRET), NOW),
+                Err(AuthError::TokenInvalid),
+                "{h} / {c}"
+            );
+        }
+        assert!(service().verify_sync(&forge_raw(&header, &claims, SECRET), NOW).is_ok());
+    }
+
+    #[test]
+    fn certificate_headers_are_refused_too() {
+        // x5c carries a certificate chain, x5t/x5t#S256 name a certificate [RFC 7515 §4.1.6-4.1.8]:
+        // keys come from configuration only.
+        for (name, value) in [
+            ("x5c", json!(["MIIBszCCAVmgAwIBAgIU"])),
+            ("x5t", json!("AAAAAAAAAAAAAAAAAAAAAAAAAAA")),
+            ("x5t#S256", json!("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")),
+        ] {
+            let mut h = good_header();
+            h[name] = value;
+            assert_eq!(header_verdict(h), Err(AuthError::TokenInvalid), "{name}");
+        }
+    }
+
+    #[test]
+    fn key_source_headers_are_refused_whatever_their_value() {
+        // Presence is what counts, `null` included (jwt-compact let `"jku": null` and `"x5u": null` pass).
+        for name in ["jku", "x5u", "jwk", "crit", "x5c", "x5t", "x5t#S256"] {
+            for value in [json!(null), json!(1), json!({})] {
+                let mut h = good_header();
+                h[name] = value.clone();
+                assert_eq!(header_verdict(h), Err(AuthError::TokenInvalid), "{name}: {value}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_content_type_other_than_json_is_refused() {
+        // jwt-compact's rule, kept: `cty` absent or "json" (any case); nested JWTs and CBOR are not ours.
+        for (cty, ok) in [
+            (json!("json"), true),
+            (json!("JSON"), true),
+            (json!("JWT"), false),
+            (json!("cbor"), false),
+            (json!(1), false),
+        ] {
+            let mut h = good_header();
+            h["cty"] = cty.clone();
+            assert_eq!(header_verdict(h).is_ok(), ok, "{cty}");
+        }
+    }
+
+    #[test]
+    fn the_type_is_compared_without_regard_to_case() {
+        for typ in ["at+jwt", "AT+JWT", "application/at+jwt", "Application/AT+JWT"] {
+            let mut h = good_header();
+            h["typ"] = json!(typ);
+            assert!(header_verdict(h).is_ok(), "{typ}");
+        }
+        for typ in [json!("at+jwt "), json!("application/jwt"), json!(1)] {
+            let mut h = good_header();
+            h["typ"] = typ.clone();
+            assert_eq!(header_verdict(h), Err(AuthError::TokenInvalid), "{typ}");
+        }
+    }
+
+    #[test]
+    fn unknown_header_members_are_ignored() {
+        let mut h = good_header();
+        h["x-trace"] = json!({"deep": [1, 2]});
+        assert!(header_verdict(h).is_ok());
+    }
+
+    #[test]
+    fn duplicate_header_members_are_refused() {
+        let claims = good_claims().to_string();
+        for header in [
+            format!(r#"{{"alg":"HS256","typ":"at+jwt","kid":"{}","kid":"{}"}}"#, kid(), kid()),
+            format!(r#"{{"alg":"HS256","alg":"HS256","typ":"at+jwt","kid":"{}"}}"#, kid()),
+            format!(r#"{{"alg":"HS256","typ":"at+jwt","typ":"at+jwt","kid":"{}"}}"#, kid()),
+        ] {
+            assert_eq!(
+                service().verify_sync(&forge_raw(&header, &claims, SECRET), NOW),
+                Err(AuthError::TokenInvalid),
+                "{header}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_audience_array_is_refused() {
+        // RFC 7519 §4.1.3 allows an array; our tokens have one audience, and an array is not it.
+        let mut c = good_claims();
+        c["aud"] = json!(["edge-auth-clients"]);
+        assert_eq!(verdict(c, NOW), Err(AuthError::TokenInvalid));
+    }
+
+    #[test]
+    fn every_custom_claim_is_required_and_must_be_a_string() {
+        for claim in ["iss", "aud", "sub", "sid", "jti", "role", "username"] {
+            let mut c = good_claims();
+            c.as_object_mut().unwrap().remove(claim);
+            assert_eq!(verdict(c, NOW), Err(AuthError::TokenInvalid), "missing {claim}");
+            let mut c = good_claims();
+            c[claim] = json!(1);
+            assert_eq!(verdict(c, NOW), Err(AuthError::TokenInvalid), "numeric {claim}");
+        }
+    }
+
+    #[test]
+    fn unknown_claims_are_ignored_and_duplicate_claims_refused() {
+        let mut c = good_claims();
+        c["scope"] = json!("openid");
+        c["nested"] = json!({"a": [1, {"b": null}]});
+        assert!(verdict(c, NOW).is_ok());
+        let body = good_claims().to_string();
+        let body = body.strip_suffix('}').unwrap();
+        for extra in [r#","sub":"u2""#, r#","exp":9999999999"#, r#","iat":1"#, r#","scope":1,"scope":2"#] {
+            let claims = format!("{body}{extra}}}");
+            let verdict = service().verify_sync(&forge_raw(&good_header().to_string(), &claims, SECRET), NOW);
+            if extra.contains("scope") {
+                assert!(verdict.is_ok(), "{claims}");
+            } else {
+                assert_eq!(verdict, Err(AuthError::TokenInvalid), "{claims}");
+            }
+        }
+    }
+
+    #[test]
+    fn expiry_is_inclusive_of_the_leeway() {
+        // Expired iff now > exp + leeway [RFC 7519 §4.1.4].
+        let exp = NOW + 900;
+        assert!(verdict(good_claims(), exp + LEEWAY_SECONDS).is_ok());
+        assert_eq!(verdict(good_claims(), exp + LEEWAY_SECONDS + 1), Err(AuthError::TokenExpired));
+    }
+
+    #[test]
+    fn not_before_and_issued_at_allow_the_leeway() {
+        for claim in ["nbf", "iat"] {
+            let mut c = good_claims();
+            c[claim] = json!(NOW + LEEWAY_SECONDS);
+            assert!(verdict(c.clone(), NOW).is_ok(), "{claim} at the edge");
+            c[claim] = json!(NOW + LEEWAY_SECONDS + 1);
+            assert_eq!(verdict(c, NOW), Err(AuthError::TokenInvalid), "{claim} a second later");
+        }
+        let mut c = good_claims();
+        c["nbf"] = json!(NOW - 3600);
+        assert!(verdict(c, NOW).is_ok(), "a past nbf");
+    }
+
+    #[test]
+    fn time_claims_must_be_numbers_in_range() {
+        for (claim, value) in [
+            ("exp", json!(null)),
+            ("iat", json!(null)),
+            ("nbf", json!(null)),
+            ("exp", json!("1780000900")),
+            ("nbf", json!(true)),
+            ("exp", json!(u64::MAX)),
+            ("exp", json!(i64::MAX)),
+            ("iat", json!(i64::MIN)),
+            ("nbf", json!(i64::MIN)),
+            ("exp", json!(1e300)),
+            ("iat", json!(-1e300)),
+        ] {
+            let mut c = good_claims();
+            c[claim] = value.clone();
+            assert_eq!(verdict(c, NOW), Err(AuthError::TokenInvalid), "{claim}: {value}");
+        }
+    }
+
+    #[test]
+    fn numeric_dates_end_where_chronos_did() {
+        use chrono::{DateTime, Utc};
+        assert_eq!(MIN_NUMERIC_DATE, DateTime::<Utc>::MIN_UTC.timestamp());
+        assert_eq!(MAX_NUMERIC_DATE, DateTime::<Utc>::MAX_UTC.timestamp());
+        let mut c = good_claims();
+        c["exp"] = json!(MAX_NUMERIC_DATE);
+        c["iat"] = json!(MIN_NUMERIC_DATE);
+        c["nbf"] = json!(MIN_NUMERIC_DATE);
+        assert!(verdict(c, NOW).is_ok(), "both ends are inside");
+        for (claim, value) in
+            [("exp", MAX_NUMERIC_DATE + 1), ("iat", MIN_NUMERIC_DATE - 1), ("nbf", MIN_NUMERIC_DATE - 1)]
+        {
+            let mut c = good_claims();
+            c[claim] = json!(value);
+            assert_eq!(verdict(c, NOW), Err(AuthError::TokenInvalid), "{claim}: {value}");
+        }
+    }
+
+    #[test]
+    fn the_clock_at_its_extremes_does_not_overflow() {
+        let mut c = good_claims();
+        c["exp"] = json!(MAX_NUMERIC_DATE);
+        c["nbf"] = json!(NOW);
+        assert_eq!(verdict(c.clone(), i64::MAX), Err(AuthError::TokenExpired));
+        assert_eq!(verdict(c, i64::MIN), Err(AuthError::TokenInvalid), "before nbf");
+    }
+
+    #[test]
+    fn fractional_time_claims_are_truncated() {
+        // NumericDate may be non-integer [RFC 7519 §2]; the fraction is dropped.
+        let mut c = good_claims();
+        c["exp"] = json!(NOW as f64 + 900.9);
+        c["iat"] = json!(NOW as f64 + 0.5);
+        let v = verdict(c.clone(), NOW).unwrap();
+        assert_eq!((v.issued_at, v.expires_at), (NOW, NOW + 900));
+        assert_eq!(verdict(c, NOW + 930 + 1), Err(AuthError::TokenExpired));
+    }
+
+    #[test]
+    fn far_past_and_future_times_within_range_are_ordinary() {
+        let mut c = good_claims();
+        c["exp"] = json!(8_000_000_000_000i64);
+        assert!(verdict(c, NOW).is_ok(), "a very late expiry");
+        let mut c = good_claims();
+        c["iat"] = json!(-8_000_000_000_000i64);
+        c["nbf"] = json!(-8_000_000_000_000i64);
+        assert!(verdict(c, NOW).is_ok(), "a very early issue");
+        let mut c = good_claims();
+        c["exp"] = json!(-8_000_000_000_000i64);
+        assert_eq!(verdict(c, NOW), Err(AuthError::TokenExpired));
+    }
+
+    #[test]
+    fn expiry_is_decided_before_the_other_claims() {
+        // An expired token says "expired" even when other claims are wrong too: the client refreshes.
+        let late = NOW + 900 + LEEWAY_SECONDS + 1;
+        let mut c = good_claims();
+        c["iss"] = json!("someone-else");
+        assert_eq!(verdict(c, late), Err(AuthError::TokenExpired));
+        let mut c = good_claims();
+        c.as_object_mut().unwrap().remove("iat");
+        assert_eq!(verdict(c, late), Err(AuthError::TokenExpired));
+        let mut c = good_claims();
+        c.as_object_mut().unwrap().remove("sub");
+        assert_eq!(verdict(c, late), Err(AuthError::TokenInvalid), "claims that do not parse");
     }
 }
