@@ -47,8 +47,8 @@ function loadWasm() {
     process.exit(2);
   }
   const module = new WebAssembly.Module(readFileSync(WASM_PATH));
-  // The token crates link getrandom's wasm-bindgen backend, which this harness never calls (the bench
-  // fixes every random value): stub each import so a call would fail loudly.
+  // The module has no imports (crates/kdf-bench links no wasm-bindgen crate); should one appear, it is
+  // stubbed so that a call fails loudly instead of the instantiation.
   const imports = {};
   for (const { module: m, name } of WebAssembly.Module.imports(module)) {
     imports[m] ??= {};
@@ -247,7 +247,7 @@ console.log(`| ours / Web Crypto SHA-256 600k (CPU) | ${fmt(ratio, 3)} | ${TARGE
 console.log(`| first call / steady state (wall) | ${fmt(firstRatioWall, 3)} | ${TARGET_FIRST_CALL} | ${firstRatioWall <= TARGET_FIRST_CALL ? "met" : "NOT met"} |`);
 console.log(`| first call / steady state (CPU, incl. V8's background compile threads) | ${fmt(firstRatioCpu, 3)} | ${TARGET_FIRST_CALL} | ${firstRatioCpu <= TARGET_FIRST_CALL ? "met" : "NOT met"} |`);
 
-// ---- tokens: one access-token operation in wasm (jwt-compact, as in the Worker) ---------------------
+// ---- tokens: one access-token operation in wasm (the core's JWS code, as in the Worker) -------------
 {
   const { x } = wasm;
   const N = 2000;

@@ -74,30 +74,39 @@ pub extern "C" fn with_the_crate(iterations: u32) -> u32 {
 }
 
 // ---- access tokens -------------------------------------------------------------------------------
-// Sign and verify tokens of the Worker's shape (header `at+jwt` + kid, the claims of API.md) with
-// jwt-compact, as the Worker does, so `bench-hash.mjs` can time one operation in V8.
+// Sign and verify tokens of the Worker's shape (header `at+jwt` + kid, the claims of API.md) with the
+// Worker's own code, so `bench-hash.mjs` can time one operation in V8: the JWS framing and HMAC
+// (`edge_auth_core::jws`) and the claims type (`edge_auth_core::token::ClaimsSet`) are compiled here
+// from the core's source files. Not by depending on `edge-auth-core`: that links js-sys and
+// wasm-bindgen (Web Crypto, getrandom), whose imports and ~1,000 descriptor exports a plain module
+// instantiated without glue cannot use. Not timed: `TokenService`'s header and claim comparisons (a
+// few string compares) and the `jti` draw. Generic code (serde, HMAC) is instantiated at this crate's
+// opt-level 3 where the Worker's is at "z", as it was with jwt-compact.
+
+#[allow(dead_code)]
+#[path = "../../core/src/b64.rs"]
+mod b64;
+#[allow(dead_code)]
+#[path = "../../core/src/token/claims.rs"]
+mod claims;
+#[allow(dead_code)]
+#[path = "../../core/src/jws.rs"]
+mod jws;
 
 mod tokens {
-    use chrono::{DateTime, Duration};
-    use jwt_compact::alg::{Ed25519, Hs256, Hs256Key};
-    use jwt_compact::prelude::*;
-    use serde::{Deserialize, Serialize};
+    use crate::claims::ClaimsSet;
+    use crate::jws::{self, Protected, HS256};
 
-    #[derive(Serialize, Deserialize)]
-    struct Access {
-        iss: String,
-        aud: String,
-        sub: String,
-        sid: String,
-        jti: String,
-        role: String,
-        username: String,
-    }
+    /// `edge_auth_core::token::ACCESS_TOKEN_TYPE`.
+    const ACCESS_TOKEN_TYPE: &str = "at+jwt";
+    const NOW: i64 = 1_780_000_000;
+    const SECRET: &[u8] = b"bench-secret-bench-secret-bench-secret-0123456789";
 
-    fn claims() -> Claims<Access> {
-        let now = DateTime::from_timestamp(1_780_000_000, 0).unwrap_or_default();
-        let options = TimeOptions::new(Duration::seconds(30), move || now);
-        Claims::new(Access {
+    fn claims() -> ClaimsSet {
+        ClaimsSet {
+            exp: Some(NOW + 15 * 60),
+            nbf: None,
+            iat: Some(NOW),
             iss: "edge-auth".into(),
             aud: "edge-auth".into(),
             sub: "cy_Qf85n2t-36uoK3yhT4g".into(),
@@ -105,68 +114,58 @@ mod tokens {
             jti: "Lehy6vy922-bsnrqns3TwQ".into(),
             role: "admin".into(),
             username: "admin".into(),
-        })
-        .set_duration_and_issuance(&options, Duration::minutes(15))
+        }
     }
 
-    fn header() -> Header {
-        Header::empty().with_key_id("hs-0UaG17I5mNcY").with_token_type("at+jwt")
+    fn header() -> Protected<'static> {
+        Protected { alg: HS256, kid: "hs-0UaG17I5mNcY", typ: ACCESS_TOKEN_TYPE }
     }
 
-    fn hs_key() -> Hs256Key {
-        Hs256Key::new(b"bench-secret-bench-secret-bench-secret-0123456789")
+    fn token(claims: &ClaimsSet) -> Option<String> {
+        jws::encode_hs256(SECRET, &header(), claims).ok()
     }
 
-    fn ed_pair() -> ed25519_compact::KeyPair {
-        ed25519_compact::KeyPair::from_seed(ed25519_compact::Seed::new([7; 32]))
-    }
-
-    /// Signs `n` tokens; returns the length of the last (so nothing is optimised away).
-    pub fn sign(n: u32, eddsa: bool) -> u32 {
-        let (claims, header) = (claims(), header());
-        let (hs, ed) = (hs_key(), ed_pair());
+    /// Signs `n` HS256 tokens; returns the length of the last (so nothing is optimised away).
+    pub fn sign(n: u32) -> u32 {
+        let claims = claims();
         let mut len = 0;
         for _ in 0..n {
-            let token = if eddsa {
-                Ed25519.token(&header, &claims, &ed.sk)
-            } else {
-                Hs256.token(&header, &claims, &hs)
-            };
-            len = token.map_or(0, |t| t.len() as u32);
+            len = token(&claims).map_or(0, |t| t.len() as u32);
         }
         len
     }
 
-    /// Parses and verifies one token `n` times; returns how many verified.
-    pub fn verify(n: u32, eddsa: bool) -> u32 {
-        let (claims, header) = (claims(), header());
-        let (hs, ed) = (hs_key(), ed_pair());
-        let token =
-            if eddsa { Ed25519.token(&header, &claims, &ed.sk) } else { Hs256.token(&header, &claims, &hs) };
-        let Ok(token) = token else { return 0 };
+    /// Takes apart, verifies and reads one HS256 token `n` times; returns how many verified.
+    pub fn verify(n: u32) -> u32 {
+        let expected = claims();
+        let Some(token) = token(&expected) else { return 0 };
         let mut ok = 0;
         for _ in 0..n {
-            let Ok(untrusted) = UntrustedToken::new(&token) else { continue };
-            let verified = if eddsa {
-                Ed25519.validator::<Access>(&ed.pk).validate(&untrusted).is_ok()
-            } else {
-                Hs256.validator::<Access>(&hs).validate(&untrusted).is_ok()
-            };
+            let Ok(jws) = jws::decode(&token) else { continue };
+            let verified = jws.header.alg == HS256
+                && jws.verify_hs256(SECRET)
+                && jws.claims::<ClaimsSet>().is_ok_and(|c| c == expected);
             ok += u32::from(verified);
         }
         ok
     }
 }
 
-/// Signs `n` HS256 (`eddsa == 0`) or EdDSA access tokens. (EdDSA signing draws randomness, which only
-/// a host with wasm-bindgen glue provides; the bench script times HS256.)
+/// Signs `n` HS256 access tokens (`eddsa == 0`). EdDSA (`eddsa != 0`) returns 0: the Worker signs it
+/// with Web Crypto, which `bench-hash.mjs` times in JS.
 #[no_mangle]
 pub extern "C" fn jwt_sign(n: u32, eddsa: u32) -> u32 {
-    tokens::sign(n, eddsa != 0)
+    if eddsa != 0 {
+        return 0;
+    }
+    tokens::sign(n)
 }
 
-/// Verifies an HS256 (`eddsa == 0`) or EdDSA access token `n` times.
+/// Verifies an HS256 access token `n` times (`eddsa == 0`); EdDSA returns 0, as in `jwt_sign`.
 #[no_mangle]
 pub extern "C" fn jwt_verify(n: u32, eddsa: u32) -> u32 {
-    tokens::verify(n, eddsa != 0)
+    if eddsa != 0 {
+        return 0;
+    }
+    tokens::verify(n)
 }
