@@ -2,8 +2,7 @@
 //! `Cache-Control: no-store`, `WWW-Authenticate: Bearer error="..."` on 401 (RFC 6750 §3),
 //! `Retry-After` on 429, `Allow` on 405. Internal detail is logged, never sent.
 
-use crate::http::response::Response;
-use crate::http::response::{json_response, CacheControl};
+use crate::http::response::{json_response, CacheControl, Response};
 use edge_auth_core::AuthError;
 use serde_json::json;
 

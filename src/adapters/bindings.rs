@@ -43,8 +43,9 @@ extern "C" {
     pub type Headers;
     #[wasm_bindgen(constructor)]
     pub fn new() -> Headers;
-    #[wasm_bindgen(method, js_name = get)]
-    fn get_value(this: &Headers, name: &str) -> Option<String>;
+    /// The header's value; several values come comma-joined, as the Fetch API gives them.
+    #[wasm_bindgen(method)]
+    pub fn get(this: &Headers, name: &str) -> Option<String>;
     #[wasm_bindgen(method, catch, js_name = set)]
     fn set_value(this: &Headers, name: &str, value: &str) -> Result<(), JsValue>;
     #[wasm_bindgen(method, catch, js_name = append)]
@@ -126,11 +127,6 @@ impl Context {
 }
 
 impl Headers {
-    /// The header's value; several values come comma-joined, as the Fetch API gives them.
-    pub fn get(&self, name: &str) -> Option<String> {
-        self.get_value(name)
-    }
-
     /// Sets a header. A value the runtime refuses (never one of ours) leaves the header unset.
     pub fn set(&self, name: &str, value: &str) {
         let _ = self.set_value(name, value);
@@ -190,7 +186,7 @@ pub fn now_millis() -> u64 {
 
 /// The binding `name` of `env`, or why not (the caller maps it to a 503).
 pub fn binding<T: JsCast>(env: &Env, name: &str) -> Result<T, AuthError> {
-    let value = Reflect::get(env, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED);
+    let value = get(env, name);
     if value.is_undefined() || value.is_null() {
         return Err(AuthError::Unavailable(format!("binding {name} is not configured")));
     }
@@ -204,7 +200,7 @@ pub fn error_text(error: &JsValue) -> String {
         None => e.as_string().unwrap_or_else(|| "unknown error".into()),
     };
     let mut text = message(error);
-    let cause = Reflect::get(error, &JsValue::from_str("cause")).unwrap_or(JsValue::UNDEFINED);
+    let cause = get(error, "cause");
     if !cause.is_undefined() && !cause.is_null() {
         text.push_str(": ");
         text.push_str(&message(&cause));

@@ -12,7 +12,7 @@ use edge_auth_core::AuthError;
 /// `GET /auth/admin/users?limit=&cursor=&q=`.
 pub async fn list(req: &Request, p: &Platform) -> Result<Response, AuthError> {
     let access = auth::authenticate(req, p).await?;
-    let url = super::url::raw(req);
+    let url = req.url();
     let param = |name: &str| super::url::query_param(&url, name);
     let (limit, cursor, q) = (param("limit"), param("cursor"), param("q"));
     let page =

@@ -14,10 +14,6 @@ pub async fn json_object(req: &Request) -> Result<Map<String, Value>, AuthError>
     if !is_json_media_type(&content_type) {
         return Err(AuthError::UnsupportedMediaType);
     }
-    let declared = req.headers().get("Content-Length").and_then(|v| v.trim().parse::<u64>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
-        return Err(AuthError::PayloadTooLarge { limit: MAX_BODY_BYTES });
-    }
     let bytes = read_capped(req).await?;
     parse_object(&bytes)
 }
@@ -27,10 +23,6 @@ pub async fn json_object(req: &Request) -> Result<Map<String, Value>, AuthError>
 /// (refresh by cookie, logout).
 pub async fn optional_json_object(req: &Request) -> Result<Map<String, Value>, AuthError> {
     let content_type = req.headers().get("Content-Type").unwrap_or_default();
-    let declared = req.headers().get("Content-Length").and_then(|v| v.trim().parse::<u64>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
-        return Err(AuthError::PayloadTooLarge { limit: MAX_BODY_BYTES });
-    }
     let bytes = read_capped(req).await?;
     if bytes.is_empty() {
         Ok(Map::new())
@@ -45,6 +37,11 @@ pub async fn optional_json_object(req: &Request) -> Result<Map<String, Value>, A
 /// has no `Content-Length` to refuse it by, and buffering it whole would let anyone fill the isolate's
 /// memory.
 async fn read_capped(req: &Request) -> Result<Vec<u8>, AuthError> {
+    // A declared length over the limit is refused before anything is read.
+    let declared = req.headers().get("Content-Length").and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+        return Err(AuthError::PayloadTooLarge { limit: MAX_BODY_BYTES });
+    }
     req.body_capped(MAX_BODY_BYTES).await.map_err(|e| match e {
         BodyError::TooLarge => AuthError::PayloadTooLarge { limit: MAX_BODY_BYTES },
         BodyError::Unreadable => AuthError::bad_request("The request body could not be read."),

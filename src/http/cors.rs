@@ -53,7 +53,7 @@ pub fn preflight(headers: &Headers, config: &Config, origin: Option<&str>, metho
 /// Prevention CS, "Verifying Origin"]: the `Origin` must be this origin or a listed one (never via
 /// `*`); without `Origin`, only `Sec-Fetch-Site: same-origin` is accepted.
 pub fn check_csrf(req: &Request, config: &Config) -> Result<(), AuthError> {
-    let own = super::url::origin(&super::url::raw(req));
+    let own = super::url::origin(&req.url());
     match request_origin(req) {
         Some(origin) => {
             let same = own.as_deref() == Some(origin.as_str());

@@ -173,7 +173,7 @@ pub async fn forgot_password(req: &Request, p: &Platform, ctx: &Context) -> Resu
     let ip = client_info(req).ip.unwrap_or_else(|| "unknown".into());
     p.edge_rate_limit(&format!("forgot:{ip}")).await?;
     request.check_limits(&p.config, &p.counters(), &ip, p.now()).await?;
-    let origin = super::url::origin(&super::url::raw(req)).unwrap_or_default();
+    let origin = super::url::origin(&req.url()).unwrap_or_default();
     let platform = p.clone();
     ctx.wait_until(async move {
         let now = platform.now();

@@ -2,13 +2,6 @@
 //! Unicode-normalisation tables (~150 KB of wasm) for nothing we use. The runtime hands us URLs it
 //! has already parsed and normalised (WHATWG URL), so splitting them is enough.
 
-use crate::adapters::bindings::Request;
-
-/// The request's URL as the runtime gave it (absolute).
-pub fn raw(req: &Request) -> String {
-    req.url()
-}
-
 /// The path of an absolute URL, still percent-encoded, without query or fragment (`/` at least).
 pub fn path(url: &str) -> String {
     let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);

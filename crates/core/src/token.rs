@@ -19,7 +19,6 @@ use crate::b64::URL_SAFE_NO_PAD;
 use crate::ed25519::{self, Public, Seed};
 use crate::error::AuthError;
 use crate::jws::{self, Jws, Protected};
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 mod claims;
@@ -42,7 +41,7 @@ pub const MAX_TOKEN_LEN: usize = 4096;
 pub const LEEWAY_SECONDS: i64 = 30;
 
 /// The claims of an access token besides `exp`/`nbf`/`iat` (`ClaimsSet` has all of them).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccessClaims {
     pub iss: String,
     pub aud: String,
