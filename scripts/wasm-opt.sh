@@ -2,8 +2,9 @@
 # Optimises a wasm module with binaryen's wasm-opt (npm binaryen@132, pinned):
 #   -Oz                                     size first; the hash crates are already opt-level 3
 #   --one-caller-inline-max-function-size=0 never inline a function into its only caller, so the hash
-#                                           keeps one iteration per function (TOOLCHAIN.md: otherwise
-#                                           the first hash of an isolate runs ~10x slower)
+#                                           keeps one iteration per function: V8 optimises a wasm
+#                                           function only on a later call, so a hash loop in one
+#                                           function runs the first login of an isolate ~10x slower
 #   --strip-debug --strip-producers         no names or producer sections in what ships
 # The --enable-* list is what workerd supports (the list workers-rs' worker-build passes) plus SIMD.
 #

@@ -2,9 +2,10 @@
 //! `Cache-Control: no-store`, `WWW-Authenticate: Bearer error="..."` on 401 (RFC 6750 §3),
 //! `Retry-After` on 429, `Allow` on 405. Internal detail is logged, never sent.
 
-use crate::http::response::{json_response, CacheControl, Response};
+use crate::http::response::{json_response, set, CacheControl};
 use edge_auth_core::AuthError;
 use serde_json::json;
+use worker::Response;
 
 pub fn problem_response(err: &AuthError) -> Response {
     if let Some(detail) = err.log_detail() {
@@ -24,14 +25,14 @@ pub fn problem_response(err: &AuthError) -> Response {
     let headers = response.headers();
     if let Some(bearer_error) = err.bearer_error() {
         let value = format!("Bearer realm=\"edge-auth\", error=\"{bearer_error}\"");
-        headers.set("WWW-Authenticate", &value);
+        set(headers, "WWW-Authenticate", &value);
     }
     match err {
         AuthError::RateLimited { retry_after } => {
-            headers.set("Retry-After", &retry_after.to_string());
+            set(headers, "Retry-After", &retry_after.to_string());
         }
         AuthError::MethodNotAllowed { allow } => {
-            headers.set("Allow", &allow.join(", "));
+            set(headers, "Allow", &allow.join(", "));
         }
         _ => {}
     }

@@ -2,23 +2,28 @@
 //!
 //! This crate is the thin shell around `edge-auth-core`: it reads the configuration once per isolate,
 //! adapts D1 and KV to the core's ports (`adapters`), and maps HTTP to the use cases (`http`).
-//! Nothing here decides anything about passwords or tokens.
+//! Nothing here decides anything about passwords or tokens. The platform layer is the `worker` crate.
 
 mod adapters;
 mod config;
 mod error;
 mod http;
 mod log;
+mod panic;
 
-use adapters::bindings::{Context, Env, JsResponse, Request};
-use wasm_bindgen::prelude::wasm_bindgen;
+use worker::{event, Context, Env, Request, Response};
 
-// No panic hook: the release build makes a panic a bare trap (`-Cpanic=immediate-abort`,
-// scripts/wasm-release-env.sh), so a hook would never run. js/guard.mjs logs the trap and answers 500.
+/// Runs once per isolate, when the module is instantiated (and again for a fresh instance after a
+/// panic): installs the panic hook.
+#[event(start)]
+fn start() {
+    panic::install_hook();
+}
 
-/// The fetch handler, called by `js/entry.mjs` with the runtime's request, `env` and `ctx`. It never
-/// fails: every error is already a problem response.
-#[wasm_bindgen]
-pub async fn fetch(req: Request, env: Env, ctx: Context) -> JsResponse {
-    http::handle(req, env, &ctx).await.into_js()
+#[event(fetch)]
+async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
+    let request_id = http::request_id(&req);
+    // The request id is kept where the panic hook can read it, for as long as this request's future
+    // is being polled (several requests interleave in one isolate).
+    Ok(panic::with_request_id(request_id.clone(), http::handle(req, env, ctx, request_id)).await)
 }

@@ -1,15 +1,20 @@
 //! `Store` over D1: users and sessions. Every query is a prepared statement with bound parameters;
 //! what must happen exactly once (rotation, revocation) is a conditional UPDATE whose change count
-//! decides.
+//! decides. Rows are read with the `worker` crate's serde path into the row types below; a column
+//! that is missing, NULL where it may not be, or of another type is a schema mismatch and answers 503,
+//! never a silent default.
 
-use super::bindings::{D1Database, D1Error, D1Statement, Row};
 use edge_auth_core::b64::URL_SAFE_NO_PAD;
 use edge_auth_core::ports::{Guarded, LoginRecord, ResetRecord, Store, UserPatch, UserQuery};
 use edge_auth_core::session::Session;
 use edge_auth_core::user::User;
 use edge_auth_core::validate::LoginName;
 use edge_auth_core::AuthError;
-use wasm_bindgen::JsValue;
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use std::rc::Rc;
+use worker::wasm_bindgen::JsValue;
+use worker::{D1Database, D1PreparedStatement};
 
 const USER_COLUMNS: &str = "u.id, u.username, u.email, u.display_name, u.role, u.password_hash, u.disabled, \
                             u.created_at, u.updated_at, u.last_login_at";
@@ -19,40 +24,104 @@ const SESSION_COLUMNS: &str = "s.id AS s_id, s.user_id AS s_user_id, s.seed AS s
     s.ip AS s_ip, s.revoked_at AS s_revoked_at";
 
 pub struct D1Store {
-    db: Result<D1Database, AuthError>,
+    db: Result<Rc<D1Database>, AuthError>,
 }
 
 /// A `users` row (USER_COLUMNS).
-fn user(r: &Row) -> Result<User, AuthError> {
-    Ok(User {
-        id: r.text("id")?,
-        username: r.text("username")?,
-        email: r.opt_text("email")?,
-        display_name: r.opt_text("display_name")?,
-        role: r.text("role")?,
-        password_hash: r.text("password_hash")?,
-        disabled: r.int("disabled")? != 0,
-        created_at: r.int("created_at")?,
-        updated_at: r.int("updated_at")?,
-        last_login_at: r.opt_int("last_login_at")?,
-    })
+#[derive(Deserialize)]
+struct UserRow {
+    id: String,
+    username: String,
+    email: Option<String>,
+    display_name: Option<String>,
+    role: String,
+    password_hash: String,
+    disabled: i64,
+    created_at: i64,
+    updated_at: i64,
+    last_login_at: Option<i64>,
+}
+
+impl From<UserRow> for User {
+    fn from(r: UserRow) -> User {
+        User {
+            id: r.id,
+            username: r.username,
+            email: r.email,
+            display_name: r.display_name,
+            role: r.role,
+            password_hash: r.password_hash,
+            disabled: r.disabled != 0,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            last_login_at: r.last_login_at,
+        }
+    }
 }
 
 /// A `sessions` row (SESSION_COLUMNS: prefixed `s_` so it can share a row with a user).
-fn session(r: &Row) -> Result<Session, AuthError> {
-    Ok(Session {
-        id: r.text("s_id")?,
-        user_id: r.text("s_user_id")?,
-        seed: URL_SAFE_NO_PAD.decode(r.text("s_seed")?).unwrap_or_default(),
-        generation: u64::try_from(r.int("s_generation")?).unwrap_or(0),
-        rotated_at: r.int("s_rotated_at")?,
-        created_at: r.int("s_created_at")?,
-        last_used_at: r.int("s_last_used_at")?,
-        expires_at: r.int("s_expires_at")?,
-        user_agent: r.opt_text("s_user_agent")?,
-        ip: r.opt_text("s_ip")?,
-        revoked_at: r.opt_int("s_revoked_at")?,
-    })
+#[derive(Deserialize)]
+struct SessionRow {
+    s_id: String,
+    s_user_id: String,
+    s_seed: String,
+    s_generation: i64,
+    s_rotated_at: i64,
+    s_created_at: i64,
+    s_last_used_at: i64,
+    s_expires_at: i64,
+    s_user_agent: Option<String>,
+    s_ip: Option<String>,
+    s_revoked_at: Option<i64>,
+}
+
+impl TryFrom<SessionRow> for Session {
+    type Error = AuthError;
+
+    fn try_from(r: SessionRow) -> Result<Session, AuthError> {
+        Ok(Session {
+            seed: URL_SAFE_NO_PAD
+                .decode(&r.s_seed)
+                .map_err(|_| mismatch("sessions.seed is not base64url"))?,
+            generation: u64::try_from(r.s_generation).map_err(|_| mismatch("sessions.generation < 0"))?,
+            id: r.s_id,
+            user_id: r.s_user_id,
+            rotated_at: r.s_rotated_at,
+            created_at: r.s_created_at,
+            last_used_at: r.s_last_used_at,
+            expires_at: r.s_expires_at,
+            user_agent: r.s_user_agent,
+            ip: r.s_ip,
+            revoked_at: r.s_revoked_at,
+        })
+    }
+}
+
+/// A session joined with its user.
+#[derive(Deserialize)]
+struct SessionUserRow {
+    #[serde(flatten)]
+    session: SessionRow,
+    #[serde(flatten)]
+    user: UserRow,
+}
+
+/// A `password_resets` row joined with its user.
+#[derive(Deserialize)]
+struct ResetUserRow {
+    r_token_hash: String,
+    r_user_id: String,
+    r_created_at: i64,
+    r_expires_at: i64,
+    r_used_at: Option<i64>,
+    #[serde(flatten)]
+    user: UserRow,
+}
+
+/// The `id` column of `RETURNING id`.
+#[derive(Deserialize)]
+struct IdRow {
+    id: String,
 }
 
 fn s(v: &str) -> JsValue {
@@ -65,9 +134,28 @@ fn opt(v: Option<&str>) -> JsValue {
     v.map(JsValue::from_str).unwrap_or(JsValue::NULL)
 }
 
+/// The text of a D1 failure for the log: D1 keeps SQLite's message in the error's `cause`.
+fn error_text(e: &worker::Error) -> String {
+    match e {
+        worker::Error::D1(d1) => {
+            let js: &worker::js_sys::Error = d1.as_ref();
+            format!("{}: {}", String::from(js.message()), d1.cause())
+        }
+        other => other.to_string(),
+    }
+}
+
+fn mismatch(detail: &str) -> AuthError {
+    AuthError::Unavailable(format!("D1 row: {detail}"))
+}
+
+fn unavailable(what: &'static str) -> impl Fn(worker::Error) -> AuthError {
+    move |e| AuthError::Unavailable(format!("{what}: {}", error_text(&e)))
+}
+
 /// D1 reports a UNIQUE violation only in the message of a generic error; map it to the taken field.
-fn conflict(e: D1Error) -> AuthError {
-    let message = e.text();
+fn conflict(e: worker::Error) -> AuthError {
+    let message = error_text(&e);
     if message.contains("UNIQUE constraint failed: users.username") {
         AuthError::UsernameTaken
     } else if message.contains("UNIQUE constraint failed: users.email") {
@@ -77,30 +165,59 @@ fn conflict(e: D1Error) -> AuthError {
     }
 }
 
-/// A `LIKE` pattern matching `q` anywhere, with `%`, `_` and `\` escaped.
+/// A `LIKE` pattern matching `q` anywhere, with `%`, `_` and `\\` escaped.
 fn like_pattern(q: &str) -> String {
     let escaped = q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
     format!("%{escaped}%")
 }
 
-fn unavailable(what: &'static str) -> impl Fn(D1Error) -> AuthError {
-    move |e| AuthError::Unavailable(format!("{what}: {}", e.text()))
+/// The first row of a query, decoded; a row that does not decode is a schema mismatch (503).
+async fn first<T: DeserializeOwned>(statement: D1PreparedStatement) -> Result<Option<T>, AuthError> {
+    match statement.first::<T>(None).await {
+        Ok(row) => Ok(row),
+        Err(worker::Error::SerdeWasmBindgenError(e)) => Err(mismatch(&e.to_string())),
+        Err(e) => Err(unavailable("D1 query")(e)),
+    }
+}
+
+/// Every row of a query, decoded.
+async fn all<T: DeserializeOwned>(statement: D1PreparedStatement) -> Result<Vec<T>, AuthError> {
+    let result = statement.all().await.map_err(unavailable("D1 query"))?;
+    result.results::<T>().map_err(|e| mismatch(&e.to_string()))
+}
+
+/// Runs a write; returns how many rows it changed (`meta.changes`).
+async fn changes(statement: D1PreparedStatement) -> Result<usize, worker::Error> {
+    let result = statement.run().await?;
+    Ok(result.meta()?.and_then(|m| m.changes).unwrap_or(0))
 }
 
 impl D1Store {
-    pub fn new(db: Result<D1Database, AuthError>) -> Self {
+    pub fn new(db: Result<Rc<D1Database>, AuthError>) -> Self {
         D1Store { db }
     }
 
     fn db(&self) -> Result<&D1Database, AuthError> {
-        self.db.as_ref().map_err(Clone::clone)
+        self.db.as_deref().map_err(Clone::clone)
     }
 
-    fn statement(&self, sql: &str, args: &[JsValue]) -> Result<D1Statement, AuthError> {
-        self.db()?.statement(sql, args)
+    /// `sql` with `args` bound (`?1`, `?2`, ... in order).
+    fn statement(&self, sql: &str, args: &[JsValue]) -> Result<D1PreparedStatement, AuthError> {
+        self.db()?.prepare(sql).bind(args).map_err(unavailable("D1 prepare"))
     }
 
-    fn insert_session(&self, session: &Session) -> Result<D1Statement, AuthError> {
+    /// Runs the statements in one round trip and one transaction.
+    async fn batch(&self, statements: Vec<D1PreparedStatement>) -> Result<(), worker::Error> {
+        let db = self.db().map_err(|e| worker::Error::RustError(e.to_string()))?;
+        db.batch(statements).await.map(drop)
+    }
+
+    /// A trivial query, for the health check.
+    pub async fn ping(&self) -> Result<(), AuthError> {
+        first::<serde_json::Value>(self.statement("SELECT 1 AS one", &[])?).await.map(drop)
+    }
+
+    fn insert_session(&self, session: &Session) -> Result<D1PreparedStatement, AuthError> {
         self.statement(
             "INSERT INTO sessions (id, user_id, seed, generation, rotated_at, created_at, last_used_at, \
              expires_at, user_agent, ip) VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?5, ?6, ?7, ?8)",
@@ -130,7 +247,7 @@ impl D1Store {
 
     /// Runs a write and returns how many rows it changed.
     async fn changes(&self, sql: &str, args: &[JsValue]) -> Result<usize, AuthError> {
-        self.statement(sql, args)?.changes().await.map_err(unavailable("D1 write"))
+        changes(self.statement(sql, args)?).await.map_err(unavailable("D1 write"))
     }
 }
 
@@ -141,12 +258,12 @@ impl Store for D1Store {
             LoginName::Email(e) => ("email", e),
         };
         let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.{column} = ?1 COLLATE NOCASE");
-        self.statement(&sql, &[s(value)])?.first_row().await?.as_ref().map(user).transpose()
+        Ok(first::<UserRow>(self.statement(&sql, &[s(value)])?).await?.map(User::from))
     }
 
     async fn find_user(&self, id: &str) -> Result<Option<User>, AuthError> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = ?1");
-        self.statement(&sql, &[s(id)])?.first_row().await?.as_ref().map(user).transpose()
+        Ok(first::<UserRow>(self.statement(&sql, &[s(id)])?).await?.map(User::from))
     }
 
     async fn start_session(&self, login: &LoginRecord<'_>, session: &Session) -> Result<(), AuthError> {
@@ -157,7 +274,7 @@ impl Store for D1Store {
             &[s(login.user_id), n(login.now), opt(login.new_hash)],
         )?;
         let insert_session = self.insert_session(session)?;
-        self.db()?.run_batch(&[record_login, insert_session]).await.map_err(unavailable("D1 batch"))?;
+        self.batch(vec![record_login, insert_session]).await.map_err(unavailable("D1 batch"))?;
         Ok(())
     }
 
@@ -166,8 +283,8 @@ impl Store for D1Store {
             "SELECT {SESSION_COLUMNS}, {USER_COLUMNS} FROM sessions s JOIN users u ON u.id = s.user_id \
              WHERE s.id = ?1"
         );
-        let row = self.statement(&sql, &[s(id)])?.first_row().await?;
-        row.map(|r| Ok((session(&r)?, user(&r)?))).transpose()
+        let row = first::<SessionUserRow>(self.statement(&sql, &[s(id)])?).await?;
+        row.map(|r| Ok((Session::try_from(r.session)?, User::from(r.user)))).transpose()
     }
 
     async fn advance_session(&self, id: &str, from: u64, now: i64) -> Result<bool, AuthError> {
@@ -198,15 +315,12 @@ impl Store for D1Store {
         keep: Option<&str>,
         now: i64,
     ) -> Result<Vec<String>, AuthError> {
-        let rows = self
-            .statement(
-                "UPDATE sessions SET revoked_at = ?3 WHERE user_id = ?1 AND revoked_at IS NULL \
-                 AND expires_at > ?3 AND (?2 IS NULL OR id <> ?2) RETURNING id",
-                &[s(user_id), opt(keep), n(now)],
-            )?
-            .rows()
-            .await?;
-        rows.iter().map(|r| r.text("id")).collect()
+        let statement = self.statement(
+            "UPDATE sessions SET revoked_at = ?3 WHERE user_id = ?1 AND revoked_at IS NULL \
+             AND expires_at > ?3 AND (?2 IS NULL OR id <> ?2) RETURNING id",
+            &[s(user_id), opt(keep), n(now)],
+        )?;
+        Ok(all::<IdRow>(statement).await?.into_iter().map(|r| r.id).collect())
     }
 
     async fn create_user(&self, user: &User, session: Option<&Session>) -> Result<(), AuthError> {
@@ -228,7 +342,7 @@ impl Store for D1Store {
         if let Some(session) = session {
             batch.push(self.insert_session(session)?);
         }
-        self.db()?.run_batch(&batch).await.map_err(conflict)?;
+        self.batch(batch).await.map_err(conflict)?;
         Ok(())
     }
 
@@ -249,7 +363,7 @@ impl Store for D1Store {
         if let Some(session) = session {
             batch.push(self.insert_session(session)?);
         }
-        self.db()?.run_batch(&batch).await.map_err(unavailable("D1 batch"))?;
+        self.batch(batch).await.map_err(unavailable("D1 batch"))?;
         Ok(())
     }
 
@@ -268,18 +382,17 @@ impl Store for D1Store {
              r.expires_at AS r_expires_at, r.used_at AS r_used_at, {USER_COLUMNS} \
              FROM password_resets r JOIN users u ON u.id = r.user_id WHERE r.token_hash = ?1"
         );
-        let row = self.statement(&sql, &[s(token_hash)])?.first_row().await?;
-        row.map(|r| {
+        let row = first::<ResetUserRow>(self.statement(&sql, &[s(token_hash)])?).await?;
+        Ok(row.map(|r| {
             let reset = ResetRecord {
-                token_hash: r.text("r_token_hash")?,
-                user_id: r.text("r_user_id")?,
-                created_at: r.int("r_created_at")?,
-                expires_at: r.int("r_expires_at")?,
-                used_at: r.opt_int("r_used_at")?,
+                token_hash: r.r_token_hash,
+                user_id: r.r_user_id,
+                created_at: r.r_created_at,
+                expires_at: r.r_expires_at,
+                used_at: r.r_used_at,
             };
-            Ok((reset, user(&r)?))
-        })
-        .transpose()
+            (reset, User::from(r.user))
+        }))
     }
 
     async fn consume_reset(&self, token_hash: &str, now: i64) -> Result<bool, AuthError> {
@@ -307,7 +420,7 @@ impl Store for D1Store {
              ORDER BY u.created_at, u.id LIMIT ?4"
         );
         let args = [after_at, after_id, opt(search.as_deref()), n(i64::from(query.limit) + 1)];
-        self.statement(&sql, &args)?.rows().await?.iter().map(user).collect()
+        Ok(all::<UserRow>(self.statement(&sql, &args)?).await?.into_iter().map(User::from).collect())
     }
 
     async fn update_user(&self, id: &str, patch: &UserPatch, now: i64) -> Result<Guarded, AuthError> {
@@ -324,19 +437,16 @@ impl Store for D1Store {
             opt(patch.email.clone().flatten().as_deref()),
             n(now),
         ];
-        let changed = self
-            .statement(
-                "UPDATE users SET role = COALESCE(?2, role), disabled = COALESCE(?3, disabled), \
+        let statement = self.statement(
+            "UPDATE users SET role = COALESCE(?2, role), disabled = COALESCE(?3, disabled), \
                  display_name = CASE WHEN ?4 THEN ?5 ELSE display_name END, \
                  email = CASE WHEN ?6 THEN ?7 ELSE email END, updated_at = ?8 \
                  WHERE id = ?1 AND NOT (role = 'admin' AND disabled = 0 \
                    AND (COALESCE(?2, role) <> 'admin' OR COALESCE(?3, disabled) = 1) \
                    AND (SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = 0) <= 1)",
-                &args,
-            )?
-            .changes()
-            .await
-            .map_err(conflict)?;
+            &args,
+        )?;
+        let changed = changes(statement).await.map_err(conflict)?;
         self.guarded(id, changed).await
     }
 
@@ -356,6 +466,10 @@ impl Store for D1Store {
             "SELECT {SESSION_COLUMNS} FROM sessions s WHERE s.user_id = ?1 AND s.revoked_at IS NULL \
              AND s.expires_at > ?2 ORDER BY s.created_at DESC, s.id LIMIT 100"
         );
-        self.statement(&sql, &[s(user_id), n(now)])?.rows().await?.iter().map(session).collect()
+        all::<SessionRow>(self.statement(&sql, &[s(user_id), n(now)])?)
+            .await?
+            .into_iter()
+            .map(Session::try_from)
+            .collect()
     }
 }

@@ -1,55 +1,42 @@
-//! `Revocations` over Workers KV.
-//!
-//! Key schema (also in README.md, "KV keys"):
-//! | key                          | value                 | TTL                                   |
-//! |------------------------------|-----------------------|---------------------------------------|
-//! | `revoked-session:<sid>`      | `1`                   | access-token lifetime + leeway (>=60) |
-//! | `user-not-before:<user id>`  | unix seconds, decimal | access-token lifetime + leeway (>=60) |
+//! `Revocations` over Workers KV (key names: `edge_auth_core::kv_keys`; schema: docs/storage.md).
 //!
 //! KV is eventually consistent (a write can take 60 s or more to reach other locations) and allows
 //! one write per second per key; these keys tolerate both: each is written rarely, and a late read
 //! only lets an already-short-lived token live a little longer in a far location.
 
-use super::bindings::KvNamespace;
-use super::join_all;
+use super::kv_counters::{get_many, put};
+use edge_auth_core::kv_keys;
 use edge_auth_core::ports::{RevocationState, Revocations};
 use edge_auth_core::AuthError;
+use std::rc::Rc;
+use worker::KvStore;
 
 pub struct KvRevocations {
-    kv: Result<KvNamespace, AuthError>,
-}
-
-fn session_key(session_id: &str) -> String {
-    format!("revoked-session:{session_id}")
-}
-
-fn user_key(user_id: &str) -> String {
-    format!("user-not-before:{user_id}")
+    kv: Result<Rc<KvStore>, AuthError>,
 }
 
 impl KvRevocations {
-    pub fn new(kv: Result<KvNamespace, AuthError>) -> Self {
+    pub fn new(kv: Result<Rc<KvStore>, AuthError>) -> Self {
         KvRevocations { kv }
     }
 
-    fn kv(&self) -> Result<&KvNamespace, AuthError> {
-        self.kv.as_ref().map_err(Clone::clone)
+    fn kv(&self) -> Result<&KvStore, AuthError> {
+        self.kv.as_deref().map_err(Clone::clone)
     }
 
-    async fn put(&self, key: &str, value: &str, ttl_seconds: u64) -> Result<(), AuthError> {
-        self.kv()?.put_text(key, value, ttl_seconds).await
+    /// A trivial read, for the health check.
+    pub async fn ping(&self) -> Result<(), AuthError> {
+        get_many(self.kv()?, &[kv_keys::HEALTH_PROBE]).await.map(drop)
     }
 }
 
 impl Revocations for KvRevocations {
     async fn check(&self, session_id: &str, user_id: &str) -> Result<RevocationState, AuthError> {
-        let kv = self.kv()?;
-        // Two reads, concurrently. A failure fails closed (503): an unknown revocation state must not
-        // let a revoked token through.
-        let (session_key, user_key) = (session_key(session_id), user_key(user_id));
-        let mut reads = join_all([kv.text(&session_key), kv.text(&user_key)]).await.into_iter();
-        let session = reads.next().unwrap_or(Ok(None))?;
-        let user = reads.next().unwrap_or(Ok(None))?;
+        // Both keys in one bulk read. A failure fails closed (503): an unknown revocation state must
+        // not let a revoked token through.
+        let keys = [kv_keys::revoked_session(session_id), kv_keys::user_not_before(user_id)];
+        let mut values = get_many(self.kv()?, &[&keys[0], &keys[1]]).await?.into_iter();
+        let (session, user) = (values.next().flatten(), values.next().flatten());
         Ok(RevocationState {
             session_revoked: session.is_some(),
             user_not_before: user.and_then(|v| v.trim().parse::<i64>().ok()),
@@ -57,12 +44,15 @@ impl Revocations for KvRevocations {
     }
 
     async fn revoke_session(&self, session_id: &str, ttl_seconds: u64) -> Result<(), AuthError> {
-        self.put(&session_key(session_id), "1", ttl_seconds).await
+        put(self.kv()?, &kv_keys::revoked_session(session_id), "1", ttl_seconds).await
     }
 
     async fn revoke_sessions(&self, session_ids: &[String], ttl_seconds: u64) -> Result<(), AuthError> {
-        let writes = session_ids.iter().map(|id| self.revoke_session(id, ttl_seconds));
-        join_all(writes).await.into_iter().collect()
+        let kv = self.kv()?;
+        let writes = session_ids
+            .iter()
+            .map(|id| async move { put(kv, &kv_keys::revoked_session(id), "1", ttl_seconds).await });
+        futures_util::future::join_all(writes).await.into_iter().collect()
     }
 
     async fn revoke_user_before(
@@ -71,6 +61,6 @@ impl Revocations for KvRevocations {
         not_before: i64,
         ttl_seconds: u64,
     ) -> Result<(), AuthError> {
-        self.put(&user_key(user_id), &not_before.to_string(), ttl_seconds).await
+        put(self.kv()?, &kv_keys::user_not_before(user_id), &not_before.to_string(), ttl_seconds).await
     }
 }

@@ -5,13 +5,16 @@
 use edge_auth_core::config::{Config, Environment};
 use edge_auth_core::mail::{signature, ResetMail, SIGNATURE_HEADER};
 use serde_json::json;
+use worker::{Fetch, Headers, Method, Request, RequestInit};
 
 pub async fn deliver_reset(config: &Config, mail: &ResetMail, now: i64) {
     let Some(hook) = &config.mail_webhook else {
         if config.environment == Environment::Development {
-            let line = json!({"level": "info", "event": "password_reset_link", "username": mail.username,
-                              "to": mail.to, "link": mail.link, "note": "development only: no MAIL_WEBHOOK_URL"});
-            crate::adapters::bindings::console_log(&line.to_string());
+            crate::log::info(
+                "password_reset_link",
+                json!({"username": mail.username, "to": mail.to, "link": mail.link,
+                       "note": "development only: no MAIL_WEBHOOK_URL"}),
+            );
         } else {
             crate::log::error(
                 "password_reset",
@@ -22,11 +25,21 @@ pub async fn deliver_reset(config: &Config, mail: &ResetMail, now: i64) {
     };
     let body = serde_json::to_string(mail).unwrap_or_default();
     let signed = signature(&hook.secret, now, &body);
-    let headers = [("Content-Type", "application/json"), (SIGNATURE_HEADER, signed.as_str())];
-    let result = super::bindings::post(&hook.url, &headers, &body).await;
-    match result {
+    match post(&hook.url, &[("Content-Type", "application/json"), (SIGNATURE_HEADER, &signed)], body).await {
         Ok(status) if (200..300).contains(&status) => {}
         Ok(status) => crate::log::error("password_reset", &format!("mail webhook answered {status}")),
         Err(e) => crate::log::error("password_reset", &format!("mail webhook failed: {e}")),
     }
+}
+
+/// POSTs `body` to `url`; returns the response status.
+async fn post(url: &str, headers: &[(&str, &str)], body: String) -> worker::Result<u16> {
+    let header_map = Headers::new();
+    for (name, value) in headers {
+        header_map.set(name, value)?;
+    }
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post).with_headers(header_map).with_body(Some(body.into()));
+    let request = Request::new_with_init(url, &init)?;
+    Ok(Fetch::Request(request).send().await?.status_code())
 }

@@ -1,74 +1,88 @@
-//! Adapters: the only code that names D1, KV or the platform clock. Platform errors become
-//! `AuthError::Unavailable` with the detail kept for the log.
+//! Adapters: the only code that names D1, KV, the Rate Limiting binding, outbound fetch or the
+//! platform clock, all through the `worker` crate. Platform errors become `AuthError::Unavailable`
+//! with the detail kept for the log.
 
-pub mod bindings;
 mod d1_store;
-mod join;
 mod kv_counters;
 mod kv_revocations;
 pub mod mailer;
 
-use bindings::Env;
 use edge_auth_core::config::Config;
 use edge_auth_core::AuthError;
 use std::rc::Rc;
+use worker::{D1Database, Env, KvStore, RateLimiter};
 
 pub use d1_store::D1Store;
-use join::join_all;
 pub use kv_counters::KvCounters;
 pub use kv_revocations::KvRevocations;
 
 /// Binding names (wrangler.toml).
 pub const D1_BINDING: &str = "DB";
 pub const KV_BINDING: &str = "AUTH_KV";
-/// Where `js/entry.mjs` puts the OpenAPI document in `env` (`OPENAPI_ENV_KEY` there).
-const OPENAPI_ENV_KEY: &str = "EDGE_AUTH_OPENAPI_DOCUMENT";
 /// Optional Cloudflare Rate Limiting binding, an extra layer in front of the KV counters.
 pub const RATE_LIMITER_BINDING: &str = "AUTH_RATE_LIMITER";
+
+/// The request's bindings, resolved once when the request starts. A missing D1 or KV binding is
+/// kept as its error, so only the endpoints that need it answer 503.
+#[derive(Clone)]
+struct Bindings {
+    db: Result<Rc<D1Database>, AuthError>,
+    kv: Result<Rc<KvStore>, AuthError>,
+    limiter: Option<Rc<RateLimiter>>,
+}
+
+impl Bindings {
+    fn resolve(env: &Env) -> Self {
+        let missing = |name: &str| AuthError::Unavailable(format!("binding {name} is not configured"));
+        Bindings {
+            db: env.d1(D1_BINDING).map(Rc::new).map_err(|_| missing(D1_BINDING)),
+            kv: env.kv(KV_BINDING).map(Rc::new).map_err(|_| missing(KV_BINDING)),
+            limiter: env.rate_limiter(RATE_LIMITER_BINDING).ok().map(Rc::new),
+        }
+    }
+}
 
 /// What a request handler can reach: configuration, bindings, clock. Cheap to clone (for work after
 /// the response, in `waitUntil`).
 #[derive(Clone)]
 pub struct Platform {
     pub config: Rc<Config>,
-    env: Env,
+    bindings: Bindings,
 }
 
 impl Platform {
-    pub fn new(env: Env, config: Rc<Config>) -> Self {
-        Platform { config, env }
+    pub fn new(env: &Env, config: Rc<Config>) -> Self {
+        Platform { config, bindings: Bindings::resolve(env) }
     }
 
-    /// The OpenAPI document as JSON text, which `js/entry.mjs` adds to `env` (it is not in the wasm).
-    pub fn openapi_document(&self) -> Option<String> {
-        self.env.text(OPENAPI_ENV_KEY)
-    }
-
-    /// Now, in unix seconds, from the Workers clock.
+    /// Now, in unix seconds, from the Workers clock (it advances only across I/O).
     pub fn now(&self) -> i64 {
-        (bindings::now_millis() / 1000) as i64
+        (worker::Date::now().as_millis() / 1000) as i64
     }
 
     pub fn store(&self) -> D1Store {
-        D1Store::new(bindings::binding(&self.env, D1_BINDING))
+        D1Store::new(self.bindings.db.clone())
     }
 
     pub fn revocations(&self) -> KvRevocations {
-        KvRevocations::new(bindings::binding(&self.env, KV_BINDING))
+        KvRevocations::new(self.bindings.kv.clone())
     }
 
     pub fn counters(&self) -> KvCounters {
-        KvCounters::new(bindings::binding(&self.env, KV_BINDING))
+        KvCounters::new(self.bindings.kv.clone())
     }
 
     /// The optional Rate Limiting binding (`[[ratelimits]]` in wrangler.toml), keyed by `key`:
     /// 429 when it says no. Without the binding, nothing is checked. Its limits are per Cloudflare
     /// location and eventually consistent too; it is a cheap first filter, not a quota.
     pub async fn edge_rate_limit(&self, key: &str) -> Result<(), AuthError> {
-        let Ok(limiter) = bindings::binding::<bindings::RateLimiter>(&self.env, RATE_LIMITER_BINDING) else {
-            return Ok(());
-        };
-        if limiter.allows(key).await? {
+        let Some(limiter) = &self.bindings.limiter else { return Ok(()) };
+        // The crate reads the answer's `success`; an answer without it is an error, so a 503.
+        let outcome = limiter
+            .limit(key.to_string())
+            .await
+            .map_err(|e| AuthError::Unavailable(format!("rate limiter: {e}")))?;
+        if outcome.success {
             Ok(())
         } else {
             Err(AuthError::RateLimited { retry_after: 60 })
@@ -77,15 +91,7 @@ impl Platform {
 
     /// Asks D1 and KV a trivial question each, concurrently.
     pub async fn check_storage(&self) -> Result<(), AuthError> {
-        let d1 = async {
-            let db: bindings::D1Database = bindings::binding(&self.env, D1_BINDING)?;
-            db.statement("SELECT 1", &[])?.first_row().await.map(drop)
-        };
-        let kv = async {
-            let kv: bindings::KvNamespace = bindings::binding(&self.env, KV_BINDING)?;
-            kv.text("health:probe").await.map(drop)
-        };
-        let (d1, kv) = futures_util::future::join(d1, kv).await;
+        let (d1, kv) = futures_util::future::join(self.store().ping(), self.revocations().ping()).await;
         d1.and(kv)
     }
 }

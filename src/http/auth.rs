@@ -2,21 +2,21 @@
 //! without that header, the access cookie), verified and checked against revocations by the core.
 
 use super::{cookies, cors};
-use crate::adapters::bindings::Request;
 use crate::adapters::Platform;
 use edge_auth_core::service;
 use edge_auth_core::token::VerifiedAccess;
 use edge_auth_core::AuthError;
+use worker::Request;
 
 /// Authenticates the request. Tokens in query strings or bodies are never accepted (they leak into
 /// logs and referrers) [RFC 6750 §2.3, §5.3]. KV: two concurrent reads. D1: none.
 pub async fn authenticate(req: &Request, p: &Platform) -> Result<VerifiedAccess, AuthError> {
-    let header = req.headers().get("Authorization");
+    let header = req.headers().get("Authorization").ok().flatten();
     let token = match header {
         Some(h) => bearer_token(&h)?.to_string(),
         None if p.config.cookie_mode => {
             let token = cookies::read(req, cookies::ACCESS_COOKIE).ok_or(AuthError::TokenMissing)?;
-            if cors::is_unsafe(&req.method().to_ascii_uppercase()) {
+            if cors::is_unsafe(&req.method().to_string().to_ascii_uppercase()) {
                 cors::check_csrf(req, &p.config)?;
             }
             token

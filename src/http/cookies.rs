@@ -6,9 +6,9 @@
 //! and formatter (~50 KB of wasm) for `Expires`, which we never read or write; our values are
 //! base64url and JWT characters, which need no escaping.
 
-use crate::adapters::bindings::{Headers, Request};
 use edge_auth_core::config::Config;
 use edge_auth_core::service::TokenResponse;
+use worker::{Headers, Request};
 
 pub const ACCESS_COOKIE: &str = "__Host-edge-auth-access";
 pub const REFRESH_COOKIE: &str = "__Secure-edge-auth-refresh";
@@ -16,7 +16,7 @@ pub const REFRESH_COOKIE: &str = "__Secure-edge-auth-refresh";
 /// The value of the named cookie in the request's `Cookie` header (RFC 6265 §5.4: `name=value`
 /// pairs separated by `; `).
 pub fn read(req: &Request, name: &str) -> Option<String> {
-    let header = req.headers().get("Cookie")?;
+    let header = req.headers().get("Cookie").ok().flatten()?;
     find(&header, name)
 }
 
@@ -39,14 +39,18 @@ pub fn set_tokens(headers: &Headers, config: &Config, tokens: &TokenResponse) {
         "Strict",
         tokens.refresh_expires_in,
     );
-    headers.append("Set-Cookie", &access);
-    headers.append("Set-Cookie", &refresh);
+    super::response::append(headers, "Set-Cookie", &access);
+    super::response::append(headers, "Set-Cookie", &refresh);
 }
 
 /// `Set-Cookie` headers that delete both cookies.
 pub fn clear_tokens(headers: &Headers, config: &Config) {
-    headers.append("Set-Cookie", &build(ACCESS_COOKIE, "", "/", "Lax", 0));
-    headers.append("Set-Cookie", &build(REFRESH_COOKIE, "", refresh_path(config), "Strict", 0));
+    super::response::append(headers, "Set-Cookie", &build(ACCESS_COOKIE, "", "/", "Lax", 0));
+    super::response::append(
+        headers,
+        "Set-Cookie",
+        &build(REFRESH_COOKIE, "", refresh_path(config), "Strict", 0),
+    );
 }
 
 fn refresh_path(config: &Config) -> &str {

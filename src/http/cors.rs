@@ -3,9 +3,9 @@
 //! Unlisted origins get no CORS headers at all (the browser then refuses to expose the response).
 //! Credentials are allowed only in cookie mode, and never together with `*` (config refuses that).
 
-use crate::adapters::bindings::{Headers, Request};
 use edge_auth_core::config::Config;
 use edge_auth_core::AuthError;
+use worker::{Headers, Request};
 
 /// How long a browser may cache a preflight answer (Chromium caps it at 2 hours).
 const PREFLIGHT_MAX_AGE: &str = "600";
@@ -14,7 +14,7 @@ const EXPOSED_HEADERS: &str = "WWW-Authenticate, Retry-After";
 
 /// The `Origin` header, when present.
 pub fn request_origin(req: &Request) -> Option<String> {
-    req.headers().get("Origin").filter(|o| !o.is_empty())
+    req.headers().get("Origin").ok().flatten().filter(|o| !o.is_empty())
 }
 
 /// What to send as `Access-Control-Allow-Origin` for `origin`, if it is allowed at all.
@@ -30,12 +30,12 @@ fn allow_origin<'a>(config: &Config, origin: &'a str) -> Option<&'a str> {
 
 /// Adds the CORS headers of an actual (non-preflight) response.
 pub fn decorate(headers: &Headers, config: &Config, origin: Option<&str>) {
-    headers.append("Vary", "Origin");
+    super::response::append(headers, "Vary", "Origin");
     let Some(allowed) = origin.and_then(|o| allow_origin(config, o)) else { return };
-    headers.set("Access-Control-Allow-Origin", allowed);
-    headers.set("Access-Control-Expose-Headers", EXPOSED_HEADERS);
+    super::response::set(headers, "Access-Control-Allow-Origin", allowed);
+    super::response::set(headers, "Access-Control-Expose-Headers", EXPOSED_HEADERS);
     if config.cookie_mode && allowed != "*" {
-        headers.set("Access-Control-Allow-Credentials", "true");
+        super::response::set(headers, "Access-Control-Allow-Credentials", "true");
     }
 }
 
@@ -44,16 +44,16 @@ pub fn preflight(headers: &Headers, config: &Config, origin: Option<&str>, metho
     if origin.and_then(|o| allow_origin(config, o)).is_none() {
         return;
     }
-    headers.set("Access-Control-Allow-Methods", &methods.join(", "));
-    headers.set("Access-Control-Allow-Headers", ALLOWED_HEADERS);
-    headers.set("Access-Control-Max-Age", PREFLIGHT_MAX_AGE);
+    super::response::set(headers, "Access-Control-Allow-Methods", &methods.join(", "));
+    super::response::set(headers, "Access-Control-Allow-Headers", ALLOWED_HEADERS);
+    super::response::set(headers, "Access-Control-Max-Age", PREFLIGHT_MAX_AGE);
 }
 
 /// CSRF defence for state-changing requests authenticated by cookie [RFC 6265bis §8.8; OWASP CSRF
 /// Prevention CS, "Verifying Origin"]: the `Origin` must be this origin or a listed one (never via
 /// `*`); without `Origin`, only `Sec-Fetch-Site: same-origin` is accepted.
 pub fn check_csrf(req: &Request, config: &Config) -> Result<(), AuthError> {
-    let own = super::url::origin(&req.url());
+    let own = super::handlers::origin(req);
     match request_origin(req) {
         Some(origin) => {
             let same = own.as_deref() == Some(origin.as_str());
@@ -64,7 +64,7 @@ pub fn check_csrf(req: &Request, config: &Config) -> Result<(), AuthError> {
             }
         }
         None => {
-            let site = req.headers().get("Sec-Fetch-Site");
+            let site = req.headers().get("Sec-Fetch-Site").ok().flatten();
             if site.as_deref() == Some("same-origin") {
                 Ok(())
             } else {

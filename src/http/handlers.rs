@@ -1,13 +1,16 @@
 //! One named `async fn` per endpoint: parse, call the core, render.
 
-use super::response::Response;
-use super::{auth, body, cookies, cors, response};
-use crate::adapters::bindings::{Context, Request};
+use super::{body, cookies, cors, response, Call};
 use crate::adapters::Platform;
 use edge_auth_core::service::{self, ClientInfo, ForgotRequest, LoginRequest, TokenResponse};
 use edge_auth_core::validate::Fields;
 use edge_auth_core::AuthError;
 use serde_json::json;
+use worker::{Request, Response};
+
+/// The OpenAPI document of this API (docs/openapi.json), served with `servers` set to this
+/// deployment's base path.
+const OPENAPI_DOCUMENT: &str = include_str!("../../docs/openapi.json");
 
 /// `GET /health`: 200 when D1 and KV both answer, else 503.
 pub async fn health(p: &Platform) -> Result<Response, AuthError> {
@@ -24,12 +27,7 @@ pub fn openapi(p: &Platform) -> Result<Response, AuthError> {
     let doc = match DOCUMENT.with(|d| d.get().cloned()) {
         Some(doc) => doc,
         None => {
-            let text = p.openapi_document().ok_or_else(|| {
-                AuthError::Internal(
-                    "the entry module did not provide the OpenAPI document (js/entry.mjs)".into(),
-                )
-            })?;
-            let doc = openapi_document(&text, &p.config.base_path)?.to_string();
+            let doc = openapi_document(OPENAPI_DOCUMENT, &p.config.base_path)?.to_string();
             DOCUMENT.with(|d| d.get_or_init(|| doc).clone())
         }
     };
@@ -48,7 +46,8 @@ pub fn jwks(p: &Platform) -> Response {
 }
 
 /// `POST /auth/login`.
-pub async fn login(req: &Request, p: &Platform) -> Result<Response, AuthError> {
+pub async fn login(mut call: Call<'_>) -> Result<Response, AuthError> {
+    let (req, p) = (&mut call.req, call.p);
     let body = body::json_object(req).await?;
     let request = LoginRequest::parse(&body)?;
     let client = client_info(req);
@@ -58,7 +57,8 @@ pub async fn login(req: &Request, p: &Platform) -> Result<Response, AuthError> {
 }
 
 /// `POST /auth/refresh`: the token from the body, or (cookie mode) from the refresh cookie.
-pub async fn refresh(req: &Request, p: &Platform) -> Result<Response, AuthError> {
+pub async fn refresh(mut call: Call<'_>) -> Result<Response, AuthError> {
+    let (req, p) = (&mut call.req, call.p);
     let body = body::optional_json_object(req).await?;
     let mut fields = Fields::new(&body);
     let from_body = fields.optional_str("refresh_token").map(str::to_string);
@@ -94,8 +94,9 @@ pub async fn refresh(req: &Request, p: &Platform) -> Result<Response, AuthError>
 
 /// `POST /auth/logout` `{refresh_token?}`: ends the caller's session (and that of the given refresh
 /// token, when it is another session of the same user).
-pub async fn logout(req: &Request, p: &Platform) -> Result<Response, AuthError> {
-    let access = auth::authenticate(req, p).await?;
+pub async fn logout(mut call: Call<'_>) -> Result<Response, AuthError> {
+    let access = call.access()?.clone();
+    let (req, p) = (&mut call.req, call.p);
     let body = body::optional_json_object(req).await?;
     let mut fields = Fields::new(&body);
     let refresh_token = fields.optional_str("refresh_token").map(str::to_string);
@@ -108,36 +109,36 @@ pub async fn logout(req: &Request, p: &Platform) -> Result<Response, AuthError> 
 }
 
 /// `POST /auth/logout-all`: ends every session and outstanding access token of the caller.
-pub async fn logout_all(req: &Request, p: &Platform) -> Result<Response, AuthError> {
-    let access = auth::authenticate(req, p).await?;
-    service::logout_all(&p.config, &p.store(), &p.revocations(), &access, p.now()).await?;
+pub async fn logout_all(call: Call<'_>) -> Result<Response, AuthError> {
+    let (access, p) = (call.access()?, call.p);
+    service::logout_all(&p.config, &p.store(), &p.revocations(), access, p.now()).await?;
     Ok(signed_out(p))
 }
 
 /// `GET /auth/profile` and `GET /auth/me`.
-pub async fn profile(req: &Request, p: &Platform) -> Result<Response, AuthError> {
-    let access = auth::authenticate(req, p).await?;
-    let user = service::profile(&p.store(), &access).await?;
+pub async fn profile(call: Call<'_>) -> Result<Response, AuthError> {
+    let (access, p) = (call.access()?, call.p);
+    let user = service::profile(&p.store(), access).await?;
     Ok(response::json(200, &user))
 }
 
 /// `GET /auth/sessions`.
-pub async fn list_sessions(req: &Request, p: &Platform) -> Result<Response, AuthError> {
-    let access = auth::authenticate(req, p).await?;
-    let sessions = service::list_sessions(&p.store(), &access, p.now()).await?;
+pub async fn list_sessions(call: Call<'_>) -> Result<Response, AuthError> {
+    let (access, p) = (call.access()?, call.p);
+    let sessions = service::list_sessions(&p.store(), access, p.now()).await?;
     Ok(response::json(200, &json!({ "sessions": sessions })))
 }
 
 /// `DELETE /auth/sessions/{id}`.
-pub async fn delete_session(req: &Request, p: &Platform, id: Option<&str>) -> Result<Response, AuthError> {
-    let access = auth::authenticate(req, p).await?;
-    let id = id.ok_or(AuthError::NotFound)?;
-    service::delete_session(&p.config, &p.store(), &p.revocations(), &access, id, p.now()).await?;
+pub async fn delete_session(call: Call<'_>) -> Result<Response, AuthError> {
+    let (access, p, id) = (call.access()?, call.p, call.param()?);
+    service::delete_session(&p.config, &p.store(), &p.revocations(), access, id, p.now()).await?;
     Ok(response::no_content(&[]))
 }
 
 /// `POST /auth/signup`: 201 with a token response.
-pub async fn signup(req: &Request, p: &Platform) -> Result<Response, AuthError> {
+pub async fn signup(mut call: Call<'_>) -> Result<Response, AuthError> {
+    let (req, p) = (&mut call.req, call.p);
     let body = body::json_object(req).await?;
     let client = client_info(req);
     p.edge_rate_limit(&format!("signup:{}", client.ip.as_deref().unwrap_or("unknown"))).await?;
@@ -146,8 +147,9 @@ pub async fn signup(req: &Request, p: &Platform) -> Result<Response, AuthError> 
 }
 
 /// `PUT /auth/change-password`.
-pub async fn change_password(req: &Request, p: &Platform) -> Result<Response, AuthError> {
-    let access = auth::authenticate(req, p).await?;
+pub async fn change_password(mut call: Call<'_>) -> Result<Response, AuthError> {
+    let access = call.access()?.clone();
+    let (req, p) = (&mut call.req, call.p);
     let body = body::json_object(req).await?;
     let client = client_info(req);
     let tokens = service::change_password(
@@ -167,13 +169,14 @@ pub async fn change_password(req: &Request, p: &Platform) -> Result<Response, Au
 /// `POST /auth/forgot-password`: 202 at once, the same body whatever the account; looking the account
 /// up, storing the token and delivering the mail happen after the response (`waitUntil`), so neither
 /// the answer nor its timing tells whether the account exists.
-pub async fn forgot_password(req: &Request, p: &Platform, ctx: &Context) -> Result<Response, AuthError> {
+pub async fn forgot_password(mut call: Call<'_>) -> Result<Response, AuthError> {
+    let (req, p, ctx) = (&mut call.req, call.p, call.ctx);
     let body = body::json_object(req).await?;
     let request = ForgotRequest::parse(&body)?;
     let ip = client_info(req).ip.unwrap_or_else(|| "unknown".into());
     p.edge_rate_limit(&format!("forgot:{ip}")).await?;
     request.check_limits(&p.config, &p.counters(), &ip, p.now()).await?;
-    let origin = super::url::origin(&req.url()).unwrap_or_default();
+    let origin = origin(req).unwrap_or_default();
     let platform = p.clone();
     ctx.wait_until(async move {
         let now = platform.now();
@@ -190,14 +193,14 @@ pub async fn forgot_password(req: &Request, p: &Platform, ctx: &Context) -> Resu
 }
 
 /// `POST /auth/reset-password` `{token, new_password}`.
-pub async fn reset_password(req: &Request, p: &Platform) -> Result<Response, AuthError> {
+pub async fn reset_password(mut call: Call<'_>) -> Result<Response, AuthError> {
+    let (req, p) = (&mut call.req, call.p);
     let body = body::json_object(req).await?;
     service::reset_password(&p.config, &p.store(), &p.revocations(), &body, p.now()).await?;
     Ok(response::json(200, &json!({"message": "Your password has been changed. Please sign in again."})))
 }
 
-/// The OpenAPI document (`docs/openapi.json`, handed over by `js/entry.mjs`), with `servers`
-/// pointing at the configured base path.
+/// The OpenAPI document with `servers` pointing at the configured base path.
 fn openapi_document(text: &str, base_path: &str) -> Result<serde_json::Value, AuthError> {
     let mut doc: serde_json::Value = serde_json::from_slice(text.as_bytes())
         .map_err(|e| AuthError::Internal(format!("the OpenAPI document does not parse: {e}")))?;
@@ -225,6 +228,12 @@ fn signed_out(p: &Platform) -> Response {
 
 /// User agent and client IP, for the session list.
 fn client_info(req: &Request) -> ClientInfo {
-    let header = |name: &str| req.headers().get(name).filter(|v| !v.is_empty());
+    let header = |name: &str| req.headers().get(name).ok().flatten().filter(|v| !v.is_empty());
     ClientInfo { user_agent: header("User-Agent"), ip: header("CF-Connecting-IP") }
+}
+
+/// The origin (`scheme://host[:port]`) the request came to.
+pub fn origin(req: &Request) -> Option<String> {
+    let url = req.url().ok()?;
+    Some(url.origin().ascii_serialization()).filter(|o| o != "null")
 }

@@ -1,48 +1,25 @@
 //! Response helpers. Every response gets the hygiene headers; token-bearing, personal and error
 //! responses are never cached [RFC 6749 §5.1].
 
-use crate::adapters::bindings::{Headers, JsResponse};
 use serde::Serialize;
-
-/// A response being built: status, headers (a JavaScript `Headers`, so `Set-Cookie` values stay
-/// separate) and body. `into_js` hands it to the runtime.
-pub struct Response {
-    status: u16,
-    headers: Headers,
-    body: Option<Vec<u8>>,
-}
-
-impl Response {
-    pub fn status_code(&self) -> u16 {
-        self.status
-    }
-
-    pub fn headers(&self) -> &Headers {
-        &self.headers
-    }
-
-    pub fn with_status(mut self, status: u16) -> Self {
-        self.status = status;
-        self
-    }
-
-    /// The same status and headers without the body (for `HEAD`).
-    pub fn without_body(mut self) -> Self {
-        self.body = None;
-        self
-    }
-
-    pub fn into_js(self) -> JsResponse {
-        JsResponse::new(self.status, &self.headers, self.body.as_deref())
-    }
-}
+use worker::{Headers, Response};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CacheControl {
     /// Tokens, personal data, errors.
     NoStore,
-    /// Public documents (OpenAPI), cacheable for a few minutes.
+    /// Public documents (OpenAPI, JWKS), cacheable for a few minutes.
     Public,
+}
+
+/// Sets a header we chose. Our names and values are always valid, so the runtime cannot refuse them.
+pub fn set(headers: &Headers, name: &str, value: &str) {
+    let _ = headers.set(name, value);
+}
+
+/// Adds a value (for `Set-Cookie` and `Vary`, which must not replace earlier ones).
+pub fn append(headers: &Headers, name: &str, value: &str) {
+    let _ = headers.append(name, value);
 }
 
 /// A JSON response with the given status, media type and caching.
@@ -59,8 +36,9 @@ pub fn json_response(
 /// A response of JSON already serialised.
 pub fn raw_json(status: u16, bytes: Vec<u8>, content_type: &str, cache: CacheControl) -> Response {
     let headers = Headers::new();
-    headers.set("Content-Type", content_type);
-    headers.set(
+    set(&headers, "Content-Type", content_type);
+    set(
+        &headers,
         "Cache-Control",
         match cache {
             CacheControl::NoStore => "no-store",
@@ -68,10 +46,10 @@ pub fn raw_json(status: u16, bytes: Vec<u8>, content_type: &str, cache: CacheCon
         },
     );
     if cache == CacheControl::NoStore {
-        headers.set("Pragma", "no-cache");
+        set(&headers, "Pragma", "no-cache");
     }
     with_hygiene(&headers);
-    Response { status, headers, body: Some(bytes) }
+    Response::builder().with_status(status).with_headers(headers).fixed(bytes)
 }
 
 /// `application/json`, not cacheable.
@@ -82,18 +60,24 @@ pub fn json(status: u16, body: &impl Serialize) -> Response {
 /// An empty response (204).
 pub fn no_content(extra: &[(&str, &str)]) -> Response {
     let headers = Headers::new();
-    headers.set("Cache-Control", "no-store");
+    set(&headers, "Cache-Control", "no-store");
     for (name, value) in extra {
-        headers.set(name, value);
+        set(&headers, name, value);
     }
     with_hygiene(&headers);
-    Response { status: 204, headers, body: None }
+    Response::builder().with_status(204).with_headers(headers).empty()
+}
+
+/// The same status and headers without the body (for `HEAD`).
+pub fn without_body(response: Response) -> Response {
+    let (builder, _) = response.into_parts();
+    builder.empty()
 }
 
 /// Headers every JSON API response carries: no MIME sniffing, no referrer leaks, and a CSP that lets a
 /// browser do nothing with the body but read it.
 fn with_hygiene(headers: &Headers) {
-    headers.set("X-Content-Type-Options", "nosniff");
-    headers.set("Referrer-Policy", "no-referrer");
-    headers.set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
+    set(headers, "X-Content-Type-Options", "nosniff");
+    set(headers, "Referrer-Policy", "no-referrer");
+    set(headers, "Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
 }

@@ -1,7 +1,21 @@
-//! Every route in one place: the table below maps (method, path) to a handler name. Resolution is pure,
-//! so 404 vs 405 is decided (and unit-tested) without a Worker.
+//! Every route in one place: the table below maps (method, path) to a handler and says who may call
+//! it. The dispatcher authenticates once, from this table, before any handler runs (and before any
+//! body is read, so a caller without the right learns nothing from 400s). Resolution is pure, so
+//! 404 vs 405 is decided (and unit-tested) without a Worker.
 
+use edge_auth_core::roles::Permission;
 use edge_auth_core::AuthError;
+
+/// Who may call a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone (the handler may still need a token of another kind, e.g. a refresh token).
+    Public,
+    /// Any signed-in user: a valid, unrevoked access token.
+    Signed,
+    /// A signed-in user whose role has this permission (else 403).
+    Needs(Permission),
+}
 
 /// The endpoints this Worker serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,43 +45,61 @@ pub enum Route {
     Options,
 }
 
+type Table = &'static [(&'static str, &'static [(&'static str, Route, Access)])];
+
+use Access::{Needs, Public, Signed};
+use Permission::{ManageUsers, ReadUsers};
+
 /// Paths relative to `BASE_PATH` (`{id}` matches one non-empty segment), with their methods.
-const AUTH_ROUTES: &[(&str, &[(&str, Route)])] = &[
-    ("/login", &[("POST", Route::Login)]),
-    ("/refresh", &[("POST", Route::Refresh)]),
-    ("/logout", &[("POST", Route::Logout)]),
-    ("/logout-all", &[("POST", Route::LogoutAll)]),
-    ("/sessions", &[("GET", Route::ListSessions)]),
-    ("/sessions/{id}", &[("DELETE", Route::DeleteSession)]),
-    ("/profile", &[("GET", Route::Profile)]),
-    ("/me", &[("GET", Route::Profile)]),
-    ("/openapi.json", &[("GET", Route::OpenApi)]),
-    ("/signup", &[("POST", Route::Signup)]),
-    ("/change-password", &[("PUT", Route::ChangePassword)]),
-    ("/forgot-password", &[("POST", Route::ForgotPassword)]),
-    ("/reset-password", &[("POST", Route::ResetPassword)]),
-    ("/admin/users", &[("GET", Route::AdminListUsers), ("POST", Route::AdminCreateUser)]),
+const AUTH_ROUTES: Table = &[
+    ("/login", &[("POST", Route::Login, Public)]),
+    ("/refresh", &[("POST", Route::Refresh, Public)]),
+    ("/logout", &[("POST", Route::Logout, Signed)]),
+    ("/logout-all", &[("POST", Route::LogoutAll, Signed)]),
+    ("/sessions", &[("GET", Route::ListSessions, Signed)]),
+    ("/sessions/{id}", &[("DELETE", Route::DeleteSession, Signed)]),
+    ("/profile", &[("GET", Route::Profile, Signed)]),
+    ("/me", &[("GET", Route::Profile, Signed)]),
+    ("/openapi.json", &[("GET", Route::OpenApi, Public)]),
+    ("/signup", &[("POST", Route::Signup, Public)]),
+    ("/change-password", &[("PUT", Route::ChangePassword, Signed)]),
+    ("/forgot-password", &[("POST", Route::ForgotPassword, Public)]),
+    ("/reset-password", &[("POST", Route::ResetPassword, Public)]),
+    (
+        "/admin/users",
+        &[
+            ("GET", Route::AdminListUsers, Needs(ReadUsers)),
+            ("POST", Route::AdminCreateUser, Needs(ManageUsers)),
+        ],
+    ),
     // Before `{id}`: ids are 22 random base64url characters, never "import".
-    ("/admin/users/import", &[("POST", Route::AdminImportUsers)]),
+    ("/admin/users/import", &[("POST", Route::AdminImportUsers, Needs(ManageUsers))]),
     (
         "/admin/users/{id}",
         &[
-            ("GET", Route::AdminGetUser),
-            ("PATCH", Route::AdminUpdateUser),
-            ("DELETE", Route::AdminDeleteUser),
+            ("GET", Route::AdminGetUser, Needs(ReadUsers)),
+            ("PATCH", Route::AdminUpdateUser, Needs(ManageUsers)),
+            ("DELETE", Route::AdminDeleteUser, Needs(ManageUsers)),
         ],
     ),
-    ("/admin/users/{id}/revoke-sessions", &[("POST", Route::AdminRevokeSessions)]),
+    ("/admin/users/{id}/revoke-sessions", &[("POST", Route::AdminRevokeSessions, Needs(ManageUsers))]),
 ];
 
 /// Absolute paths outside `BASE_PATH`.
-const ROOT_ROUTES: &[(&str, &[(&str, Route)])] =
-    &[("/health", &[("GET", Route::Health)]), ("/.well-known/jwks.json", &[("GET", Route::Jwks)])];
+const ROOT_ROUTES: Table = &[
+    ("/health", &[("GET", Route::Health, Public)]),
+    ("/.well-known/jwks.json", &[("GET", Route::Jwks, Public)]),
+];
 
-/// A resolved route and its path parameter, if any.
+/// A diagnostic route that panics on purpose, so tests can prove what a panic leaves behind. Served
+/// only when `ENVIRONMENT=development` and `PANIC_PROBE=on` (config), otherwise it does not exist.
+pub const PANIC_PROBE_PATH: &str = "/__edge-auth/panic";
+
+/// A resolved route, who may call it, and its path parameter, if any.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Resolved {
     pub route: Route,
+    pub access: Access,
     pub param: Option<String>,
 }
 
@@ -84,11 +116,11 @@ pub fn resolve(method: &str, path: &str, base_path: &str) -> Result<Resolved, Au
         for (pattern, methods) in table {
             let Some(param) = match_path(pattern, rel) else { continue };
             if method == "OPTIONS" {
-                return Ok(Resolved { route: Route::Options, param });
+                return Ok(Resolved { route: Route::Options, access: Public, param });
             }
             let wanted = if method == "HEAD" { "GET" } else { method };
-            return match methods.iter().find(|(m, _)| *m == wanted) {
-                Some((_, route)) => Ok(Resolved { route: *route, param }),
+            return match methods.iter().find(|(m, _, _)| *m == wanted) {
+                Some((_, route, access)) => Ok(Resolved { route: *route, access: *access, param }),
                 None => Err(AuthError::MethodNotAllowed { allow: allowed(methods) }),
             };
         }
@@ -104,8 +136,8 @@ pub fn allowed_methods(path: &str, base_path: &str) -> Vec<&'static str> {
     }
 }
 
-fn allowed(methods: &[(&'static str, Route)]) -> Vec<&'static str> {
-    let mut allow: Vec<&'static str> = methods.iter().map(|(m, _)| *m).collect();
+fn allowed(methods: &[(&'static str, Route, Access)]) -> Vec<&'static str> {
+    let mut allow: Vec<&'static str> = methods.iter().map(|(m, _, _)| *m).collect();
     if allow.contains(&"GET") {
         allow.push("HEAD");
     }
@@ -171,6 +203,38 @@ mod tests {
     }
 
     #[test]
+    fn access_is_declared_per_route() {
+        let access = |m, p| resolve(m, p, "/auth").unwrap().access;
+        assert_eq!(access("POST", "/auth/login"), Public);
+        assert_eq!(access("POST", "/auth/refresh"), Public);
+        assert_eq!(access("GET", "/auth/me"), Signed);
+        assert_eq!(access("POST", "/auth/logout"), Signed);
+        assert_eq!(access("GET", "/auth/admin/users"), Needs(ReadUsers));
+        assert_eq!(access("GET", "/auth/admin/users/x1"), Needs(ReadUsers));
+        assert_eq!(access("POST", "/auth/admin/users"), Needs(ManageUsers));
+        assert_eq!(access("PATCH", "/auth/admin/users/x1"), Needs(ManageUsers));
+        assert_eq!(access("POST", "/auth/admin/users/import"), Needs(ManageUsers));
+        assert_eq!(access("GET", "/health"), Public);
+    }
+
+    #[test]
+    fn every_admin_route_needs_a_permission_and_every_session_route_a_token() {
+        for (pattern, methods) in AUTH_ROUTES {
+            for (method, _, access) in *methods {
+                if pattern.starts_with("/admin/") {
+                    assert!(matches!(access, Needs(_)), "{method} {pattern} must need a permission");
+                }
+                if pattern.starts_with("/sessions") || *pattern == "/logout-all" {
+                    assert_eq!(*access, Signed, "{method} {pattern}");
+                }
+                if *method != "GET" && pattern.starts_with("/admin/") {
+                    assert_eq!(*access, Needs(ManageUsers), "{method} {pattern} writes");
+                }
+            }
+        }
+    }
+
+    #[test]
     fn options_is_answered_for_known_paths_only() {
         assert_eq!(resolve("OPTIONS", "/auth/login", "/auth").unwrap().route, Route::Options);
         assert_eq!(resolve("OPTIONS", "/auth/zzz", "/auth"), Err(AuthError::NotFound));
@@ -190,7 +254,7 @@ mod openapi_tests {
         for (pattern, methods) in AUTH_ROUTES.iter().chain(ROOT_ROUTES) {
             let item = &doc["paths"][pattern];
             assert!(item.is_object(), "{pattern} is missing from docs/openapi.json");
-            for (method, _) in *methods {
+            for (method, _, _) in *methods {
                 let op = &item[method.to_ascii_lowercase()];
                 assert!(op.is_object(), "{method} {pattern} is missing from docs/openapi.json");
                 assert!(op["responses"].is_object(), "{method} {pattern} documents no responses");

@@ -1,4 +1,4 @@
-// Test harness: the built Worker (build/index.js + build/index_bg.wasm) in Miniflare v4, with an
+// Test harness: the built Worker (js/entry.mjs around build/index.js + build/index_bg.wasm) in Miniflare v4, with an
 // in-memory D1 (migrations applied from migrations/*.sql) and KV, and helpers to seed users and forge
 // tokens. Everything is checked from outside, over HTTP, as a client would.
 import { Miniflare } from "miniflare";
@@ -18,12 +18,12 @@ export const TEST_ITERATIONS = 1000;
  * `{ AUTH_RATE_LIMITER: { namespace_id: "1001", simple: { limit: 2, period: 60 } } }`. */
 export async function startWorker({ bindings = {}, outboundService, ratelimits, handleRuntimeStdio } = {}) {
   const mf = new Miniflare({
-    // The same entry as wrangler.toml's `main`: js/entry.mjs around the Rust Worker.
+    // The same entry as wrangler.toml's `main`: js/entry.mjs around the Rust Worker that
+    // worker-build wrote (build/index.js imports build/index_bg.wasm).
     modules: [
       { type: "ESModule", path: path.join(ROOT, "js/entry.mjs") },
       { type: "ESModule", path: path.join(ROOT, "js/guard.mjs") },
       { type: "ESModule", path: path.join(ROOT, "build/index.js") },
-      { type: "ESModule", path: path.join(ROOT, "build/openapi.mjs") },
       { type: "CompiledWasm", path: path.join(ROOT, "build/index_bg.wasm") },
     ],
     modulesRoot: ROOT,

@@ -17,6 +17,7 @@ pub mod config;
 pub mod ed25519;
 pub mod error;
 pub mod jws;
+pub mod kv_keys;
 pub mod legacy;
 pub mod mail;
 pub mod password;
