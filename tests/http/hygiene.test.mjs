@@ -1,4 +1,4 @@
-// Response hygiene from outside [SECURITY.md "Responses"; API.md "Conventions"; RFC 6749 §5.1; RFC 9457]:
+// Response hygiene from outside [docs/security.md "Responses"; README.md "API"; RFC 6749 §5.1; RFC 9457]:
 // every kind of response carries nosniff, no-referrer, a CSP of default-src 'none' and an X-Request-Id
 // (Cloudflare's cf-ray when the request has one); token and error responses are never cached; and no
 // password, token, secret or address the client sent comes back in a response, nor goes to the log.

@@ -1,8 +1,8 @@
-// Importing users with the password hashes of other systems (API.md "Password hashes accepted on
-// import"): the current PHC scheme, PBKDF2 PHC strings with other parameters, bcrypt, Django's
+// Importing users with the password hashes of other systems (README.md, "Accounts": the hashes
+// accepted on import): the current PHC scheme, PBKDF2 PHC strings with other parameters, bcrypt, Django's
 // pbkdf2_sha256 and unsalted sha256. Each imported user logs in with its password, and the stored hash
 // is upgraded to the current scheme at that login [OWASP Password Storage CS]. Costs outside sane
-// bounds are refused, so a planted hash cannot burn the CPU budget [SECURITY.md; Ory Kratos limits].
+// bounds are refused, so a planted hash cannot burn the CPU budget [Ory Kratos hash limits; docs/security.md].
 //
 // Every hash is made here, independently of the Worker: PBKDF2 and SHA-256 with node:crypto, bcrypt
 // with bcryptjs installed outside the repository (npm install --prefix /tmp/bcryptjs bcryptjs). When

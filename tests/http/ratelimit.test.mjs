@@ -1,4 +1,4 @@
-// Rate limits from outside [NIST SP 800-63B §3.2.2; ASVS 6.1.1, 6.3.1; SECURITY.md "Login and
+// Rate limits from outside [NIST SP 800-63B §3.2.2; ASVS 6.1.1, 6.3.1; docs/security.md "Login and
 // enumeration"]: fixed windows per client IP (login failures, signups, forgot-password) and per address
 // (forgot-password), a progressive delay per account that never locks the owner out for long, the same
 // treatment of unknown and known accounts, KV key names free of personal data, refusal of a window

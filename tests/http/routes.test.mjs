@@ -5,7 +5,7 @@ import { startWorker, expectProblem, uniqueName } from "./helpers.mjs";
 
 let w;
 before(async () => {
-  // `cajero` is a deployment-defined role (API.md "Roles").
+  // `cajero` is a deployment-defined role (README.md "Roles").
   w = await startWorker({ bindings: { ROLES: "cajero" } });
 });
 after(async () => {
