@@ -1131,3 +1131,47 @@ mod tests {
         assert_eq!(verdict(c, late), Err(AuthError::TokenInvalid), "claims that do not parse");
     }
 }
+
+/// Tokens made by this code (hand framing; Ed25519 as RFC 8032 deterministic signatures, which is what
+/// Web Crypto produced in the Worker), pinned before the move back to jwt-compact: whatever signs and
+/// verifies next must still accept them, since such tokens are outstanding when the change deploys.
+#[cfg(test)]
+mod pinned {
+    use super::*;
+    use crate::testing::block_on;
+
+    const NOW: i64 = 1_780_000_000;
+    const HS256_TOKEN: &str = "eyJhbGciOiJIUzI1NiIsImtpZCI6ImhzLWcyNU00N2h6Wl94RSIsInR5cCI6ImF0K2p3dCJ9.eyJleHAiOjE3ODAwMDA5MDAsImlhdCI6MTc4MDAwMDAwMCwiaXNzIjoiZWRnZS1hdXRoIiwiYXVkIjoiZWRnZS1hdXRoLWNsaWVudHMiLCJzdWIiOiJ1MSIsInNpZCI6InMxIiwianRpIjoiai1waW5uZWQiLCJyb2xlIjoiYWRtaW4iLCJ1c2VybmFtZSI6ImFsaWNlIn0.ILh2r3326XZaCcCGGEdGkGbLdnoJhTdMdS1CZb4hiwI";
+    const EDDSA_TOKEN: &str = "eyJhbGciOiJFZERTQSIsImtpZCI6ImVkLVZWMGFHUXlSS2dxSyIsInR5cCI6ImF0K2p3dCJ9.eyJleHAiOjE3ODAwMDA5MDAsImlhdCI6MTc4MDAwMDAwMCwiaXNzIjoiZWRnZS1hdXRoIiwiYXVkIjoiZWRnZS1hdXRoLWNsaWVudHMiLCJzdWIiOiJ1MSIsInNpZCI6InMxIiwianRpIjoiai1waW5uZWQiLCJyb2xlIjoiYWRtaW4iLCJ1c2VybmFtZSI6ImFsaWNlIn0.ttDv6Afq5Zxsh3OAhTi4cuV_pEQ-vyf-ga4bh6tx_dUG-MPK6KsMPi8YdKUZZ5gYAnpaRlH-8YUPPtK0GMejAQ";
+
+    fn claims() -> ClaimsSet {
+        ClaimsSet {
+            exp: Some(NOW + 900),
+            nbf: None,
+            iat: Some(NOW),
+            iss: "edge-auth".into(),
+            aud: "edge-auth-clients".into(),
+            sub: "u1".into(),
+            sid: "s1".into(),
+            jti: "j-pinned".into(),
+            role: "admin".into(),
+            username: "alice".into(),
+        }
+    }
+
+    fn service(signing: SigningKey) -> TokenService {
+        TokenService::new("edge-auth".into(), "edge-auth-clients".into(), 900, signing, vec![])
+    }
+
+    #[test]
+    fn the_pinned_tokens_are_what_this_code_issues_and_they_verify() {
+        let hs = service(SigningKey::Hs256(
+            HmacKey::new(b"0123456789abcdef0123456789abcdef-test-secret").unwrap(),
+        ));
+        let ed = service(SigningKey::EdDsa(EdSigningKey::from_private(&[1u8; 32]).unwrap()));
+        assert_eq!(block_on(hs.sign(&claims())).unwrap(), HS256_TOKEN);
+        assert_eq!(block_on(ed.sign(&claims())).unwrap(), EDDSA_TOKEN);
+        assert_eq!(block_on(hs.verify(HS256_TOKEN, NOW)).unwrap().claims.jti, "j-pinned");
+        assert_eq!(block_on(ed.verify(EDDSA_TOKEN, NOW)).unwrap().claims.jti, "j-pinned");
+    }
+}
