@@ -407,7 +407,7 @@ pub fn parse_duration(s: &str) -> Option<u64> {
         "d" => 86_400,
         _ => return None,
     };
-    // At most ten years: token expiry and the dates the API shows (`time::rfc3339`, years 0000-9999)
+    // At most ten years: token expiry and the dates the API shows (`user::rfc3339`, years 0000-9999)
     // stay far inside their ranges.
     n.checked_mul(factor).filter(|v| *v > 0 && *v <= MAX_DURATION_SECONDS)
 }

@@ -3,8 +3,7 @@
 //! KV and HTTP.
 //!
 //! - [`password`]: PBKDF2-HMAC-SHA512 PHC hashes, constant-time verification, rehash decisions
-//! - [`token`]: access-token issue and verification (HS256 or EdDSA, `typ: at+jwt`)
-//! - [`jws`]: the compact JWS framing and HS256 under the tokens
+//! - [`token`]: access-token issue and verification (HS256 or EdDSA, `typ: at+jwt`) with jwt-compact
 //! - [`validate`]: input fields, usernames, emails, password bounds
 //! - [`roles`]: who may do what
 //! - [`config`]: every setting, read and validated once
@@ -16,7 +15,6 @@ pub mod common_passwords;
 pub mod config;
 pub mod ed25519;
 pub mod error;
-pub mod jws;
 pub mod legacy;
 pub mod mail;
 pub mod password;
@@ -27,7 +25,6 @@ pub mod rate_limit;
 pub mod roles;
 pub mod service;
 pub mod session;
-pub mod time;
 pub mod token;
 pub mod unicode;
 pub mod user;

@@ -67,18 +67,10 @@ pub(crate) async fn token_response(
     generation: u64,
     now: i64,
 ) -> Result<TokenResponse, AuthError> {
-    let issued = config
-        .tokens
-        .issue(
-            &Subject {
-                user_id: &user.id,
-                session_id: &session.id,
-                role: &user.role,
-                username: &user.username,
-            },
-            now,
-        )
-        .await?;
+    let issued = config.tokens.issue(
+        &Subject { user_id: &user.id, session_id: &session.id, role: &user.role, username: &user.username },
+        now,
+    )?;
     Ok(TokenResponse {
         access_token: issued.token,
         token_type: "Bearer",

@@ -6,8 +6,8 @@ use crate::config::Config;
 use crate::error::AuthError;
 use crate::ports::{Revocations, Store};
 use crate::session::{decide, PresentedRefresh, RefreshDecision};
-use crate::time::rfc3339;
 use crate::token::VerifiedAccess;
+use crate::user::rfc3339;
 use serde::Serialize;
 
 /// Verifies an access token and checks that neither its session nor its user's tokens were revoked.
@@ -18,7 +18,7 @@ pub async fn authenticate(
     token: &str,
     now: i64,
 ) -> Result<VerifiedAccess, AuthError> {
-    let access = config.tokens.verify(token, now).await?;
+    let access = config.tokens.verify(token, now)?;
     let state = revocations.check(&access.claims.sid, &access.claims.sub).await?;
     // `iat < not_before`: a token issued in the same second as a logout-all survives only if its
     // session is not itself revoked (logout-all also denylists the caller's own session).

@@ -34,7 +34,7 @@ fn a_correct_password_returns_verifiable_tokens_and_records_the_login() {
     assert_eq!(r.expires_in, 900);
     assert_eq!(r.refresh_expires_in, 30 * 86_400);
     assert_eq!(r.user.username, "alice");
-    let v = block_on(c.tokens.verify(&r.access_token, NOW)).unwrap();
+    let v = c.tokens.verify(&r.access_token, NOW).unwrap();
     assert_eq!(v.claims.sub, r.user.id);
     assert_eq!(store.get("alice").last_login_at, Some(NOW));
     assert_eq!(store.session(&v.claims.sid).generation, 0);
@@ -155,7 +155,7 @@ fn the_profile_is_read_fresh_and_refused_for_disabled_or_deleted_users() {
     let c = config();
     let store = MemoryStore::with_user(&c, "alice", "correct horse", "user");
     let r = do_login(&c, &store, "alice", "correct horse");
-    let access = block_on(c.tokens.verify(&r.access_token, NOW)).unwrap();
+    let access = c.tokens.verify(&r.access_token, NOW).unwrap();
     store.update("alice", |u| u.display_name = Some("Alice A.".into()));
     assert_eq!(block_on(profile(&store, &access)).unwrap().display_name.as_deref(), Some("Alice A."));
     store.update("alice", |u| u.disabled = true);
@@ -186,7 +186,7 @@ fn a_refresh_rotates_the_token_and_the_old_one_stops_working() {
     // ...and the whole session (family) is gone, including the newest token.
     let e = block_on(refresh(&c, &store, &kv, &third.refresh_token, NOW + 202)).unwrap_err();
     assert_eq!(e, AuthError::RefreshTokenInvalid);
-    let access = block_on(c.tokens.verify(&third.access_token, NOW + 202)).unwrap();
+    let access = c.tokens.verify(&third.access_token, NOW + 202).unwrap();
     let e = block_on(authenticate(&c, &kv, &third.access_token, NOW + 202)).unwrap_err();
     assert_eq!((e, access.claims.sid.is_empty()), (AuthError::TokenInvalid, false));
 }
@@ -233,7 +233,7 @@ fn a_lost_rotation_race_hands_out_the_winners_successor() {
     let (c, store, kv, first) = setup();
     *store.lose_next_race.borrow_mut() = true;
     let loser = block_on(refresh(&c, &store, &kv, &first.refresh_token, NOW + 5)).unwrap();
-    let sid = block_on(c.tokens.verify(&loser.access_token, NOW + 5)).unwrap().claims.sid;
+    let sid = c.tokens.verify(&loser.access_token, NOW + 5).unwrap().claims.sid;
     assert_eq!(store.session(&sid).generation, 1);
     assert_eq!(loser.refresh_token, c.refresh_key.mint(&sid, &store.session(&sid).seed, 1));
 }
@@ -241,7 +241,7 @@ fn a_lost_rotation_race_hands_out_the_winners_successor() {
 #[test]
 fn forged_or_foreign_refresh_tokens_are_invalid_and_revoke_nothing() {
     let (c, store, kv, first) = setup();
-    let sid = block_on(c.tokens.verify(&first.access_token, NOW)).unwrap().claims.sid;
+    let sid = c.tokens.verify(&first.access_token, NOW).unwrap().claims.sid;
     let forged =
         crate::session::RefreshKey::derive(b"attacker-key-attacker-key-attacker-k").mint(&sid, &[0; 32], 0);
     for bad in [forged.as_str(), "", "rt1.x.0.AAAA", first.access_token.as_str()] {
@@ -348,8 +348,8 @@ fn deleting_a_session_ends_only_that_one_and_another_users_is_not_found() {
     store.add_user(&c, "bob", "bob password", "user");
     let bob = do_login(&c, &store, "bob", "bob password");
     let access = block_on(authenticate(&c, &kv, &phone.access_token, NOW)).unwrap();
-    let laptop_sid = block_on(c.tokens.verify(&laptop.access_token, NOW)).unwrap().claims.sid;
-    let bob_sid = block_on(c.tokens.verify(&bob.access_token, NOW)).unwrap().claims.sid;
+    let laptop_sid = c.tokens.verify(&laptop.access_token, NOW).unwrap().claims.sid;
+    let bob_sid = c.tokens.verify(&bob.access_token, NOW).unwrap().claims.sid;
     let e = block_on(delete_session(&c, &store, &kv, &access, &bob_sid, NOW)).unwrap_err();
     assert_eq!(e, AuthError::NotFound);
     assert!(block_on(authenticate(&c, &kv, &bob.access_token, NOW)).is_ok());
