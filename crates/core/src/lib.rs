@@ -8,6 +8,7 @@
 //! - [`roles`]: who may do what
 //! - [`config`]: every setting, read and validated once
 //! - [`service`]: the use cases, written against the [`ports`]
+//! - [`kv_keys`]: every Workers KV key name
 //! - [`error`]: the one error type
 
 pub mod b64;
@@ -15,6 +16,7 @@ pub mod common_passwords;
 pub mod config;
 pub mod ed25519;
 pub mod error;
+pub mod kv_keys;
 pub mod legacy;
 pub mod mail;
 pub mod password;

@@ -4,6 +4,7 @@ use super::sessions::end_all_sessions;
 use super::{new_session, token_response, ClientInfo, TokenResponse};
 use crate::config::Config;
 use crate::error::{AuthError, FieldError};
+use crate::kv_keys::Window;
 use crate::mail::ResetMail;
 use crate::password::Verification;
 use crate::ports::{Counters, ResetRecord, Revocations, Store};
@@ -32,7 +33,7 @@ pub async fn signup(
     }
     let new = NewAccount::parse(config, body)?;
     let ip = client.ip.as_deref().unwrap_or("unknown");
-    super::limits::check_and_count(counters, config.limits.signup_ip, "signup-ip", ip, now).await?;
+    super::limits::check_and_count(counters, config.limits.signup_ip, Window::SignupIp, ip, now).await?;
     let user = new.into_user(config, &config.default_role, now);
     let session = new_session(config, &user.id, client, now);
     store.create_user(&user, Some(&session)).await?;
@@ -165,11 +166,11 @@ impl ForgotRequest {
             validate::LoginName::Email(e) => e.clone(),
             validate::LoginName::Username(u) => u.to_ascii_lowercase(),
         };
-        super::limits::check_and_count(counters, config.limits.forgot_ip, "forgot-ip", ip, now).await?;
+        super::limits::check_and_count(counters, config.limits.forgot_ip, Window::ForgotIp, ip, now).await?;
         super::limits::check_and_count(
             counters,
             config.limits.forgot_address,
-            "forgot-address",
+            Window::ForgotAddress,
             &address,
             now,
         )
