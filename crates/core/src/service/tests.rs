@@ -4,6 +4,7 @@ use super::*;
 use crate::config::Config;
 use crate::error::AuthError;
 use crate::testing::{block_on, config, config_with, MemoryCounters, MemoryRevocations, MemoryStore};
+use crate::token::VerifiedAccess;
 use serde_json::json;
 
 const NOW: i64 = 1_780_000_000;
@@ -664,4 +665,284 @@ fn logins_by_username_and_by_email_share_one_account_counter() {
     assert_eq!(attempt("alice").unwrap_err(), AuthError::InvalidCredentials);
     assert_eq!(attempt("alice@example.com").unwrap_err(), AuthError::InvalidCredentials);
     assert!(matches!(attempt("ALICE").unwrap_err(), AuthError::RateLimited { .. }));
+}
+
+// ---- accounts -----------------------------------------------------------------------------------
+
+fn body(v: serde_json::Value) -> serde_json::Map<String, serde_json::Value> {
+    v.as_object().unwrap().clone()
+}
+
+#[test]
+fn a_signup_gets_the_default_role_and_a_working_session() {
+    let c = config();
+    let store = MemoryStore::default();
+    let kv = MemoryRevocations::default();
+    let request = SignupRequest::parse(
+        &c,
+        &body(json!({"username": "ana", "password": "a long passphrase", "role": "admin"})),
+    )
+    .unwrap();
+    let (tokens, user) =
+        block_on(at(&c, &store, &kv, &MemoryCounters::default(), NOW).signup(&request, &from_ip("a")))
+            .unwrap();
+    assert_eq!((user.role.as_str(), tokens.user.role.as_str()), ("user", "user"));
+    assert!(block_on(
+        at(&c, &store, &kv, &MemoryCounters::default(), NOW).authenticate(&tokens.access_token)
+    )
+    .is_ok());
+    let again =
+        block_on(at(&c, &store, &kv, &MemoryCounters::default(), NOW).signup(&request, &from_ip("b")));
+    assert_eq!(again.unwrap_err(), AuthError::UsernameTaken);
+}
+
+#[test]
+fn signup_refuses_when_disabled_even_with_a_request_parsed_earlier() {
+    let open = config();
+    let request =
+        SignupRequest::parse(&open, &body(json!({"username": "ana", "password": "a long passphrase"})))
+            .unwrap();
+    let closed = config_with(&[("SIGNUP_ENABLED", "false")]);
+    let store = MemoryStore::default();
+    let counters = MemoryCounters::default();
+    let e = block_on(
+        at(&closed, &store, &MemoryRevocations::default(), &counters, NOW).signup(&request, &from_ip("a")),
+    );
+    assert_eq!(e.unwrap_err(), AuthError::SignupDisabled);
+    assert_eq!(*counters.writes.borrow(), 0, "refused before counting");
+}
+
+#[test]
+fn a_new_password_must_pass_the_policy_after_the_current_one_is_verified() {
+    let c = config();
+    let store = MemoryStore::with_user(&c, "alice", "correct horse", "user");
+    let kv = MemoryRevocations::default();
+    let r = do_login(&c, &store, "alice", "correct horse");
+    let access = c.tokens.verify(&r.access_token, NOW).unwrap();
+    let change = |current: &str, new: &str| {
+        let request = ChangePasswordRequest { current_password: current.into(), new_password: new.into() };
+        block_on(at(&c, &store, &kv, &MemoryCounters::default(), NOW).change_password(
+            &access,
+            &request,
+            &from_ip("a"),
+        ))
+    };
+    let e = change("correct horse", "short").unwrap_err();
+    assert_eq!(e.field_errors()[0].field, "new_password");
+    assert_eq!(change("wrong", "short").unwrap_err(), AuthError::InvalidCredentials, "current first");
+    let fresh = change("correct horse", "a brand new passphrase").unwrap();
+    // The old session is over, the new one works, and so does the new password.
+    let e =
+        block_on(at(&c, &store, &kv, &MemoryCounters::default(), NOW).refresh(&r.refresh_token)).unwrap_err();
+    assert_eq!(e, AuthError::RefreshTokenInvalid);
+    assert!(block_on(at(&c, &store, &kv, &MemoryCounters::default(), NOW).authenticate(&fresh.access_token))
+        .is_ok());
+    do_login(&c, &store, "alice", "a brand new passphrase");
+}
+
+/// The reset token of the mail `forgot_password` returns for `alice`.
+fn reset_token(c: &Config, store: &MemoryStore) -> String {
+    let forgot = ForgotRequest::parse(&body(json!({"email": "alice@example.com"}))).unwrap();
+    let mail = block_on(
+        at(c, store, &MemoryRevocations::default(), &MemoryCounters::default(), NOW)
+            .forgot_password(&forgot, "https://app.example"),
+    )
+    .unwrap()
+    .unwrap();
+    assert!(mail.link.starts_with("https://app.example/reset-password?token="), "{}", mail.link);
+    mail.link.rsplit_once('=').unwrap().1.to_string()
+}
+
+#[test]
+fn a_reset_token_works_once_and_ends_every_session() {
+    let c = config();
+    let store = MemoryStore::with_user(&c, "alice", "correct horse", "user");
+    let kv = MemoryRevocations::default();
+    let before = do_login(&c, &store, "alice", "correct horse");
+    let token = reset_token(&c, &store);
+    let reset = |token: &str, at_time: i64| {
+        let request =
+            ResetPasswordRequest { token: token.into(), new_password: "a brand new passphrase".into() };
+        block_on(at(&c, &store, &kv, &MemoryCounters::default(), at_time).reset_password(&request))
+    };
+    assert_eq!(reset(&token, NOW + 1), Ok(()));
+    assert_eq!(reset(&token, NOW + 2), Err(AuthError::ResetTokenInvalid), "single use");
+    let e =
+        block_on(at(&c, &store, &kv, &MemoryCounters::default(), NOW + 2).authenticate(&before.access_token));
+    assert_eq!(e.unwrap_err(), AuthError::TokenInvalid);
+    do_login(&c, &store, "alice", "a brand new passphrase");
+}
+
+#[test]
+fn unknown_expired_oversized_or_weak_resets_are_refused() {
+    let c = config();
+    let store = MemoryStore::with_user(&c, "alice", "correct horse", "user");
+    let kv = MemoryRevocations::default();
+    let token = reset_token(&c, &store);
+    let reset = |token: &str, new: &str, at_time: i64| {
+        let request = ResetPasswordRequest { token: token.into(), new_password: new.into() };
+        block_on(at(&c, &store, &kv, &MemoryCounters::default(), at_time).reset_password(&request))
+    };
+    let good = "a brand new passphrase";
+    assert_eq!(reset("not-a-token", good, NOW), Err(AuthError::ResetTokenInvalid));
+    assert_eq!(reset(&"a".repeat(129), good, NOW), Err(AuthError::ResetTokenInvalid));
+    assert_eq!(reset(&token, good, NOW + 1800), Err(AuthError::ResetTokenInvalid), "expired");
+    let e = reset(&token, "short", NOW).unwrap_err();
+    assert_eq!(e.field_errors()[0].field, "new_password");
+    assert_eq!(reset(&token, good, NOW), Ok(()), "a refused policy does not burn the token");
+}
+
+#[test]
+fn forgot_password_sends_nothing_for_unknown_disabled_or_addressless_accounts() {
+    let c = config();
+    let store = MemoryStore::with_user(&c, "alice", "correct horse", "user");
+    store.add_user(&c, "bob", "bob password", "user");
+    store.update("bob", |u| u.disabled = true);
+    store.add_user(&c, "carol", "carol password", "user");
+    store.update("carol", |u| u.email = None);
+    for request in
+        [json!({"email": "nobody@example.com"}), json!({"username": "bob"}), json!({"username": "carol"})]
+    {
+        let forgot = ForgotRequest::parse(&body(request.clone())).unwrap();
+        let mail = block_on(
+            at(&c, &store, &MemoryRevocations::default(), &MemoryCounters::default(), NOW)
+                .forgot_password(&forgot, "o"),
+        );
+        assert!(mail.unwrap().is_none(), "{request}");
+    }
+}
+
+#[test]
+fn forgot_requests_are_limited_per_address_whatever_the_account() {
+    let c = config_with(&[("RATE_LIMIT_FORGOT_ADDRESS", "2/1h"), ("RATE_LIMIT_FORGOT_IP", "off")]);
+    let store = MemoryStore::default();
+    let counters = MemoryCounters::default();
+    let check = |request: serde_json::Value, ip: &str| {
+        let forgot = ForgotRequest::parse(&body(request)).unwrap();
+        block_on(
+            at(&c, &store, &MemoryRevocations::default(), &counters, NOW).check_forgot_limits(&forgot, ip),
+        )
+    };
+    assert!(check(json!({"email": "ghost@example.com"}), "a").is_ok());
+    assert!(check(json!({"email": "GHOST@example.com"}), "b").is_ok());
+    assert!(matches!(check(json!({"email": "ghost@example.com"}), "c"), Err(AuthError::RateLimited { .. })));
+    assert!(check(json!({"username": "ghost"}), "a").is_ok(), "a username is another subject");
+}
+
+// ---- admin ---------------------------------------------------------------------------------------
+
+fn caller(role: &str) -> VerifiedAccess {
+    VerifiedAccess {
+        claims: crate::token::AccessClaims {
+            iss: "edge-auth".into(),
+            aud: "edge-auth".into(),
+            sub: "caller".into(),
+            sid: "caller-session".into(),
+            jti: "j".into(),
+            role: role.into(),
+            username: "caller".into(),
+        },
+        issued_at: NOW,
+        expires_at: NOW + 900,
+    }
+}
+
+#[test]
+fn admin_use_cases_check_the_callers_role_themselves() {
+    let c = config();
+    let store = MemoryStore::with_user(&c, "alice", "correct horse", "user");
+    let id = store.get("alice").id;
+    let kv = MemoryRevocations::default();
+    let counters = MemoryCounters::default();
+    let auth = at(&c, &store, &kv, &counters, NOW);
+    let create = CreateUserRequest::parse(
+        &c,
+        &body(json!({"username": "eve", "password": "a long passphrase", "role": "admin"})),
+    )
+    .unwrap();
+    let update = UpdateUserRequest::parse(&c, &body(json!({"role": "admin"}))).unwrap();
+    let import = ImportRequest::parse(&c, &body(json!({"users": []}))).unwrap();
+    let query = ListUsersQuery::parse(None, None, None).unwrap();
+    for role in ["user", "demo", "cajero"] {
+        let who = caller(role);
+        assert_eq!(block_on(auth.create_user(&who, &create)).unwrap_err(), AuthError::Forbidden, "{role}");
+        assert_eq!(block_on(auth.update_user(&who, &id, &update)).unwrap_err(), AuthError::Forbidden);
+        assert_eq!(block_on(auth.delete_user(&who, &id)).unwrap_err(), AuthError::Forbidden);
+        assert_eq!(block_on(auth.revoke_sessions(&who, &id)).unwrap_err(), AuthError::Forbidden);
+        assert_eq!(block_on(auth.import_users(&who, &import)).unwrap_err(), AuthError::Forbidden);
+    }
+    for role in ["user", "cajero"] {
+        let who = caller(role);
+        assert_eq!(block_on(auth.list_users(&who, &query)).unwrap_err(), AuthError::Forbidden, "{role}");
+        assert_eq!(block_on(auth.get_user(&who, &id)).unwrap_err(), AuthError::Forbidden);
+    }
+    // Nothing changed, and demo may read.
+    assert_eq!(store.get("alice").role, "user");
+    assert!(block_on(auth.list_users(&caller("demo"), &query)).is_ok());
+    assert!(block_on(auth.get_user(&caller("demo"), &id)).is_ok());
+}
+
+#[test]
+fn an_admin_demotion_ends_the_users_sessions_and_unknown_ids_are_not_found() {
+    let c = config();
+    let store = MemoryStore::with_user(&c, "alice", "correct horse", "admin");
+    store.add_user(&c, "root", "root password", "admin");
+    let kv = MemoryRevocations::default();
+    let tokens = do_login(&c, &store, "alice", "correct horse");
+    let counters = MemoryCounters::default();
+    let auth = at(&c, &store, &kv, &counters, NOW);
+    let id = store.get("alice").id;
+    let demote = UpdateUserRequest::parse(&c, &body(json!({"role": "user"}))).unwrap();
+    let view = block_on(auth.update_user(&caller("admin"), &id, &demote)).unwrap();
+    assert_eq!(view.user.role, "user");
+    assert_eq!(block_on(auth.authenticate(&tokens.access_token)).unwrap_err(), AuthError::TokenInvalid);
+    assert_eq!(
+        block_on(auth.update_user(&caller("admin"), "ghost", &demote)).unwrap_err(),
+        AuthError::NotFound
+    );
+    assert_eq!(block_on(auth.get_user(&caller("admin"), "ghost")).unwrap_err(), AuthError::NotFound);
+    assert_eq!(block_on(auth.revoke_sessions(&caller("admin"), "ghost")).unwrap_err(), AuthError::NotFound);
+}
+
+#[test]
+fn an_import_reports_what_it_skipped() {
+    let c = config();
+    let store = MemoryStore::with_user(&c, "alice", "correct horse", "user");
+    let sha = format!("sha256:{}", "ab".repeat(32));
+    let request = ImportRequest::parse(
+        &c,
+        &body(json!({"users": [
+            {"username": "old1", "password_hash": sha},
+            {"username": "ALICE", "password_hash": sha},
+            {"username": "old2", "password_hash": "plain"},
+        ]})),
+    )
+    .unwrap();
+    let (kv, counters) = (MemoryRevocations::default(), MemoryCounters::default());
+    let auth = at(&c, &store, &kv, &counters, NOW);
+    let report = block_on(auth.import_users(&caller("admin"), &request)).unwrap();
+    assert_eq!(report.imported, 1);
+    let skipped: Vec<(&str, &str)> = report.skipped.iter().map(|s| (s.username.as_str(), s.code)).collect();
+    assert_eq!(skipped, [("ALICE", "username_taken"), ("old2", "unsupported_hash")]);
+    assert_eq!(store.get("old1").password_hash, sha, "upgraded at the next login, not now");
+}
+
+#[test]
+fn rate_limit_counters_live_under_the_kv_key_names() {
+    let c = config();
+    let store = MemoryStore::with_user(&c, "alice", "correct horse", "user");
+    let counters = MemoryCounters::default();
+    let id = store.get("alice").id;
+    block_on(
+        at(&c, &store, &MemoryRevocations::default(), &counters, NOW)
+            .login(&login_req("alice", "nope"), &from_ip("203.0.113.9")),
+    )
+    .unwrap_err();
+    let window = c.limits.login_ip.unwrap().window_start(NOW);
+    for key in [
+        crate::kv_keys::account_failures(&format!("id:{id}")),
+        crate::kv_keys::window_counter(crate::kv_keys::Window::LoginIp, "203.0.113.9", window),
+    ] {
+        assert!(counters.values.borrow().contains_key(&key), "{key}");
+    }
 }
