@@ -34,7 +34,7 @@ pub struct User {
     pub last_login_at: Option<i64>,
 }
 
-/// The user object of API.md, as the user sees it.
+/// The user object of every response (docs/openapi.json), as the user sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct UserView {
     pub id: String,
