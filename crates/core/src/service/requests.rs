@@ -28,7 +28,7 @@ fn invalid_fields() -> AuthError {
 }
 
 /// `POST /auth/login` `{username | email, password}`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct LoginRequest {
     pub name: LoginName,
     pub password: String,
@@ -78,6 +78,36 @@ impl LogoutRequest {
     }
 }
 
+// Passwords and reset tokens must never reach a log line: these requests show every other field.
+impl std::fmt::Debug for LoginRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginRequest").field("name", &self.name).field("password", &"<redacted>").finish()
+    }
+}
+
+impl std::fmt::Debug for NewAccount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewAccount")
+            .field("username", &self.username)
+            .field("password", &"<redacted>")
+            .field("email", &self.email)
+            .field("display_name", &self.display_name)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for ChangePasswordRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChangePasswordRequest").finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for ResetPasswordRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResetPasswordRequest").finish_non_exhaustive()
+    }
+}
+
 fn optional_refresh_token(body: &Map<String, Value>) -> Result<Option<String>, AuthError> {
     let mut f = Fields::new(body);
     let token = f.optional_str("refresh_token").map(str::to_string);
@@ -86,7 +116,7 @@ fn optional_refresh_token(body: &Map<String, Value>) -> Result<Option<String>, A
 }
 
 /// The fields of a new account (signup and admin creation), the password policy applied.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct NewAccount {
     pub username: String,
     pub password: String,
@@ -156,7 +186,7 @@ impl SignupRequest {
 
 /// `PUT /auth/change-password` `{current_password, new_password}`. The policy for the new password is
 /// applied after the current one is verified (a wrong current password must count as a failure first).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct ChangePasswordRequest {
     pub current_password: String,
     pub new_password: String,
@@ -206,7 +236,7 @@ impl ForgotRequest {
 }
 
 /// `POST /auth/reset-password` `{token, new_password}`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct ResetPasswordRequest {
     pub token: String,
     pub new_password: String,
@@ -488,6 +518,25 @@ mod tests {
         assert_eq!(errors(e), pairs(&[("password", "missing")]));
         let ok = parse(json!({"email": "A@B.co", "password": "x", "role": "admin"})).unwrap();
         assert_eq!(ok, LoginRequest { name: LoginName::Email("a@b.co".into()), password: "x".into() });
+    }
+
+    #[test]
+    fn debug_output_never_shows_a_password_or_reset_token() {
+        let c = config();
+        let shown = format!(
+            "{:?} {:?} {:?} {:?}",
+            LoginRequest::parse(&obj(json!({"username": "ana", "password": "hunter2-secret"}))).unwrap(),
+            SignupRequest::parse(&c, &obj(json!({"username": "ana", "password": "hunter2-secret-long"})))
+                .unwrap(),
+            ChangePasswordRequest::parse(&obj(
+                json!({"current_password": "hunter2-secret", "new_password": "x"})
+            ))
+            .unwrap(),
+            ResetPasswordRequest::parse(&obj(json!({"token": "reset-token-value", "new_password": "y"})))
+                .unwrap(),
+        );
+        assert!(!shown.contains("hunter2") && !shown.contains("reset-token-value"), "{shown}");
+        assert!(shown.contains("ana"), "the rest is still there: {shown}");
     }
 
     #[test]
