@@ -8,6 +8,7 @@ mod kv_revocations;
 pub mod mailer;
 
 use edge_auth_core::config::Config;
+use edge_auth_core::service::Auth;
 use edge_auth_core::AuthError;
 use std::rc::Rc;
 use worker::{D1Database, Env, KvStore, RateLimiter};
@@ -58,6 +59,17 @@ impl Platform {
     /// Now, in unix seconds, from the Workers clock (it advances only across I/O).
     pub fn now(&self) -> i64 {
         (worker::Date::now().as_millis() / 1000) as i64
+    }
+
+    /// The use cases, over this request's adapters, at the current time.
+    pub fn auth(&self) -> Auth<'_, D1Store, KvRevocations, KvCounters> {
+        Auth {
+            config: &self.config,
+            store: self.store(),
+            revocations: self.revocations(),
+            counters: self.counters(),
+            now: self.now(),
+        }
     }
 
     pub fn store(&self) -> D1Store {

@@ -3,7 +3,6 @@
 
 use super::{cookies, cors};
 use crate::adapters::Platform;
-use edge_auth_core::service;
 use edge_auth_core::token::VerifiedAccess;
 use edge_auth_core::AuthError;
 use worker::Request;
@@ -23,7 +22,7 @@ pub async fn authenticate(req: &Request, p: &Platform) -> Result<VerifiedAccess,
         }
         None => return Err(AuthError::TokenMissing),
     };
-    service::authenticate(&p.config, &p.revocations(), &token, p.now()).await
+    p.auth().authenticate(&token).await
 }
 
 /// The token of a `Bearer` credential (scheme case-insensitive, RFC 7235 §2.1).

@@ -1,9 +1,11 @@
-//! One named `async fn` per endpoint: parse, call the core, render.
+//! One named `async fn` per endpoint: parse the typed request, call the use case, render.
 
 use super::{body, cookies, cors, response, Call};
 use crate::adapters::Platform;
-use edge_auth_core::service::{self, ClientInfo, ForgotRequest, LoginRequest, TokenResponse};
-use edge_auth_core::validate::Fields;
+use edge_auth_core::service::{
+    ChangePasswordRequest, ClientInfo, ForgotRequest, LoginRequest, LogoutRequest, RefreshRequest,
+    ResetPasswordRequest, SignupRequest, TokenResponse,
+};
 use edge_auth_core::AuthError;
 use serde_json::json;
 use worker::{Request, Response};
@@ -47,39 +49,28 @@ pub fn jwks(p: &Platform) -> Response {
 
 /// `POST /auth/login`.
 pub async fn login(mut call: Call<'_>) -> Result<Response, AuthError> {
-    let (req, p) = (&mut call.req, call.p);
-    let body = body::json_object(req).await?;
-    let request = LoginRequest::parse(&body)?;
-    let client = client_info(req);
+    let request = LoginRequest::parse(&body::json_object(&mut call.req).await?)?;
+    let (p, client) = (call.p, client_info(&call.req));
     p.edge_rate_limit(&format!("login:{}", client.ip.as_deref().unwrap_or("unknown"))).await?;
-    let tokens = service::login(&p.config, &p.store(), &p.counters(), &request, &client, p.now()).await?;
+    let tokens = p.auth().login(&request, &client).await?;
     Ok(token_response(p, &tokens))
 }
 
 /// `POST /auth/refresh`: the token from the body, or (cookie mode) from the refresh cookie.
 pub async fn refresh(mut call: Call<'_>) -> Result<Response, AuthError> {
-    let (req, p) = (&mut call.req, call.p);
-    let body = body::optional_json_object(req).await?;
-    let mut fields = Fields::new(&body);
-    let from_body = fields.optional_str("refresh_token").map(str::to_string);
-    fields.finish()?;
-    let token = match from_body {
+    let request = RefreshRequest::parse(&body::optional_json_object(&mut call.req).await?)?;
+    let (req, p) = (&call.req, call.p);
+    let token = match request.refresh_token {
         Some(t) => t,
-        None => {
-            let cookie = p.config.cookie_mode.then(|| cookies::read(req, cookies::REFRESH_COOKIE)).flatten();
-            match cookie {
-                Some(t) => {
-                    cors::check_csrf(req, &p.config)?;
-                    t
-                }
-                None => {
-                    return Err(AuthError::field("refresh_token", "missing", "`refresh_token` is required."))
-                }
+        None => match p.config.cookie_mode.then(|| cookies::read(req, cookies::REFRESH_COOKIE)).flatten() {
+            Some(t) => {
+                cors::check_csrf(req, &p.config)?;
+                t
             }
-        }
+            None => return Err(AuthError::field("refresh_token", "missing", "`refresh_token` is required.")),
+        },
     };
-    let result = service::refresh(&p.config, &p.store(), &p.revocations(), &token, p.now()).await;
-    match result {
+    match p.auth().refresh(&token).await {
         Ok(tokens) => Ok(token_response(p, &tokens)),
         // A dead refresh cookie (401) is cleared, so the browser stops sending it; a passing outage
         // (503) must not sign anyone out.
@@ -95,74 +86,54 @@ pub async fn refresh(mut call: Call<'_>) -> Result<Response, AuthError> {
 /// `POST /auth/logout` `{refresh_token?}`: ends the caller's session (and that of the given refresh
 /// token, when it is another session of the same user).
 pub async fn logout(mut call: Call<'_>) -> Result<Response, AuthError> {
-    let access = call.access()?.clone();
-    let (req, p) = (&mut call.req, call.p);
-    let body = body::optional_json_object(req).await?;
-    let mut fields = Fields::new(&body);
-    let refresh_token = fields.optional_str("refresh_token").map(str::to_string);
-    fields.finish()?;
-    let refresh_token = refresh_token
+    let request = LogoutRequest::parse(&body::optional_json_object(&mut call.req).await?)?;
+    let (req, p) = (&call.req, call.p);
+    let refresh_token = request
+        .refresh_token
         .or_else(|| p.config.cookie_mode.then(|| cookies::read(req, cookies::REFRESH_COOKIE)).flatten());
-    service::logout(&p.config, &p.store(), &p.revocations(), &access, refresh_token.as_deref(), p.now())
-        .await?;
+    p.auth().logout(call.access()?, refresh_token.as_deref()).await?;
     Ok(signed_out(p))
 }
 
 /// `POST /auth/logout-all`: ends every session and outstanding access token of the caller.
 pub async fn logout_all(call: Call<'_>) -> Result<Response, AuthError> {
-    let (access, p) = (call.access()?, call.p);
-    service::logout_all(&p.config, &p.store(), &p.revocations(), access, p.now()).await?;
-    Ok(signed_out(p))
+    call.p.auth().logout_all(call.access()?).await?;
+    Ok(signed_out(call.p))
 }
 
 /// `GET /auth/profile` and `GET /auth/me`.
 pub async fn profile(call: Call<'_>) -> Result<Response, AuthError> {
-    let (access, p) = (call.access()?, call.p);
-    let user = service::profile(&p.store(), access).await?;
+    let user = call.p.auth().profile(call.access()?).await?;
     Ok(response::json(200, &user))
 }
 
 /// `GET /auth/sessions`.
 pub async fn list_sessions(call: Call<'_>) -> Result<Response, AuthError> {
-    let (access, p) = (call.access()?, call.p);
-    let sessions = service::list_sessions(&p.store(), access, p.now()).await?;
+    let sessions = call.p.auth().list_sessions(call.access()?).await?;
     Ok(response::json(200, &json!({ "sessions": sessions })))
 }
 
 /// `DELETE /auth/sessions/{id}`.
 pub async fn delete_session(call: Call<'_>) -> Result<Response, AuthError> {
-    let (access, p, id) = (call.access()?, call.p, call.param()?);
-    service::delete_session(&p.config, &p.store(), &p.revocations(), access, id, p.now()).await?;
+    call.p.auth().delete_session(call.access()?, call.param()?).await?;
     Ok(response::no_content(&[]))
 }
 
 /// `POST /auth/signup`: 201 with a token response.
 pub async fn signup(mut call: Call<'_>) -> Result<Response, AuthError> {
-    let (req, p) = (&mut call.req, call.p);
-    let body = body::json_object(req).await?;
-    let client = client_info(req);
+    let body = body::json_object(&mut call.req).await?;
+    let (p, client) = (call.p, client_info(&call.req));
     p.edge_rate_limit(&format!("signup:{}", client.ip.as_deref().unwrap_or("unknown"))).await?;
-    let (tokens, _) = service::signup(&p.config, &p.store(), &p.counters(), &body, &client, p.now()).await?;
+    let request = SignupRequest::parse(&p.config, &body)?;
+    let (tokens, _) = p.auth().signup(&request, &client).await?;
     Ok(token_response(p, &tokens).with_status(201))
 }
 
 /// `PUT /auth/change-password`.
 pub async fn change_password(mut call: Call<'_>) -> Result<Response, AuthError> {
-    let access = call.access()?.clone();
-    let (req, p) = (&mut call.req, call.p);
-    let body = body::json_object(req).await?;
-    let client = client_info(req);
-    let tokens = service::change_password(
-        &p.config,
-        &p.store(),
-        &p.revocations(),
-        &p.counters(),
-        &access,
-        &body,
-        &client,
-        p.now(),
-    )
-    .await?;
+    let request = ChangePasswordRequest::parse(&body::json_object(&mut call.req).await?)?;
+    let (p, client) = (call.p, client_info(&call.req));
+    let tokens = p.auth().change_password(call.access()?, &request, &client).await?;
     Ok(token_response(p, &tokens))
 }
 
@@ -170,18 +141,17 @@ pub async fn change_password(mut call: Call<'_>) -> Result<Response, AuthError> 
 /// up, storing the token and delivering the mail happen after the response (`waitUntil`), so neither
 /// the answer nor its timing tells whether the account exists.
 pub async fn forgot_password(mut call: Call<'_>) -> Result<Response, AuthError> {
-    let (req, p, ctx) = (&mut call.req, call.p, call.ctx);
-    let body = body::json_object(req).await?;
-    let request = ForgotRequest::parse(&body)?;
+    let request = ForgotRequest::parse(&body::json_object(&mut call.req).await?)?;
+    let (req, p) = (&call.req, call.p);
     let ip = client_info(req).ip.unwrap_or_else(|| "unknown".into());
     p.edge_rate_limit(&format!("forgot:{ip}")).await?;
-    request.check_limits(&p.config, &p.counters(), &ip, p.now()).await?;
+    p.auth().check_forgot_limits(&request, &ip).await?;
     let origin = origin(req).unwrap_or_default();
     let platform = p.clone();
-    ctx.wait_until(async move {
-        let now = platform.now();
-        match service::forgot_password(&platform.config, &platform.store(), &request, &origin, now).await {
-            Ok(Some(mail)) => crate::adapters::mailer::deliver_reset(&platform.config, &mail, now).await,
+    call.ctx.wait_until(async move {
+        let auth = platform.auth();
+        match auth.forgot_password(&request, &origin).await {
+            Ok(Some(mail)) => crate::adapters::mailer::deliver_reset(&platform.config, &mail, auth.now).await,
             Ok(None) => {}
             Err(e) => crate::log::error("forgot_password", &format!("{e}: {}", e.log_detail().unwrap_or(""))),
         }
@@ -194,9 +164,8 @@ pub async fn forgot_password(mut call: Call<'_>) -> Result<Response, AuthError> 
 
 /// `POST /auth/reset-password` `{token, new_password}`.
 pub async fn reset_password(mut call: Call<'_>) -> Result<Response, AuthError> {
-    let (req, p) = (&mut call.req, call.p);
-    let body = body::json_object(req).await?;
-    service::reset_password(&p.config, &p.store(), &p.revocations(), &body, p.now()).await?;
+    let request = ResetPasswordRequest::parse(&body::json_object(&mut call.req).await?)?;
+    call.p.auth().reset_password(&request).await?;
     Ok(response::json(200, &json!({"message": "Your password has been changed. Please sign in again."})))
 }
 

@@ -1,6 +1,6 @@
 //! Hashes imported from other systems, verified so their users can log in once and be upgraded to the
 //! current scheme. Every cost parameter is bounded, so a planted hash cannot burn a Worker's CPU
-//! budget [Ory Kratos hash limits; SECURITY.md].
+//! budget [Ory Kratos hash limits].
 //!
 //! | scheme | form |
 //! |---|---|

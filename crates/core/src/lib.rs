@@ -3,12 +3,12 @@
 //! KV and HTTP.
 //!
 //! - [`password`]: PBKDF2-HMAC-SHA512 PHC hashes, constant-time verification, rehash decisions
-//! - [`token`]: access-token issue and verification (HS256 or EdDSA, `typ: at+jwt`)
-//! - [`jws`]: the compact JWS framing and HS256 under the tokens
+//! - [`token`]: access-token issue and verification (HS256 or EdDSA, `typ: at+jwt`) with jwt-compact
 //! - [`validate`]: input fields, usernames, emails, password bounds
 //! - [`roles`]: who may do what
 //! - [`config`]: every setting, read and validated once
 //! - [`service`]: the use cases, written against the [`ports`]
+//! - [`kv_keys`]: every Workers KV key name
 //! - [`error`]: the one error type
 
 pub mod b64;
@@ -16,7 +16,6 @@ pub mod common_passwords;
 pub mod config;
 pub mod ed25519;
 pub mod error;
-pub mod jws;
 pub mod kv_keys;
 pub mod legacy;
 pub mod mail;
@@ -28,7 +27,6 @@ pub mod rate_limit;
 pub mod roles;
 pub mod service;
 pub mod session;
-pub mod time;
 pub mod token;
 pub mod unicode;
 pub mod user;

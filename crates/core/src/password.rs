@@ -24,7 +24,7 @@ pub const DEFAULT_ITERATIONS: u32 = 220_000;
 /// `DEFAULT_ITERATIONS`.
 pub const MIN_ITERATIONS: u32 = 1_000;
 /// The highest cost accepted in a stored hash, so that a planted or imported hash cannot burn the CPU
-/// budget of a Worker [Ory Kratos hash limits; SECURITY.md].
+/// budget of a Worker [Ory Kratos hash limits].
 pub const MAX_ITERATIONS: u32 = 10_000_000;
 /// Salt length: at least 16 random bytes [OWASP Password Storage CS; NIST SP 800-132 §5.1].
 pub const SALT_LEN: usize = 16;

@@ -155,3 +155,100 @@ pub trait Counters {
     async fn put_many(&self, entries: &[(String, String, u64)]) -> Result<(), AuthError>;
     async fn delete(&self, key: &str) -> Result<(), AuthError>;
 }
+
+// A borrowed adapter is an adapter: the use cases own their handles (`service::Auth`), and a caller
+// that keeps one for later (the tests, which inspect it afterwards) lends it instead.
+
+impl<T: Store + ?Sized> Store for &T {
+    async fn find_user_by_login(&self, name: &LoginName) -> Result<Option<User>, AuthError> {
+        (**self).find_user_by_login(name).await
+    }
+    async fn find_user(&self, id: &str) -> Result<Option<User>, AuthError> {
+        (**self).find_user(id).await
+    }
+    async fn start_session(&self, login: &LoginRecord<'_>, session: &Session) -> Result<(), AuthError> {
+        (**self).start_session(login, session).await
+    }
+    async fn find_session(&self, id: &str) -> Result<Option<(Session, User)>, AuthError> {
+        (**self).find_session(id).await
+    }
+    async fn advance_session(&self, id: &str, from: u64, now: i64) -> Result<bool, AuthError> {
+        (**self).advance_session(id, from, now).await
+    }
+    async fn revoke_session(&self, id: &str, user_id: Option<&str>, now: i64) -> Result<bool, AuthError> {
+        (**self).revoke_session(id, user_id, now).await
+    }
+    async fn revoke_user_sessions(
+        &self,
+        user_id: &str,
+        keep: Option<&str>,
+        now: i64,
+    ) -> Result<Vec<String>, AuthError> {
+        (**self).revoke_user_sessions(user_id, keep, now).await
+    }
+    async fn list_sessions(&self, user_id: &str, now: i64) -> Result<Vec<Session>, AuthError> {
+        (**self).list_sessions(user_id, now).await
+    }
+    async fn create_user(&self, user: &User, session: Option<&Session>) -> Result<(), AuthError> {
+        (**self).create_user(user, session).await
+    }
+    async fn replace_password(
+        &self,
+        user_id: &str,
+        hash: &str,
+        now: i64,
+        session: Option<&Session>,
+    ) -> Result<(), AuthError> {
+        (**self).replace_password(user_id, hash, now, session).await
+    }
+    async fn create_reset(&self, reset: &ResetRecord) -> Result<(), AuthError> {
+        (**self).create_reset(reset).await
+    }
+    async fn find_reset(&self, token_hash: &str) -> Result<Option<(ResetRecord, User)>, AuthError> {
+        (**self).find_reset(token_hash).await
+    }
+    async fn consume_reset(&self, token_hash: &str, now: i64) -> Result<bool, AuthError> {
+        (**self).consume_reset(token_hash, now).await
+    }
+    async fn list_users(&self, query: &UserQuery) -> Result<Vec<User>, AuthError> {
+        (**self).list_users(query).await
+    }
+    async fn update_user(&self, id: &str, patch: &UserPatch, now: i64) -> Result<Guarded, AuthError> {
+        (**self).update_user(id, patch, now).await
+    }
+    async fn delete_user(&self, id: &str) -> Result<Guarded, AuthError> {
+        (**self).delete_user(id).await
+    }
+}
+
+impl<T: Revocations + ?Sized> Revocations for &T {
+    async fn check(&self, session_id: &str, user_id: &str) -> Result<RevocationState, AuthError> {
+        (**self).check(session_id, user_id).await
+    }
+    async fn revoke_session(&self, session_id: &str, ttl_seconds: u64) -> Result<(), AuthError> {
+        (**self).revoke_session(session_id, ttl_seconds).await
+    }
+    async fn revoke_sessions(&self, session_ids: &[String], ttl_seconds: u64) -> Result<(), AuthError> {
+        (**self).revoke_sessions(session_ids, ttl_seconds).await
+    }
+    async fn revoke_user_before(
+        &self,
+        user_id: &str,
+        not_before: i64,
+        ttl_seconds: u64,
+    ) -> Result<(), AuthError> {
+        (**self).revoke_user_before(user_id, not_before, ttl_seconds).await
+    }
+}
+
+impl<T: Counters + ?Sized> Counters for &T {
+    async fn get_many(&self, keys: &[&str]) -> Result<Vec<Option<String>>, AuthError> {
+        (**self).get_many(keys).await
+    }
+    async fn put_many(&self, entries: &[(String, String, u64)]) -> Result<(), AuthError> {
+        (**self).put_many(entries).await
+    }
+    async fn delete(&self, key: &str) -> Result<(), AuthError> {
+        (**self).delete(key).await
+    }
+}

@@ -1,51 +1,25 @@
 //! The two Unicode operations the core needs: NFKC (passwords, NIST SP 800-63B §5.1.1.2) and lowercasing
-//! (e-mail addresses, the common-password check). ASCII, nearly every input, never leaves Rust.
-//!
-//! In a Worker the JavaScript engine's own Unicode data does the rest (`String.prototype.normalize`,
-//! `toLowerCase`), so the wasm carries no normalisation or case tables: `unicode-normalization` would add
-//! ~300 KB, Rust's `str::to_lowercase` ~15 KB (BENCHMARKS.md, "Size"). On the host (tests, the admin
-//! CLI) the Rust implementations do it.
+//! (e-mail addresses, the common-password check), the same on every target so that a password hashed by
+//! `edge-auth-cli` on the host verifies in the Worker. ASCII, nearly every input, takes a shortcut that
+//! allocates nothing (NFKC) or skips the case tables (lowercasing).
 
 use std::borrow::Cow;
+use unicode_normalization::UnicodeNormalization;
 
 /// Unicode NFKC normalisation (a no-op, without allocation, for ASCII).
 pub fn nfkc(s: &str) -> Cow<'_, str> {
     if s.is_ascii() {
         Cow::Borrowed(s)
     } else {
-        Cow::Owned(platform::nfkc(s))
+        Cow::Owned(s.nfkc().collect())
     }
 }
 
-/// Unicode lowercase (full case mapping, as `str::to_lowercase` and `String.prototype.toLowerCase`).
+/// Unicode lowercase (full case mapping, `str::to_lowercase`).
 pub fn lowercase(s: &str) -> String {
     if s.is_ascii() {
         s.to_ascii_lowercase()
     } else {
-        platform::lowercase(s)
-    }
-}
-
-#[cfg(target_arch = "wasm32")]
-mod platform {
-    use js_sys::JsString;
-
-    pub fn nfkc(s: &str) -> String {
-        JsString::from(s).normalize("NFKC").into()
-    }
-
-    pub fn lowercase(s: &str) -> String {
-        JsString::from(s).to_lower_case().into()
-    }
-}
-
-#[cfg(not(target_arch = "wasm32"))]
-mod platform {
-    pub fn nfkc(s: &str) -> String {
-        unicode_normalization::UnicodeNormalization::nfkc(s).collect()
-    }
-
-    pub fn lowercase(s: &str) -> String {
         s.to_lowercase()
     }
 }
@@ -61,5 +35,13 @@ mod tests {
         assert_eq!(lowercase("MiXeD-42"), "mixed-42");
         assert_eq!(lowercase("ÀÉÎ.ÕÜ@Exemple.FR"), "àéî.õü@exemple.fr");
         assert_eq!(lowercase("ΣΊΣΥΦΟΣ"), "σίσυφος", "final sigma");
+    }
+
+    #[test]
+    fn compatibility_forms_and_composed_forms_meet() {
+        // "é" precomposed and as e + combining acute: one password, whichever way a keyboard sends it.
+        assert_eq!(nfkc("caf\u{e9}"), nfkc("cafe\u{301}"));
+        assert_eq!(nfkc("Ｐａｓｓ"), "Pass", "fullwidth letters");
+        assert_ne!(nfkc("caf\u{e9}"), "cafe", "normalisation is not accent stripping");
     }
 }

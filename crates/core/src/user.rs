@@ -1,7 +1,23 @@
 //! The user record and the views of it that leave the server. A password hash is never in a view.
 
-use crate::time::rfc3339;
+use chrono::{DateTime, SecondsFormat};
 use serde::Serialize;
+
+/// 0000-01-01T00:00:00Z and 9999-12-31T23:59:59Z: the instants RFC 3339 can write (four-digit years,
+/// RFC 3339 §5.6 `date-fullyear`). Times outside are shown as the nearest end.
+pub const MIN_RFC3339: i64 = -62_167_219_200;
+pub const MAX_RFC3339: i64 = 253_402_300_799;
+
+/// Unix seconds as the API shows them: RFC 3339 in UTC, whole seconds, `Z`, e.g. `2026-11-22T04:05:06Z`.
+///
+/// Clamped to years 0000-9999 so that the result is always valid RFC 3339: the times shown come from
+/// our own clock and lifetimes of at most ten years (`crate::config::durations`), so only a damaged row
+/// gets there, and chrono alone would write a signed five-digit year.
+pub fn rfc3339(unix_seconds: i64) -> String {
+    let t = unix_seconds.clamp(MIN_RFC3339, MAX_RFC3339);
+    // Inside chrono's range by the clamp, so `from_timestamp` always answers.
+    DateTime::from_timestamp(t, 0).unwrap_or_default().to_rfc3339_opts(SecondsFormat::Secs, true)
+}
 
 /// A user as stored in D1.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,7 +34,7 @@ pub struct User {
     pub last_login_at: Option<i64>,
 }
 
-/// The user object of API.md, as the user sees it.
+/// The user object of every response (docs/openapi.json), as the user sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct UserView {
     pub id: String,
@@ -64,6 +80,41 @@ impl User {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_are_utc_with_a_z_suffix() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(1_780_000_000), "2026-05-28T20:26:40Z");
+    }
+
+    #[test]
+    fn known_dates_leap_days_and_year_ends() {
+        for (t, text) in [
+            (-1, "1969-12-31T23:59:59Z"),
+            (951_782_400, "2000-02-29T00:00:00Z"), // 2000 is a leap year (divisible by 400)
+            (951_868_799, "2000-02-29T23:59:59Z"),
+            (951_868_800, "2000-03-01T00:00:00Z"),
+            (1_709_164_800, "2024-02-29T00:00:00Z"),
+            (1_735_689_599, "2024-12-31T23:59:59Z"), // day 366 of a leap year
+            (1_735_689_600, "2025-01-01T00:00:00Z"),
+            (4_107_456_000, "2100-02-28T00:00:00Z"),
+            (4_107_542_400, "2100-03-01T00:00:00Z"), // 2100 is not (divisible by 100, not 400)
+            (2_147_483_647, "2038-01-19T03:14:07Z"),
+            (-2_208_988_800, "1900-01-01T00:00:00Z"),
+            (MIN_RFC3339, "0000-01-01T00:00:00Z"),
+            (MAX_RFC3339, "9999-12-31T23:59:59Z"),
+        ] {
+            assert_eq!(rfc3339(t), text, "{t}");
+        }
+    }
+
+    #[test]
+    fn times_outside_four_digit_years_are_shown_as_the_nearest_end() {
+        assert_eq!(rfc3339(MAX_RFC3339 + 1), "9999-12-31T23:59:59Z");
+        assert_eq!(rfc3339(i64::MAX), "9999-12-31T23:59:59Z");
+        assert_eq!(rfc3339(MIN_RFC3339 - 1), "0000-01-01T00:00:00Z");
+        assert_eq!(rfc3339(i64::MIN), "0000-01-01T00:00:00Z");
+    }
 
     #[test]
     fn no_view_contains_the_password_hash() {

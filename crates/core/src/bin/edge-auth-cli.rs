@@ -38,9 +38,6 @@ fn run(args: Vec<String>) -> Result<String, String> {
     };
     let hasher = PasswordHasher::new(iterations)?;
     match command.as_str() {
-        // The CLI runs on the host; this arm is compiled out of wasm32 builds (clippy checks those too),
-        // where computing the public key needs Web Crypto.
-        #[cfg(not(target_arch = "wasm32"))]
         "gen-ed25519-key" => {
             let (key, seed) = edge_auth_core::token::EdSigningKey::generate();
             let seed = edge_auth_core::b64::URL_SAFE_NO_PAD.encode(seed);

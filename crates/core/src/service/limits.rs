@@ -7,10 +7,10 @@
 
 use crate::config::Config;
 use crate::error::AuthError;
+use crate::kv_keys::{self, Window};
 use crate::ports::Counters;
 use crate::rate_limit::{Decision, Failures, WindowLimit};
 use crate::validate::LoginName;
-use sha2::{Digest, Sha256};
 
 /// What a login's limit check read, to update after the attempt.
 #[derive(Debug, Clone)]
@@ -38,8 +38,8 @@ pub async fn check_login(
     account: &str,
     now: i64,
 ) -> Result<LoginGuard, AuthError> {
-    let account_key = format!("rl:account:{}", digest(account));
-    let ip_key = config.limits.login_ip.map(|l| (window_key("login-ip", ip, &l, now), l));
+    let account_key = kv_keys::account_failures(account);
+    let ip_key = config.limits.login_ip.map(|l| (window_key(Window::LoginIp, ip, &l, now), l));
     let mut keys = vec![account_key.as_str()];
     if let Some((k, _)) = &ip_key {
         keys.push(k);
@@ -87,21 +87,21 @@ pub async fn login_succeeded(counters: &impl Counters, guard: &LoginGuard) -> Re
 pub async fn check_and_count(
     counters: &impl Counters,
     limit: Option<WindowLimit>,
-    bucket: &str,
+    window: Window,
     subject: &str,
     now: i64,
 ) -> Result<(), AuthError> {
     let Some(limit) = limit else { return Ok(()) };
-    let key = window_key(bucket, subject, &limit, now);
+    let key = window_key(window, subject, &limit, now);
     let count =
         counters.get_many(&[&key]).await?[0].as_deref().and_then(|v| v.parse::<u32>().ok()).unwrap_or(0);
     deny(limit.decide(count, now))?;
     counters.put_many(&[(key, (count + 1).to_string(), window_ttl(&limit, now))]).await.map_err(refused_write)
 }
 
-/// The key of a fixed-window counter. Subjects that may be personal (addresses) are hashed.
-fn window_key(bucket: &str, subject: &str, limit: &WindowLimit, now: i64) -> String {
-    format!("rl:{bucket}:{}:{}", digest(subject), limit.window_start(now))
+/// The key of the fixed-window counter that `now` falls in.
+fn window_key(window: Window, subject: &str, limit: &WindowLimit, now: i64) -> String {
+    kv_keys::window_counter(window, subject, limit.window_start(now))
 }
 
 /// Until the window ends, and never below KV's 60 s minimum.
@@ -115,11 +115,6 @@ fn name_key(name: &LoginName) -> String {
         LoginName::Username(u) => format!("u:{}", u.to_ascii_lowercase()),
         LoginName::Email(e) => format!("e:{e}"),
     }
-}
-
-/// A short hash keeps personal data (addresses, usernames, IPs) out of KV key names.
-fn digest(s: &str) -> String {
-    Sha256::digest(s.as_bytes())[..12].iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn deny(decision: Decision) -> Result<(), AuthError> {

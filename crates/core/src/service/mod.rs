@@ -1,28 +1,50 @@
-//! The use cases, written against the ports. Each takes `now` (unix seconds) from the caller.
+//! The use cases, written against the ports: one method of [`Auth`] per use case, taking the typed
+//! request of its endpoint ([`requests`]). `Auth` carries what every use case shares: the
+//! configuration, the adapters and the time of the request.
 //!
 //! - [`login`]: login, profile
 //! - [`sessions`]: authenticate (with revocation checks), refresh, logout, logout-all, session list
 //! - [`accounts`]: signup, change password, forgot/reset password
 //! - [`admin`]: the admin API
+//! - [`requests`]: the typed requests and their parsing
 
 pub mod accounts;
 pub mod admin;
-pub mod limits;
+mod limits;
 mod login;
+pub mod requests;
 mod sessions;
 
-pub use accounts::{change_password, forgot_password, reset_password, signup, ForgotRequest};
-pub use login::{login, profile, LoginRequest};
-pub use sessions::{authenticate, delete_session, list_sessions, logout, logout_all, refresh, SessionView};
+pub use admin::{ImportReport, Skipped, UserPage};
+pub use requests::{
+    ChangePasswordRequest, CreateUserRequest, ForgotRequest, ImportRequest, ListUsersQuery, LoginRequest,
+    LogoutRequest, RefreshRequest, ResetPasswordRequest, SignupRequest, UpdateUserRequest,
+};
+pub use sessions::SessionView;
 
 use crate::config::Config;
 use crate::error::AuthError;
+use crate::ports::{Counters, Revocations, Store};
 use crate::session::Session;
 use crate::token::{Subject, LEEWAY_SECONDS};
 use crate::user::{User, UserView};
 use serde::Serialize;
 
-/// The token response of API.md (field names from RFC 6749 §5.1).
+/// The context of one request's use case: configuration, the three adapters (owned handles, cheap to
+/// make per request, or borrowed ones: the ports are implemented for `&T` too) and `now`, the request's
+/// time in unix seconds, which every rule reads so that tests choose it.
+pub struct Auth<'a, S, R, C> {
+    pub config: &'a Config,
+    /// Users, sessions and reset tokens (D1).
+    pub store: S,
+    /// Access-token revocations (KV).
+    pub revocations: R,
+    /// Rate-limit counters (KV).
+    pub counters: C,
+    pub now: i64,
+}
+
+/// The token response of a login, refresh, signup or password change (field names from RFC 6749 §5.1).
 #[derive(Debug, Clone, Serialize)]
 pub struct TokenResponse {
     pub access_token: String,
@@ -40,59 +62,55 @@ pub struct ClientInfo {
     pub ip: Option<String>,
 }
 
-/// A new session for `user_id`: random id and seed, generation 0, absolute expiry from config.
-pub(crate) fn new_session(config: &Config, user_id: &str, client: &ClientInfo, now: i64) -> Session {
-    let mut seed = vec![0u8; crate::session::SEED_LEN];
-    crate::random::fill(&mut seed);
-    Session {
-        id: crate::random::id(),
-        user_id: user_id.to_string(),
-        seed,
-        generation: 0,
-        rotated_at: now,
-        created_at: now,
-        last_used_at: now,
-        expires_at: now.saturating_add(config.refresh_ttl_seconds as i64),
-        user_agent: client.user_agent.as_deref().map(|s| truncate(s, 256)),
-        ip: client.ip.as_deref().map(|s| truncate(s, 64)),
-        revoked_at: None,
+impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
+    /// A new session for `user_id`: random id and seed, generation 0, absolute expiry from config.
+    fn new_session(&self, user_id: &str, client: &ClientInfo) -> Session {
+        let mut seed = vec![0u8; crate::session::SEED_LEN];
+        crate::random::fill(&mut seed);
+        Session {
+            id: crate::random::id(),
+            user_id: user_id.to_string(),
+            seed,
+            generation: 0,
+            rotated_at: self.now,
+            created_at: self.now,
+            last_used_at: self.now,
+            expires_at: self.now.saturating_add(self.config.refresh_ttl_seconds as i64),
+            user_agent: client.user_agent.as_deref().map(|s| truncate(s, 256)),
+            ip: client.ip.as_deref().map(|s| truncate(s, 64)),
+            revoked_at: None,
+        }
     }
-}
 
-/// The access token and the refresh token of `generation` for a session.
-pub(crate) async fn token_response(
-    config: &Config,
-    user: &User,
-    session: &Session,
-    generation: u64,
-    now: i64,
-) -> Result<TokenResponse, AuthError> {
-    let issued = config
-        .tokens
-        .issue(
-            &Subject {
-                user_id: &user.id,
-                session_id: &session.id,
-                role: &user.role,
-                username: &user.username,
-            },
-            now,
-        )
-        .await?;
-    Ok(TokenResponse {
-        access_token: issued.token,
-        token_type: "Bearer",
-        expires_in: issued.expires_in,
-        refresh_token: config.refresh_key.mint(&session.id, &session.seed, generation),
-        refresh_expires_in: session.expires_at.saturating_sub(now).max(0) as u64,
-        user: user.view(),
-    })
-}
+    /// The access token and the refresh token of `generation` for a session.
+    fn token_response(
+        &self,
+        user: &User,
+        session: &Session,
+        generation: u64,
+    ) -> Result<TokenResponse, AuthError> {
+        let subject = Subject {
+            user_id: &user.id,
+            session_id: &session.id,
+            role: &user.role,
+            username: &user.username,
+        };
+        let issued = self.config.tokens.issue(&subject, self.now)?;
+        Ok(TokenResponse {
+            access_token: issued.token,
+            token_type: "Bearer",
+            expires_in: issued.expires_in,
+            refresh_token: self.config.refresh_key.mint(&session.id, &session.seed, generation),
+            refresh_expires_in: session.expires_at.saturating_sub(self.now).max(0) as u64,
+            user: user.view(),
+        })
+    }
 
-/// How long a KV revocation must live: until every access token it covers has expired (KV refuses
-/// TTLs under 60 s).
-pub(crate) fn revocation_ttl(config: &Config) -> u64 {
-    (config.tokens.ttl_seconds() + LEEWAY_SECONDS as u64 + 1).max(60)
+    /// How long a KV revocation must live: until every access token it covers has expired (KV refuses
+    /// TTLs under 60 s).
+    fn revocation_ttl(&self) -> u64 {
+        (self.config.tokens.ttl_seconds() + LEEWAY_SECONDS as u64 + 1).max(60)
+    }
 }
 
 fn truncate(s: &str, max_chars: usize) -> String {

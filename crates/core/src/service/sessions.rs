@@ -1,138 +1,17 @@
 //! Authentication of access tokens (with revocation checks), refresh-token rotation, logout,
 //! logout-all and the caller's session list.
 
-use super::{revocation_ttl, token_response, TokenResponse};
-use crate::config::Config;
+use super::{Auth, TokenResponse};
 use crate::error::AuthError;
-use crate::ports::{Revocations, Store};
+use crate::ports::{Counters, Revocations, Store};
 use crate::session::{decide, PresentedRefresh, RefreshDecision};
-use crate::time::rfc3339;
 use crate::token::VerifiedAccess;
+use crate::user::rfc3339;
 use serde::Serialize;
-
-/// Verifies an access token and checks that neither its session nor its user's tokens were revoked.
-/// KV: two reads, issued concurrently by the adapter. D1: none.
-pub async fn authenticate(
-    config: &Config,
-    revocations: &impl Revocations,
-    token: &str,
-    now: i64,
-) -> Result<VerifiedAccess, AuthError> {
-    let access = config.tokens.verify(token, now).await?;
-    let state = revocations.check(&access.claims.sid, &access.claims.sub).await?;
-    // `iat < not_before`: a token issued in the same second as a logout-all survives only if its
-    // session is not itself revoked (logout-all also denylists the caller's own session).
-    let revoked_by_user = state.user_not_before.is_some_and(|nbf| access.issued_at < nbf);
-    if state.session_revoked || revoked_by_user {
-        return Err(AuthError::TokenInvalid);
-    }
-    Ok(access)
-}
-
-/// `POST /auth/refresh`: rotates the refresh token (see `crate::session` for the rules).
-/// D1: one read (session joined with its user), one conditional update. KV: one write on reuse only.
-pub async fn refresh(
-    config: &Config,
-    store: &impl Store,
-    revocations: &impl Revocations,
-    token: &str,
-    now: i64,
-) -> Result<TokenResponse, AuthError> {
-    let presented = PresentedRefresh::parse(token).ok_or(AuthError::RefreshTokenInvalid)?;
-    let (mut session, user) =
-        store.find_session(&presented.session_id).await?.ok_or(AuthError::RefreshTokenInvalid)?;
-    if !config.verify_refresh(&presented, &session.seed) || user.disabled {
-        return Err(AuthError::RefreshTokenInvalid);
-    }
-    // A lost race re-reads and decides again; two rounds cover every interleaving of two writers, a
-    // third is defensive.
-    for _ in 0..3 {
-        let generation = match decide(&session, presented.generation, now, config.refresh_grace_seconds) {
-            RefreshDecision::Rotate { from } => {
-                if store.advance_session(&session.id, from, now).await? {
-                    from + 1
-                } else {
-                    let (fresh, _) =
-                        store.find_session(&session.id).await?.ok_or(AuthError::RefreshTokenInvalid)?;
-                    session = fresh;
-                    continue;
-                }
-            }
-            RefreshDecision::ReplayCurrent { generation } => generation,
-            RefreshDecision::Reuse => {
-                store.revoke_session(&session.id, None, now).await?;
-                revocations.revoke_session(&session.id, revocation_ttl(config)).await?;
-                return Err(AuthError::RefreshTokenReused);
-            }
-            RefreshDecision::Invalid => return Err(AuthError::RefreshTokenInvalid),
-        };
-        return token_response(config, &user, &session, generation, now).await;
-    }
-    Err(AuthError::Unavailable("refresh: session kept changing under concurrent rotation".into()))
-}
-
-/// `POST /auth/logout`: ends the caller's session, and the session of `refresh_token` when it is
-/// another genuine session of the same user. D1: one or two updates. KV: one write per session ended.
-pub async fn logout(
-    config: &Config,
-    store: &impl Store,
-    revocations: &impl Revocations,
-    access: &VerifiedAccess,
-    refresh_token: Option<&str>,
-    now: i64,
-) -> Result<(), AuthError> {
-    let user_id = access.claims.sub.as_str();
-    let mut ended = vec![access.claims.sid.clone()];
-    if let Some(other) = refresh_token.and_then(PresentedRefresh::parse) {
-        if other.session_id != access.claims.sid {
-            if let Some((s, _)) = store.find_session(&other.session_id).await? {
-                if s.user_id == user_id && config.verify_refresh(&other, &s.seed) {
-                    ended.push(s.id);
-                }
-            }
-        }
-    }
-    for sid in &ended {
-        store.revoke_session(sid, Some(user_id), now).await?;
-        revocations.revoke_session(sid, revocation_ttl(config)).await?;
-    }
-    Ok(())
-}
-
-/// `POST /auth/logout-all`: ends every session of the caller and revokes every access token issued
-/// before now. D1: one update. KV: one write for the user plus one per ended session (at most 50).
-pub async fn logout_all(
-    config: &Config,
-    store: &impl Store,
-    revocations: &impl Revocations,
-    access: &VerifiedAccess,
-    now: i64,
-) -> Result<(), AuthError> {
-    end_all_sessions(config, store, revocations, &access.claims.sub, None, now).await?;
-    revocations.revoke_session(&access.claims.sid, revocation_ttl(config)).await
-}
 
 /// At most this many ended sessions are denylisted one by one in KV (one write each); older
 /// sessions' tokens are covered by the user's not-before time.
 pub(crate) const MAX_SESSION_DENYLIST_WRITES: usize = 50;
-
-/// Ends every session of a user except `keep`, and revokes their access tokens: the user's
-/// not-before time covers tokens issued before this second, and each ended session is denylisted
-/// too, so that a token issued earlier within the same second dies as well (timestamps are whole
-/// seconds). Shared by logout-all, password change and reset, and the admin API.
-pub(crate) async fn end_all_sessions(
-    config: &Config,
-    store: &impl Store,
-    revocations: &impl Revocations,
-    user_id: &str,
-    keep: Option<&str>,
-    now: i64,
-) -> Result<(), AuthError> {
-    let mut ended = store.revoke_user_sessions(user_id, keep, now).await?;
-    ended.truncate(MAX_SESSION_DENYLIST_WRITES);
-    revocations.revoke_user_before(user_id, now, revocation_ttl(config)).await?;
-    revocations.revoke_sessions(&ended, revocation_ttl(config)).await
-}
 
 /// One entry of `GET /auth/sessions`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -146,39 +25,129 @@ pub struct SessionView {
     pub current: bool,
 }
 
-/// `GET /auth/sessions`: the caller's live sessions, the current one marked. D1: one read.
-pub async fn list_sessions(
-    store: &impl Store,
-    access: &VerifiedAccess,
-    now: i64,
-) -> Result<Vec<SessionView>, AuthError> {
-    let sessions = store.list_sessions(&access.claims.sub, now).await?;
-    Ok(sessions
-        .into_iter()
-        .map(|s| SessionView {
-            current: s.id == access.claims.sid,
-            created_at: rfc3339(s.created_at),
-            last_used_at: rfc3339(s.last_used_at),
-            expires_at: rfc3339(s.expires_at),
-            user_agent: s.user_agent,
-            ip: s.ip,
-            id: s.id,
-        })
-        .collect())
-}
-
-/// `DELETE /auth/sessions/{id}`: ends one of the caller's own sessions; another user's id is 404.
-/// D1: one update. KV: one write.
-pub async fn delete_session(
-    config: &Config,
-    store: &impl Store,
-    revocations: &impl Revocations,
-    access: &VerifiedAccess,
-    session_id: &str,
-    now: i64,
-) -> Result<(), AuthError> {
-    if !store.revoke_session(session_id, Some(&access.claims.sub), now).await? {
-        return Err(AuthError::NotFound);
+impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
+    /// Verifies an access token and checks that neither its session nor its user's tokens were
+    /// revoked. KV: two reads, issued concurrently by the adapter. D1: none.
+    pub async fn authenticate(&self, token: &str) -> Result<VerifiedAccess, AuthError> {
+        let access = self.config.tokens.verify(token, self.now)?;
+        let state = self.revocations.check(&access.claims.sid, &access.claims.sub).await?;
+        // `iat < not_before`: a token issued in the same second as a logout-all survives only if its
+        // session is not itself revoked (logout-all also denylists the caller's own session).
+        let revoked_by_user = state.user_not_before.is_some_and(|nbf| access.issued_at < nbf);
+        if state.session_revoked || revoked_by_user {
+            return Err(AuthError::TokenInvalid);
+        }
+        Ok(access)
     }
-    revocations.revoke_session(session_id, revocation_ttl(config)).await
+
+    /// `POST /auth/refresh`: rotates the refresh token (see `crate::session` for the rules). The token
+    /// comes from `RefreshRequest` or, in cookie mode, the refresh cookie.
+    /// D1: one read (session joined with its user), one conditional update. KV: one write on reuse only.
+    pub async fn refresh(&self, refresh_token: &str) -> Result<TokenResponse, AuthError> {
+        let (config, now) = (self.config, self.now);
+        let presented = PresentedRefresh::parse(refresh_token).ok_or(AuthError::RefreshTokenInvalid)?;
+        let (mut session, user) =
+            self.store.find_session(&presented.session_id).await?.ok_or(AuthError::RefreshTokenInvalid)?;
+        if !config.verify_refresh(&presented, &session.seed) || user.disabled {
+            return Err(AuthError::RefreshTokenInvalid);
+        }
+        // A lost race re-reads and decides again; two rounds cover every interleaving of two writers, a
+        // third is defensive.
+        for _ in 0..3 {
+            let generation = match decide(&session, presented.generation, now, config.refresh_grace_seconds) {
+                RefreshDecision::Rotate { from } => {
+                    if self.store.advance_session(&session.id, from, now).await? {
+                        from + 1
+                    } else {
+                        let (fresh, _) = self
+                            .store
+                            .find_session(&session.id)
+                            .await?
+                            .ok_or(AuthError::RefreshTokenInvalid)?;
+                        session = fresh;
+                        continue;
+                    }
+                }
+                RefreshDecision::ReplayCurrent { generation } => generation,
+                RefreshDecision::Reuse => {
+                    self.store.revoke_session(&session.id, None, now).await?;
+                    self.revocations.revoke_session(&session.id, self.revocation_ttl()).await?;
+                    return Err(AuthError::RefreshTokenReused);
+                }
+                RefreshDecision::Invalid => return Err(AuthError::RefreshTokenInvalid),
+            };
+            return self.token_response(&user, &session, generation);
+        }
+        Err(AuthError::Unavailable("refresh: session kept changing under concurrent rotation".into()))
+    }
+
+    /// `POST /auth/logout`: ends the caller's session, and the session of `refresh_token`
+    /// (`LogoutRequest`, or the cookie) when it is another genuine session of the same user.
+    /// D1: one or two updates. KV: one write per session ended.
+    pub async fn logout(
+        &self,
+        access: &VerifiedAccess,
+        refresh_token: Option<&str>,
+    ) -> Result<(), AuthError> {
+        let user_id = access.claims.sub.as_str();
+        let mut ended = vec![access.claims.sid.clone()];
+        if let Some(other) = refresh_token.and_then(PresentedRefresh::parse) {
+            if other.session_id != access.claims.sid {
+                if let Some((s, _)) = self.store.find_session(&other.session_id).await? {
+                    if s.user_id == user_id && self.config.verify_refresh(&other, &s.seed) {
+                        ended.push(s.id);
+                    }
+                }
+            }
+        }
+        for sid in &ended {
+            self.store.revoke_session(sid, Some(user_id), self.now).await?;
+            self.revocations.revoke_session(sid, self.revocation_ttl()).await?;
+        }
+        Ok(())
+    }
+
+    /// `POST /auth/logout-all`: ends every session of the caller and revokes every access token issued
+    /// before now. D1: one update. KV: one write for the user plus one per ended session (at most 50).
+    pub async fn logout_all(&self, access: &VerifiedAccess) -> Result<(), AuthError> {
+        self.end_all_sessions(&access.claims.sub, None).await?;
+        self.revocations.revoke_session(&access.claims.sid, self.revocation_ttl()).await
+    }
+
+    /// Ends every session of a user except `keep`, and revokes their access tokens: the user's
+    /// not-before time covers tokens issued before this second, and each ended session is denylisted
+    /// too, so that a token issued earlier within the same second dies as well (timestamps are whole
+    /// seconds). Shared by logout-all, password change and reset, and the admin API.
+    pub(super) async fn end_all_sessions(&self, user_id: &str, keep: Option<&str>) -> Result<(), AuthError> {
+        let mut ended = self.store.revoke_user_sessions(user_id, keep, self.now).await?;
+        ended.truncate(MAX_SESSION_DENYLIST_WRITES);
+        self.revocations.revoke_user_before(user_id, self.now, self.revocation_ttl()).await?;
+        self.revocations.revoke_sessions(&ended, self.revocation_ttl()).await
+    }
+
+    /// `GET /auth/sessions`: the caller's live sessions, the current one marked. D1: one read.
+    pub async fn list_sessions(&self, access: &VerifiedAccess) -> Result<Vec<SessionView>, AuthError> {
+        let sessions = self.store.list_sessions(&access.claims.sub, self.now).await?;
+        Ok(sessions
+            .into_iter()
+            .map(|s| SessionView {
+                current: s.id == access.claims.sid,
+                created_at: rfc3339(s.created_at),
+                last_used_at: rfc3339(s.last_used_at),
+                expires_at: rfc3339(s.expires_at),
+                user_agent: s.user_agent,
+                ip: s.ip,
+                id: s.id,
+            })
+            .collect())
+    }
+
+    /// `DELETE /auth/sessions/{id}`: ends one of the caller's own sessions; another user's id is 404.
+    /// D1: one update. KV: one write.
+    pub async fn delete_session(&self, access: &VerifiedAccess, session_id: &str) -> Result<(), AuthError> {
+        if !self.store.revoke_session(session_id, Some(&access.claims.sub), self.now).await? {
+            return Err(AuthError::NotFound);
+        }
+        self.revocations.revoke_session(session_id, self.revocation_ttl()).await
+    }
 }

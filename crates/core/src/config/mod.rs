@@ -1,13 +1,25 @@
 //! Configuration: every variable and secret is read here, once, validated, and turned into typed
-//! values. The Worker passes a lookup function over its `env`; tests pass a map.
+//! values. The Worker passes a lookup function over its `env`; tests pass a map. Every problem is
+//! collected and reported at once, so an operator fixes a deployment in one round.
+//!
+//! - [`durations`]: `900`, `15m`, `8h`, `7d` settings
+//! - [`keys`]: `JWT_*` secrets and keys: what signs and verifies tokens, and the refresh-token keys
+//! - [`limits`]: the rate limits
 
-use crate::b64::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
 use crate::password::{PasswordHasher, DEFAULT_ITERATIONS};
 use crate::policy::{PasswordPolicy, DEFAULT_MIN_LENGTH};
-use crate::rate_limit::{AccountPolicy, WindowLimit};
 use crate::roles;
 use crate::session::{PresentedRefresh, RefreshKey, DEFAULT_GRACE_SECONDS};
-use crate::token::{EdPublicKey, EdSigningKey, HmacKey, SigningKey, TokenService, VerifyingKey};
+use crate::token::TokenService;
+
+mod durations;
+mod keys;
+mod limits;
+
+use durations::duration_setting;
+pub use durations::{parse_duration, MAX_DURATION_SECONDS};
+pub use keys::decode_key;
+pub use limits::Limits;
 
 /// Validated configuration. Built once per isolate.
 #[derive(Debug, Clone)]
@@ -49,21 +61,6 @@ pub struct Config {
     pub mail_webhook: Option<MailWebhook>,
     /// Rate limits (`RATE_LIMIT_*`, `LOGIN_*`).
     pub limits: Limits,
-}
-
-/// Every rate limit; `None` windows are switched off (`off`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Limits {
-    /// Failed logins per client IP (`RATE_LIMIT_LOGIN_IP`, default 10/15m).
-    pub login_ip: Option<WindowLimit>,
-    /// Signups per client IP (`RATE_LIMIT_SIGNUP_IP`, default 5/1h).
-    pub signup_ip: Option<WindowLimit>,
-    /// Forgot-password requests per client IP (`RATE_LIMIT_FORGOT_IP`, default 5/15m).
-    pub forgot_ip: Option<WindowLimit>,
-    /// Forgot-password requests per address (`RATE_LIMIT_FORGOT_ADDRESS`, default 3/1h).
-    pub forgot_address: Option<WindowLimit>,
-    /// Progressive delay per account (`LOGIN_FREE_FAILURES`, `LOGIN_MAX_DELAY`).
-    pub account: AccountPolicy,
 }
 
 /// The mail webhook and the secret that signs its requests.
@@ -209,27 +206,7 @@ impl Config {
             (Some(url), Some(secret)) => Some(MailWebhook { url, secret }),
         };
 
-        let window = |name: &str, default: &str, problems: &mut Vec<String>| {
-            let raw = get(name).unwrap_or_else(|| default.to_string());
-            WindowLimit::parse(&raw).unwrap_or_else(|e| {
-                problems.push(format!("{name}: {e}"));
-                None
-            })
-        };
-        let login_ip = window("RATE_LIMIT_LOGIN_IP", "10/15m", &mut problems);
-        let signup_ip = window("RATE_LIMIT_SIGNUP_IP", "5/1h", &mut problems);
-        let forgot_ip = window("RATE_LIMIT_FORGOT_IP", "5/15m", &mut problems);
-        let forgot_address = window("RATE_LIMIT_FORGOT_ADDRESS", "3/1h", &mut problems);
-        let mut account = AccountPolicy::default();
-        if let Some(v) = get("LOGIN_FREE_FAILURES") {
-            match v.parse::<u32>() {
-                Ok(n) if n < account.hard_limit => account.free_failures = n,
-                _ => problems.push(format!("LOGIN_FREE_FAILURES must be a number below 100, got {v:?}")),
-            }
-        }
-        account.max_delay_seconds =
-            duration_setting(&get, "LOGIN_MAX_DELAY", account.max_delay_seconds, &mut problems);
-        let limits = Limits { login_ip, signup_ip, forgot_ip, forgot_address, account };
+        let limits = limits::read(&get, &mut problems);
 
         let environment = match get("ENVIRONMENT").as_deref() {
             None | Some("production") => Environment::Production,
@@ -240,77 +217,18 @@ impl Config {
             }
         };
 
-        // JWT_SECRET is always required: it signs HS256 tokens and is the root of the refresh-token key.
-        let secret = match get("JWT_SECRET") {
-            None => {
-                problems.push(
-                    "JWT_SECRET is not set: set it with `wrangler secret put JWT_SECRET` (32+ random bytes)"
-                        .into(),
-                );
-                None
-            }
-            Some(s) => HmacKey::new(s.as_bytes())
-                .map(|k| (k, RefreshKey::derive(s.as_bytes())))
-                .map_err(|e| problems.push(format!("JWT_SECRET: {e}")))
-                .ok(),
-        };
-        let mut previous: Vec<VerifyingKey> = Vec::new();
-        let mut previous_refresh_keys = Vec::new();
-        for (i, s) in get("JWT_PREVIOUS_SECRETS").unwrap_or_default().split(',').map(str::trim).enumerate() {
-            if s.is_empty() {
-                continue;
-            }
-            match HmacKey::new(s.as_bytes()) {
-                Ok(k) => {
-                    previous.push(VerifyingKey::Hs256(k));
-                    previous_refresh_keys.push(RefreshKey::derive(s.as_bytes()));
-                }
-                Err(e) => problems.push(format!("JWT_PREVIOUS_SECRETS entry {}: {e}", i + 1)),
-            }
-        }
-        for (i, s) in
-            get("JWT_PREVIOUS_PUBLIC_KEYS").unwrap_or_default().split(',').map(str::trim).enumerate()
-        {
-            if s.is_empty() {
-                continue;
-            }
-            match decode_key(s).and_then(|b| EdPublicKey::from_bytes(&b)) {
-                Ok(k) => previous.push(VerifyingKey::EdDsa(k)),
-                Err(e) => problems.push(format!("JWT_PREVIOUS_PUBLIC_KEYS entry {}: {e}", i + 1)),
-            }
-        }
-        let signing = match (get("JWT_ALGORITHM").as_deref(), &secret) {
-            (None | Some("HS256"), Some((hmac, _))) => Some(SigningKey::Hs256(hmac.clone())),
-            (Some("EdDSA"), _) => match get("JWT_PRIVATE_KEY")
-                .map(|k| decode_key(&k).and_then(|b| EdSigningKey::from_private(&b)))
-            {
-                Some(Ok(k)) => Some(SigningKey::EdDsa(k)),
-                Some(Err(e)) => {
-                    problems.push(format!("JWT_PRIVATE_KEY: {e}"));
-                    None
-                }
-                None => {
-                    problems.push("JWT_ALGORITHM=EdDSA needs the secret JWT_PRIVATE_KEY (make one with `edge-auth-cli gen-ed25519-key`)".into());
-                    None
-                }
-            },
-            (Some(other), _) if other != "HS256" => {
-                problems.push(format!("JWT_ALGORITHM must be HS256 or EdDSA, got {other:?}"));
-                None
-            }
-            _ => None,
-        };
+        let keys = keys::read(&get, &mut problems);
         let issuer = get("JWT_ISSUER").unwrap_or_else(|| "edge-auth".into());
         let audience = get("JWT_AUDIENCE").unwrap_or_else(|| "edge-auth".into());
 
-        match (problems.is_empty(), signing, secret, hasher) {
-            (true, Some(signing), Some((_, refresh_key)), Some(hasher)) => Ok(Config {
+        match (problems.is_empty(), keys, hasher) {
+            (true, Some(keys), Some(hasher)) => Ok(Config {
                 base_path,
-                tokens: TokenService::new(issuer, audience, access_ttl, signing, previous),
+                tokens: TokenService::new(issuer, audience, access_ttl, keys.signing, keys.previous),
                 hasher,
                 refresh_ttl_seconds,
-                refresh_key,
-                previous_refresh_keys,
+                refresh_key: keys.refresh_key,
+                previous_refresh_keys: keys.previous_refresh_keys,
                 refresh_grace_seconds,
                 cookie_mode,
                 cors_origins,
@@ -337,12 +255,6 @@ impl Config {
     pub fn knows_role(&self, role: &str) -> bool {
         self.roles.iter().any(|r| r == role)
     }
-}
-
-/// A key given as base64url or standard base64, padded or not.
-pub fn decode_key(s: &str) -> Result<Vec<u8>, String> {
-    let s = s.trim().trim_end_matches('=');
-    URL_SAFE_NO_PAD.decode(s).or_else(|_| STANDARD_NO_PAD.decode(s)).map_err(|_| "not base64url".to_string())
 }
 
 /// `scheme://host[:port]` with no path: what an `Origin` header carries.
@@ -373,70 +285,17 @@ fn bool_setting(
     }
 }
 
-fn duration_setting(
-    get: &impl Fn(&str) -> Option<String>,
-    name: &str,
-    default: u64,
-    problems: &mut Vec<String>,
-) -> u64 {
-    match get(name) {
-        None => default,
-        Some(v) => parse_duration(&v).unwrap_or_else(|| {
-            problems.push(format!("{name} must be a duration such as 900, 900s, 15m, 8h or 7d, got {v:?}"));
-            default
-        }),
-    }
-}
-
-/// The longest duration a setting accepts (ten years).
-pub const MAX_DURATION_SECONDS: u64 = 10 * 365 * 86_400;
-
-/// Parses a positive duration: a whole number with an optional unit `s`, `m`, `h` or `d`
-/// (`900`, `15m`, `8h`, `10h`, `7d`). Returns seconds.
-pub fn parse_duration(s: &str) -> Option<u64> {
-    let s = s.trim();
-    let (digits, unit) = match s.find(|c: char| !c.is_ascii_digit()) {
-        Some(i) => s.split_at(i),
-        None => (s, "s"),
-    };
-    let n: u64 = digits.parse().ok()?;
-    let factor = match unit.trim() {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86_400,
-        _ => return None,
-    };
-    // At most ten years: token expiry and the dates the API shows (`time::rfc3339`, years 0000-9999)
-    // stay far inside their ranges.
-    n.checked_mul(factor).filter(|v| *v > 0 && *v <= MAX_DURATION_SECONDS)
-}
-
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use std::collections::HashMap;
 
-    const SECRET: &str = "0123456789abcdef0123456789abcdef-secret";
+    pub(super) const SECRET: &str = "0123456789abcdef0123456789abcdef-secret";
 
-    fn config(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+    pub(super) fn config(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
         let map: HashMap<String, String> =
             pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         Config::from_lookup(|k| map.get(k).cloned())
-    }
-
-    #[test]
-    fn durations_accept_seconds_minutes_hours_and_days() {
-        assert_eq!(parse_duration("900"), Some(900));
-        assert_eq!(parse_duration("900s"), Some(900));
-        assert_eq!(parse_duration("15m"), Some(900));
-        assert_eq!(parse_duration("8h"), Some(28_800));
-        assert_eq!(parse_duration("10h"), Some(36_000));
-        assert_eq!(parse_duration("7d"), Some(604_800));
-        for bad in ["", "0", "-5m", "15 minutes", "1.5h", "h", "99999999999999999999d", "100000000d", "3651d"]
-        {
-            assert_eq!(parse_duration(bad), None, "{bad}");
-        }
     }
 
     #[test]
@@ -456,25 +315,11 @@ mod tests {
         assert_eq!(c.default_role, "user");
         assert_eq!(c.reset_ttl_seconds, 1800);
         assert!(c.mail_webhook.is_none());
-        assert_eq!(c.limits.login_ip, Some(WindowLimit { count: 10, window_seconds: 900 }));
+        assert_eq!(
+            c.limits.login_ip,
+            Some(crate::rate_limit::WindowLimit { count: 10, window_seconds: 900 })
+        );
         assert_eq!(c.limits.account.hard_limit, 100);
-    }
-
-    #[test]
-    fn rate_limits_are_configurable_and_can_be_switched_off() {
-        let c = config(&[
-            ("JWT_SECRET", SECRET),
-            ("RATE_LIMIT_LOGIN_IP", "5/1m"),
-            ("RATE_LIMIT_SIGNUP_IP", "off"),
-            ("LOGIN_FREE_FAILURES", "3"),
-            ("LOGIN_MAX_DELAY", "5m"),
-        ])
-        .unwrap();
-        assert_eq!(c.limits.login_ip, Some(WindowLimit { count: 5, window_seconds: 60 }));
-        assert_eq!(c.limits.signup_ip, None);
-        assert_eq!(c.limits.account.free_failures, 3);
-        assert_eq!(c.limits.account.max_delay_seconds, 300);
-        assert!(config(&[("JWT_SECRET", SECRET), ("RATE_LIMIT_LOGIN_IP", "5/30")]).is_err());
     }
 
     #[test]
@@ -513,33 +358,6 @@ mod tests {
     }
 
     #[test]
-    fn eddsa_mode_reads_the_private_key_and_previous_public_keys() {
-        let seed = URL_SAFE_NO_PAD.encode([7u8; 32]);
-        let old =
-            EdSigningKey::from_private(&[8u8; 32]).unwrap().public().jwk()["x"].as_str().unwrap().to_string();
-        let c = config(&[
-            ("JWT_SECRET", SECRET),
-            ("JWT_ALGORITHM", "EdDSA"),
-            ("JWT_PRIVATE_KEY", &seed),
-            ("JWT_PREVIOUS_PUBLIC_KEYS", &old),
-        ])
-        .unwrap();
-        assert_eq!(c.tokens.algorithm(), "EdDSA");
-        assert_eq!(c.tokens.jwks()["keys"].as_array().unwrap().len(), 2);
-        for bad in [
-            vec![("JWT_ALGORITHM", "EdDSA")],
-            vec![("JWT_ALGORITHM", "EdDSA"), ("JWT_PRIVATE_KEY", "c2hvcnQ")],
-            vec![("JWT_ALGORITHM", "RS256")],
-            vec![("JWT_ALGORITHM", "none")],
-            vec![("JWT_PREVIOUS_PUBLIC_KEYS", "AAAA")],
-        ] {
-            let mut pairs = vec![("JWT_SECRET", SECRET)];
-            pairs.extend(bad.iter().copied());
-            assert!(config(&pairs).is_err(), "{bad:?}");
-        }
-    }
-
-    #[test]
     fn session_settings_are_read() {
         let c = config(&[
             ("JWT_SECRET", SECRET),
@@ -563,15 +381,6 @@ mod tests {
         let e = config(&[("JWT_SECRET", SECRET), ("CORS_ORIGINS", "https://a.example/path")]).unwrap_err();
         assert!(e.0.contains("not an origin"), "{e}");
         assert!(config(&[("JWT_SECRET", SECRET), ("CORS_ORIGINS", "*")]).is_ok());
-    }
-
-    #[test]
-    fn a_missing_or_short_secret_is_a_config_error_that_names_it() {
-        let e = config(&[]).unwrap_err();
-        assert!(e.0.contains("JWT_SECRET is not set"), "{e}");
-        let e = config(&[("JWT_SECRET", "short")]).unwrap_err();
-        assert!(e.0.contains("at least 32 bytes"), "{e}");
-        assert!(!e.0.contains("short\""), "the secret itself must not be echoed: {e}");
     }
 
     #[test]
