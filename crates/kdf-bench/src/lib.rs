@@ -74,39 +74,38 @@ pub extern "C" fn with_the_crate(iterations: u32) -> u32 {
 }
 
 // ---- access tokens -------------------------------------------------------------------------------
-// Sign and verify tokens of the Worker's shape (header `at+jwt` + kid, the claims of API.md) with the
-// Worker's own code, so `bench-hash.mjs` can time one operation in V8: the JWS framing and HMAC
-// (`edge_auth_core::jws`) and the claims type (`edge_auth_core::token::ClaimsSet`) are compiled here
-// from the core's source files. Not by depending on `edge-auth-core`: that links js-sys and
-// wasm-bindgen (Web Crypto, getrandom), whose imports and ~1,000 descriptor exports a plain module
-// instantiated without glue cannot use. Not timed: `TokenService`'s header and claim comparisons (a
-// few string compares) and the `jti` draw. Generic code (serde, HMAC) is instantiated at this crate's
-// opt-level 3 where the Worker's is at "z", as it was with jwt-compact.
-
-#[allow(dead_code)]
-#[path = "../../core/src/b64.rs"]
-mod b64;
-#[allow(dead_code)]
-#[path = "../../core/src/token/claims.rs"]
-mod claims;
-#[allow(dead_code)]
-#[path = "../../core/src/jws.rs"]
-mod jws;
+// Sign and verify tokens of the Worker's shape (header `at+jwt` + kid, the Worker's claims) with the
+// crate the Worker uses, jwt-compact (HS256), so `bench-hash.mjs` can time one operation in V8. Not by
+// depending on `edge-auth-core`: its getrandom (wasm_js) needs wasm-bindgen's glue, which a plain
+// module instantiated without glue cannot use. Not timed: `TokenService`'s extra header and claim
+// checks (a few string compares) and the `jti` draw. EdDSA is not timed here: ed25519-compact draws
+// signature noise from getrandom too.
 
 mod tokens {
-    use crate::claims::ClaimsSet;
-    use crate::jws::{self, Protected, HS256};
+    use jwt_compact::alg::{Hs256, Hs256Key};
+    use jwt_compact::{AlgorithmExt, Claims, Header, TimeOptions, UntrustedToken};
+    use serde::{Deserialize, Serialize};
 
-    /// `edge_auth_core::token::ACCESS_TOKEN_TYPE`.
-    const ACCESS_TOKEN_TYPE: &str = "at+jwt";
     const NOW: i64 = 1_780_000_000;
     const SECRET: &[u8] = b"bench-secret-bench-secret-bench-secret-0123456789";
 
-    fn claims() -> ClaimsSet {
-        ClaimsSet {
-            exp: Some(NOW + 15 * 60),
-            nbf: None,
-            iat: Some(NOW),
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    struct Access {
+        iss: String,
+        aud: String,
+        sub: String,
+        sid: String,
+        jti: String,
+        role: String,
+        username: String,
+    }
+
+    fn now() -> chrono::DateTime<chrono::Utc> {
+        chrono::DateTime::from_timestamp(NOW, 0).unwrap_or_default()
+    }
+
+    fn claims() -> Claims<Access> {
+        let mut claims = Claims::new(Access {
             iss: "edge-auth".into(),
             aud: "edge-auth".into(),
             sub: "cy_Qf85n2t-36uoK3yhT4g".into(),
@@ -114,45 +113,51 @@ mod tokens {
             jti: "Lehy6vy922-bsnrqns3TwQ".into(),
             role: "admin".into(),
             username: "admin".into(),
-        }
+        });
+        claims.issued_at = Some(now());
+        claims.expiration = Some(now() + chrono::Duration::seconds(15 * 60));
+        claims
     }
 
-    fn header() -> Protected<'static> {
-        Protected { alg: HS256, kid: "hs-0UaG17I5mNcY", typ: ACCESS_TOKEN_TYPE }
+    fn header() -> Header {
+        Header::empty().with_key_id("hs-0UaG17I5mNcY").with_token_type("at+jwt")
     }
 
-    fn token(claims: &ClaimsSet) -> Option<String> {
-        jws::encode_hs256(SECRET, &header(), claims).ok()
+    fn token(key: &Hs256Key, claims: &Claims<Access>) -> Option<String> {
+        Hs256.token(&header(), claims, key).ok()
     }
 
     /// Signs `n` HS256 tokens; returns the length of the last (so nothing is optimised away).
     pub fn sign(n: u32) -> u32 {
-        let claims = claims();
+        let (key, claims) = (Hs256Key::new(SECRET), claims());
         let mut len = 0;
         for _ in 0..n {
-            len = token(&claims).map_or(0, |t| t.len() as u32);
+            len = token(&key, &claims).map_or(0, |t| t.len() as u32);
         }
         len
     }
 
     /// Takes apart, verifies and reads one HS256 token `n` times; returns how many verified.
     pub fn verify(n: u32) -> u32 {
-        let expected = claims();
-        let Some(token) = token(&expected) else { return 0 };
+        let (key, expected) = (Hs256Key::new(SECRET), claims());
+        let Some(token) = token(&key, &expected) else { return 0 };
+        let options = TimeOptions::new(chrono::Duration::seconds(30), now);
         let mut ok = 0;
         for _ in 0..n {
-            let Ok(jws) = jws::decode(&token) else { continue };
-            let verified = jws.header.alg == HS256
-                && jws.verify_hs256(SECRET)
-                && jws.claims::<ClaimsSet>().is_ok_and(|c| c == expected);
+            let Ok(untrusted) = UntrustedToken::new(&token) else { continue };
+            let verified = Hs256
+                .validator::<Access>(&key)
+                .validate(&untrusted)
+                .ok()
+                .filter(|t| t.claims().validate_expiration(&options).is_ok())
+                .is_some_and(|t| t.claims().custom == expected.custom);
             ok += u32::from(verified);
         }
         ok
     }
 }
 
-/// Signs `n` HS256 access tokens (`eddsa == 0`). EdDSA (`eddsa != 0`) returns 0: the Worker signs it
-/// with Web Crypto, which `bench-hash.mjs` times in JS.
+/// Signs `n` HS256 access tokens (`eddsa == 0`). EdDSA (`eddsa != 0`) returns 0 (see `tokens`).
 #[no_mangle]
 pub extern "C" fn jwt_sign(n: u32, eddsa: u32) -> u32 {
     if eddsa != 0 {
