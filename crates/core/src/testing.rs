@@ -337,6 +337,11 @@ impl Revocations for MemoryRevocations {
 
     async fn revoke_session(&self, session_id: &str, ttl_seconds: u64) -> Result<(), AuthError> {
         assert!(ttl_seconds >= 60, "KV refuses TTLs under 60 s");
+        // KV allows one write per second per key; every use case writes a key at most once.
+        assert!(
+            !self.sessions.borrow().iter().any(|s| s == session_id),
+            "revoked-session:{session_id} written twice in one request"
+        );
         self.sessions.borrow_mut().push(session_id.to_string());
         Ok(())
     }

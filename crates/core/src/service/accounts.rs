@@ -155,7 +155,7 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
             return Err(AuthError::ResetTokenInvalid);
         }
         self.store.replace_password(&user.id, &config.hasher.hash(&request.new_password), now, None).await?;
-        self.end_all_sessions(&user.id, None).await
+        self.end_all_sessions(&user.id, None).await.map(drop)
     }
 }
 

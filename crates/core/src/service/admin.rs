@@ -110,7 +110,7 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
     pub async fn revoke_sessions(&self, access: &VerifiedAccess, id: &str) -> Result<(), AuthError> {
         roles::require(&access.claims.role, Permission::ManageUsers)?;
         self.store.find_user(id).await?.ok_or(AuthError::NotFound)?;
-        self.end_all_sessions(id, None).await
+        self.end_all_sessions(id, None).await.map(drop)
     }
 
     /// `POST /auth/admin/users/import`: admin. What cannot be imported is reported, not fatal; a taken

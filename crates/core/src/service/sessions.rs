@@ -110,19 +110,30 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
     /// `POST /auth/logout-all`: ends every session of the caller and revokes every access token issued
     /// before now. D1: one update. KV: one write for the user plus one per ended session (at most 50).
     pub async fn logout_all(&self, access: &VerifiedAccess) -> Result<(), AuthError> {
-        self.end_all_sessions(&access.claims.sub, None).await?;
+        let denylisted = self.end_all_sessions(&access.claims.sub, None).await?;
+        // The caller's own session is normally among those just denylisted; writing its key a second
+        // time would break KV's one write per second per key (a refused write is a 503).
+        if denylisted.contains(&access.claims.sid) {
+            return Ok(());
+        }
         self.revocations.revoke_session(&access.claims.sid, self.revocation_ttl()).await
     }
 
     /// Ends every session of a user except `keep`, and revokes their access tokens: the user's
     /// not-before time covers tokens issued before this second, and each ended session is denylisted
     /// too, so that a token issued earlier within the same second dies as well (timestamps are whole
-    /// seconds). Shared by logout-all, password change and reset, and the admin API.
-    pub(super) async fn end_all_sessions(&self, user_id: &str, keep: Option<&str>) -> Result<(), AuthError> {
+    /// seconds). Shared by logout-all, password change and reset, and the admin API. Returns the
+    /// sessions it denylisted.
+    pub(super) async fn end_all_sessions(
+        &self,
+        user_id: &str,
+        keep: Option<&str>,
+    ) -> Result<Vec<String>, AuthError> {
         let mut ended = self.store.revoke_user_sessions(user_id, keep, self.now).await?;
         ended.truncate(MAX_SESSION_DENYLIST_WRITES);
         self.revocations.revoke_user_before(user_id, self.now, self.revocation_ttl()).await?;
-        self.revocations.revoke_sessions(&ended, self.revocation_ttl()).await
+        self.revocations.revoke_sessions(&ended, self.revocation_ttl()).await?;
+        Ok(ended)
     }
 
     /// `GET /auth/sessions`: the caller's live sessions, the current one marked. D1: one read.
