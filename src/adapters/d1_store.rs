@@ -7,7 +7,7 @@
 use edge_auth_core::b64::URL_SAFE_NO_PAD;
 use edge_auth_core::ports::{Guarded, LoginRecord, ResetRecord, Store, UserPatch, UserQuery};
 use edge_auth_core::session::Session;
-use edge_auth_core::user::User;
+use edge_auth_core::user::{PersonalDetails, User};
 use edge_auth_core::validate::LoginName;
 use edge_auth_core::AuthError;
 use serde::de::DeserializeOwned;
@@ -16,8 +16,9 @@ use std::rc::Rc;
 use worker::wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement};
 
-const USER_COLUMNS: &str = "u.id, u.username, u.email, u.display_name, u.role, u.password_hash, u.disabled, \
-                            u.created_at, u.updated_at, u.last_login_at";
+const USER_COLUMNS: &str = "u.id, u.number, u.username, u.email, u.display_name, u.role, u.password_hash, \
+                            u.disabled, u.created_at, u.updated_at, u.last_login_at, u.first_name, \
+                            u.last_name, u.phone, u.document_id";
 const SESSION_COLUMNS: &str = "s.id AS s_id, s.user_id AS s_user_id, s.seed AS s_seed, \
     s.generation AS s_generation, s.rotated_at AS s_rotated_at, s.created_at AS s_created_at, \
     s.last_used_at AS s_last_used_at, s.expires_at AS s_expires_at, s.user_agent AS s_user_agent, \
@@ -31,6 +32,7 @@ pub struct D1Store {
 #[derive(Deserialize)]
 struct UserRow {
     id: String,
+    number: Option<i64>,
     username: String,
     email: Option<String>,
     display_name: Option<String>,
@@ -40,6 +42,10 @@ struct UserRow {
     created_at: i64,
     updated_at: i64,
     last_login_at: Option<i64>,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    phone: Option<String>,
+    document_id: Option<String>,
 }
 
 impl From<UserRow> for User {
@@ -55,6 +61,13 @@ impl From<UserRow> for User {
             created_at: r.created_at,
             updated_at: r.updated_at,
             last_login_at: r.last_login_at,
+            number: r.number,
+            details: PersonalDetails {
+                first_name: r.first_name,
+                last_name: r.last_name,
+                phone: r.phone,
+                document_id: r.document_id,
+            },
         }
     }
 }
@@ -116,6 +129,12 @@ struct ResetUserRow {
     r_used_at: Option<i64>,
     #[serde(flatten)]
     user: UserRow,
+}
+
+/// The `number` of `RETURNING number`.
+#[derive(Deserialize)]
+struct NumberRow {
+    number: i64,
 }
 
 /// The `id` column of `RETURNING id`.
@@ -207,9 +226,12 @@ impl D1Store {
     }
 
     /// Runs the statements in one round trip and one transaction.
-    async fn batch(&self, statements: Vec<D1PreparedStatement>) -> Result<(), worker::Error> {
+    async fn batch(
+        &self,
+        statements: Vec<D1PreparedStatement>,
+    ) -> Result<Vec<worker::D1Result>, worker::Error> {
         let db = self.db().map_err(|e| worker::Error::RustError(e.to_string()))?;
-        db.batch(statements).await.map(drop)
+        db.batch(statements).await
     }
 
     /// A trivial query, for the health check.
@@ -323,10 +345,14 @@ impl Store for D1Store {
         Ok(all::<IdRow>(statement).await?.into_iter().map(|r| r.id).collect())
     }
 
-    async fn create_user(&self, user: &User, session: Option<&Session>) -> Result<(), AuthError> {
+    async fn create_user(&self, user: &User, session: Option<&Session>) -> Result<i64, AuthError> {
+        // The number is taken in the INSERT itself (the trigger of migration 0004 covers other
+        // writers), so that RETURNING reports it.
         let insert_user = self.statement(
             "INSERT INTO users (id, username, email, display_name, role, password_hash, disabled, created_at, \
-             updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
+             updated_at, first_name, last_name, phone, document_id, number) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11, ?12, \
+             (SELECT IFNULL(MAX(number), 0) + 1 FROM users)) RETURNING number",
             &[
                 s(&user.id),
                 s(&user.username),
@@ -336,14 +362,25 @@ impl Store for D1Store {
                 s(&user.password_hash),
                 n(user.disabled as i64),
                 n(user.created_at),
+                opt(user.details.first_name.as_deref()),
+                opt(user.details.last_name.as_deref()),
+                opt(user.details.phone.as_deref()),
+                opt(user.details.document_id.as_deref()),
             ],
         )?;
         let mut batch = vec![insert_user];
         if let Some(session) = session {
             batch.push(self.insert_session(session)?);
         }
-        self.batch(batch).await.map_err(conflict)?;
-        Ok(())
+        let results = self.batch(batch).await.map_err(conflict)?;
+        let rows = results
+            .first()
+            .map(|r| r.results::<NumberRow>())
+            .transpose()
+            .map_err(|e| mismatch(&e.to_string()))?;
+        rows.and_then(|rows| rows.into_iter().next())
+            .map(|r| r.number)
+            .ok_or_else(|| mismatch("INSERT ... RETURNING number returned no row"))
     }
 
     async fn replace_password(

@@ -58,14 +58,32 @@ export async function startWorker({ bindings = {}, outboundService, ratelimits, 
 async function applyMigrations(db) {
   const dir = path.join(ROOT, "migrations");
   for (const file of readdirSync(dir).filter((f) => f.endsWith(".sql")).sort()) {
-    const sql = readFileSync(path.join(dir, file), "utf8")
-      .split("\n")
-      .map((line) => line.replace(/--.*$/, ""))
-      .join("\n");
-    for (const statement of sql.split(";").map((s) => s.trim()).filter(Boolean)) {
+    for (const statement of sqlStatements(readFileSync(path.join(dir, file), "utf8"))) {
       await db.prepare(statement).run();
     }
   }
+}
+
+/** The statements of a migration file: each ends with `;` at the end of a line, except inside a
+ * trigger, whose body (`BEGIN ... END;`) has statements of its own. Comments are dropped. */
+export function sqlStatements(sql) {
+  const statements = [];
+  let current = [];
+  let inTrigger = false;
+  for (const raw of sql.split("\n")) {
+    const line = raw.replace(/--.*$/, "").trimEnd();
+    if (line.trim() === "") continue;
+    current.push(line);
+    if (/^\s*CREATE\s+TRIGGER\b/i.test(line)) inTrigger = true;
+    const ends = inTrigger ? /^\s*END\s*;$/i.test(line) : line.endsWith(";");
+    if (ends) {
+      statements.push(current.join("\n").replace(/;$/, ""));
+      current = [];
+      inTrigger = false;
+    }
+  }
+  if (current.length > 0) statements.push(current.join("\n"));
+  return statements;
 }
 
 /** A PHC string exactly as the Worker stores it, computed independently with Node's OpenSSL. */

@@ -16,6 +16,7 @@ pub mod common_passwords;
 pub mod config;
 pub mod ed25519;
 pub mod error;
+pub mod jwe;
 pub mod kv_keys;
 pub mod legacy;
 pub mod mail;

@@ -15,17 +15,28 @@ pub const DEFAULT_MIN_LENGTH: usize = 8;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PasswordPolicy {
     pub min_length: usize,
+    /// `PASSWORD_KIND=pin`: new secrets are PINs of `PIN_LENGTH` digits instead (the cookie-session
+    /// system whose users sign in with a name and a PIN). A PIN's space is small by nature; what bounds
+    /// online guessing is the per-account progressive delay and its hard limit of 100 consecutive
+    /// failures [NIST SP 800-63B §3.2.2], which apply to PINs exactly as to passwords.
+    pub pin: bool,
 }
+
+/// Digits a PIN may have (`PASSWORD_KIND=pin`).
+pub const PIN_LENGTH: std::ops::RangeInclusive<usize> = 4..=12;
 
 impl Default for PasswordPolicy {
     fn default() -> Self {
-        PasswordPolicy { min_length: DEFAULT_MIN_LENGTH }
+        PasswordPolicy { min_length: DEFAULT_MIN_LENGTH, pin: false }
     }
 }
 
 impl PasswordPolicy {
     /// Checks a new password for the account `username`; the error names `field`.
     pub fn check(&self, field: &str, password: &str, username: &str) -> Result<(), FieldError> {
+        if self.pin {
+            return check_pin(field, password);
+        }
         let normalized = nfkc(password);
         let len = normalized.chars().count();
         if len < self.min_length {
@@ -61,9 +72,37 @@ impl PasswordPolicy {
     }
 }
 
+/// A PIN: 4 to 12 ASCII digits. No blocklist: every PIN of that space is a common one.
+fn check_pin(field: &str, pin: &str) -> Result<(), FieldError> {
+    if PIN_LENGTH.contains(&pin.len()) && pin.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(())
+    } else {
+        Err(FieldError::new(
+            field,
+            "invalid_pin",
+            format!("`{field}` must be a PIN of {} to {} digits.", PIN_LENGTH.start(), PIN_LENGTH.end()),
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pins_are_4_to_12_digits_and_nothing_else() {
+        let pin = PasswordPolicy { pin: true, ..PasswordPolicy::default() };
+        for ok in ["1234", "000000", "123456789012"] {
+            assert_eq!(pin.check("pin", ok, "alice"), Ok(()), "{ok}");
+        }
+        for bad in ["123", "1234567890123", "12a4", " 1234", "١٢٣٤", "correct horse battery"] {
+            assert_eq!(pin.check("pin", bad, "alice").unwrap_err().code, "invalid_pin", "{bad}");
+        }
+        assert_eq!(
+            PasswordPolicy::default().check("password", "1234", "alice").unwrap_err().code,
+            "too_short"
+        );
+    }
 
     fn check(pw: &str) -> Result<(), &'static str> {
         PasswordPolicy::default().check("password", pw, "alice").map_err(|e| e.code)
@@ -85,7 +124,7 @@ mod tests {
 
     #[test]
     fn the_minimum_is_configurable() {
-        let p = PasswordPolicy { min_length: 12 };
+        let p = PasswordPolicy { min_length: 12, pin: false };
         assert_eq!(p.check("password", "elevenchars", "bob").unwrap_err().code, "too_short");
         assert!(p.check("twelve chars", "twelve chars!", "bob").is_ok());
     }

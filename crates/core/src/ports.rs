@@ -94,7 +94,8 @@ pub trait Store {
 
     /// Creates a user, and its first session when given, in one batch. A taken username or email is
     /// `UsernameTaken` / `EmailTaken` (decided by D1's UNIQUE constraints, so also under races).
-    async fn create_user(&self, user: &User, session: Option<&Session>) -> Result<(), AuthError>;
+    /// Returns the user's number (`User::number`), assigned by the store.
+    async fn create_user(&self, user: &User, session: Option<&Session>) -> Result<i64, AuthError>;
     /// Stores a new password hash, deletes every pending reset token of the user, and starts `session`
     /// when given, in one batch. (Ending the other sessions is `revoke_user_sessions`, afterwards, so
     /// that every session that existed before the new hash, even one started a moment ago with the old
@@ -189,7 +190,7 @@ impl<T: Store + ?Sized> Store for &T {
     async fn list_sessions(&self, user_id: &str, now: i64) -> Result<Vec<Session>, AuthError> {
         (**self).list_sessions(user_id, now).await
     }
-    async fn create_user(&self, user: &User, session: Option<&Session>) -> Result<(), AuthError> {
+    async fn create_user(&self, user: &User, session: Option<&Session>) -> Result<i64, AuthError> {
         (**self).create_user(user, session).await
     }
     async fn replace_password(

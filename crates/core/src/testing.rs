@@ -57,6 +57,7 @@ impl MemoryStore {
 
     pub fn add_user(&self, config: &Config, username: &str, password: &str, role: &str) -> String {
         let id = crate::random::id();
+        let number = Some(self.users.borrow().len() as i64 + 1);
         self.users.borrow_mut().push(User {
             id: id.clone(),
             username: username.into(),
@@ -68,6 +69,8 @@ impl MemoryStore {
             created_at: 1_700_000_000,
             updated_at: 1_700_000_000,
             last_login_at: None,
+            number,
+            details: Default::default(),
         });
         id
     }
@@ -189,7 +192,7 @@ impl Store for MemoryStore {
         Ok(v)
     }
 
-    async fn create_user(&self, user: &User, session: Option<&Session>) -> Result<(), AuthError> {
+    async fn create_user(&self, user: &User, session: Option<&Session>) -> Result<i64, AuthError> {
         let mut users = self.users.borrow_mut();
         if users.iter().any(|u| u.username.eq_ignore_ascii_case(&user.username)) {
             return Err(AuthError::UsernameTaken);
@@ -197,11 +200,12 @@ impl Store for MemoryStore {
         if user.email.is_some() && users.iter().any(|u| u.email == user.email) {
             return Err(AuthError::EmailTaken);
         }
-        users.push(user.clone());
+        let number = users.iter().filter_map(|u| u.number).max().unwrap_or(0) + 1;
+        users.push(User { number: Some(number), ..user.clone() });
         if let Some(s) = session {
             self.sessions.borrow_mut().push(s.clone());
         }
-        Ok(())
+        Ok(number)
     }
 
     async fn replace_password(

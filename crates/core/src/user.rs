@@ -19,10 +19,23 @@ pub fn rfc3339(unix_seconds: i64) -> String {
     DateTime::from_timestamp(t, 0).unwrap_or_default().to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
+/// Personal details a profile may collect at signup (the `accounts` profile: first and last name,
+/// phone, document id). Free text, never used to decide anything.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct PersonalDetails {
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub phone: Option<String>,
+    pub document_id: Option<String>,
+}
+
 /// A user as stored in D1.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
     pub id: String,
+    /// The stable integer id D1 assigns at creation (`users.number`), for the profiles whose clients
+    /// expect a number; `None` only before the user is stored.
+    pub number: Option<i64>,
     pub username: String,
     pub email: Option<String>,
     pub display_name: Option<String>,
@@ -32,6 +45,7 @@ pub struct User {
     pub created_at: i64,
     pub updated_at: i64,
     pub last_login_at: Option<i64>,
+    pub details: PersonalDetails,
 }
 
 /// The user object of every response (docs/openapi.json), as the user sees it.
@@ -43,6 +57,12 @@ pub struct UserView {
     pub display_name: Option<String>,
     pub role: String,
     pub created_at: String,
+    /// Not in the native user object; the compatibility profiles show it (as `id`).
+    #[serde(skip)]
+    pub number: Option<i64>,
+    /// Not in the native user object; the `accounts` profile shows it, encrypted.
+    #[serde(skip)]
+    pub details: PersonalDetails,
 }
 
 /// The admin view: the user object plus account state.
@@ -64,6 +84,8 @@ impl User {
             display_name: self.display_name.clone(),
             role: self.role.clone(),
             created_at: rfc3339(self.created_at),
+            number: self.number,
+            details: self.details.clone(),
         }
     }
 
@@ -129,6 +151,8 @@ mod tests {
             created_at: 0,
             updated_at: 60,
             last_login_at: None,
+            number: Some(1),
+            details: Default::default(),
         };
         let plain = serde_json::to_string(&u.view()).unwrap();
         let admin = serde_json::to_string(&u.admin_view()).unwrap();

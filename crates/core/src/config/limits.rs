@@ -7,8 +7,11 @@ use crate::rate_limit::{AccountPolicy, WindowLimit};
 /// Every rate limit; `None` windows are switched off (`off`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
-    /// Failed logins per client IP (`RATE_LIMIT_LOGIN_IP`, default 10/15m).
+    /// Logins per client IP (`RATE_LIMIT_LOGIN_IP`, default 10/15m): failed ones, or every request
+    /// (`RATE_LIMIT_LOGIN_IP_COUNTS`).
     pub login_ip: Option<WindowLimit>,
+    /// What `login_ip` counts.
+    pub login_ip_counts: LoginCounts,
     /// Signups per client IP (`RATE_LIMIT_SIGNUP_IP`, default 5/1h).
     pub signup_ip: Option<WindowLimit>,
     /// Forgot-password requests per client IP (`RATE_LIMIT_FORGOT_IP`, default 5/15m).
@@ -29,6 +32,15 @@ pub(super) fn read(get: &impl Fn(&str) -> Option<String>, problems: &mut Vec<Str
         })
     };
     let login_ip = window("RATE_LIMIT_LOGIN_IP", "10/15m", problems);
+    let login_ip_counts = match get("RATE_LIMIT_LOGIN_IP_COUNTS").as_deref() {
+        None | Some("failures") => LoginCounts::Failures,
+        Some("requests") => LoginCounts::Requests,
+        Some(other) => {
+            problems
+                .push(format!("RATE_LIMIT_LOGIN_IP_COUNTS must be 'failures' or 'requests', got {other:?}"));
+            LoginCounts::Failures
+        }
+    };
     let signup_ip = window("RATE_LIMIT_SIGNUP_IP", "5/1h", problems);
     let forgot_ip = window("RATE_LIMIT_FORGOT_IP", "5/15m", problems);
     let forgot_address = window("RATE_LIMIT_FORGOT_ADDRESS", "3/1h", problems);
@@ -41,7 +53,17 @@ pub(super) fn read(get: &impl Fn(&str) -> Option<String>, problems: &mut Vec<Str
     }
     account.max_delay_seconds =
         duration_setting(&get, "LOGIN_MAX_DELAY", account.max_delay_seconds, problems);
-    Limits { login_ip, signup_ip, forgot_ip, forgot_address, account }
+    Limits { login_ip, login_ip_counts, signup_ip, forgot_ip, forgot_address, account }
+}
+
+/// What the per-IP login limit counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginCounts {
+    /// Failed logins (the default: a user who types the right password is never slowed down).
+    Failures,
+    /// Every login request, whatever its outcome, even one refused as malformed (as systems that
+    /// document "N requests per window" count them).
+    Requests,
 }
 
 #[cfg(test)]

@@ -5,6 +5,8 @@
 //! - [`durations`]: `900`, `15m`, `8h`, `7d` settings
 //! - [`keys`]: `JWT_*` secrets and keys: what signs and verifies tokens, and the refresh-token keys
 //! - [`limits`]: the rate limits
+//! - [`edge`]: how the HTTP edge presents things (role labels, cookie names, CSRF for non-browsers,
+//!   the user-data key)
 
 use crate::password::{PasswordHasher, DEFAULT_ITERATIONS};
 use crate::policy::{PasswordPolicy, DEFAULT_MIN_LENGTH};
@@ -13,8 +15,9 @@ use crate::session::{PresentedRefresh, RefreshKey, DEFAULT_GRACE_SECONDS};
 use crate::token::TokenService;
 
 mod durations;
+pub mod edge;
 mod keys;
-mod limits;
+pub mod limits;
 
 use durations::duration_setting;
 pub use durations::{parse_duration, MAX_DURATION_SECONDS};
@@ -61,6 +64,8 @@ pub struct Config {
     pub mail_webhook: Option<MailWebhook>,
     /// Rate limits (`RATE_LIMIT_*`, `LOGIN_*`).
     pub limits: Limits,
+    /// Presentation settings of the HTTP edge.
+    pub edge: edge::EdgeSettings,
 }
 
 /// The mail webhook and the secret that signs its requests.
@@ -172,6 +177,14 @@ impl Config {
                 }
             },
         };
+        let pin = match get("PASSWORD_KIND").as_deref() {
+            None | Some("password") => false,
+            Some("pin") => true,
+            Some(other) => {
+                problems.push(format!("PASSWORD_KIND must be 'password' or 'pin', got {other:?}"));
+                false
+            }
+        };
         let signup_enabled = bool_setting(&get, "SIGNUP_ENABLED", true, &mut problems);
         let default_role = get("DEFAULT_ROLE").unwrap_or_else(|| roles::USER.into());
         if default_role == roles::ADMIN || !roles_list.iter().any(|r| r == &default_role) {
@@ -207,6 +220,12 @@ impl Config {
         };
 
         let limits = limits::read(&get, &mut problems);
+        let edge = edge::read(&get, &mut problems);
+        let extra_claims = crate::token::ExtraClaims::parse(&get("JWT_EXTRA_CLAIMS").unwrap_or_default())
+            .unwrap_or_else(|e| {
+                problems.push(format!("JWT_EXTRA_CLAIMS: {e}"));
+                Default::default()
+            });
 
         let environment = match get("ENVIRONMENT").as_deref() {
             None | Some("production") => Environment::Production,
@@ -224,7 +243,8 @@ impl Config {
         match (problems.is_empty(), keys, hasher) {
             (true, Some(keys), Some(hasher)) => Ok(Config {
                 base_path,
-                tokens: TokenService::new(issuer, audience, access_ttl, keys.signing, keys.previous),
+                tokens: TokenService::new(issuer, audience, access_ttl, keys.signing, keys.previous)
+                    .with_extra_claims(extra_claims),
                 hasher,
                 refresh_ttl_seconds,
                 refresh_key: keys.refresh_key,
@@ -232,13 +252,14 @@ impl Config {
                 refresh_grace_seconds,
                 cookie_mode,
                 cors_origins,
-                password_policy: PasswordPolicy { min_length: password_min },
+                password_policy: PasswordPolicy { min_length: password_min, pin },
                 signup_enabled,
                 default_role,
                 reset_ttl_seconds,
                 reset_url_template,
                 mail_webhook,
                 limits,
+                edge,
                 roles: roles_list,
                 environment,
             }),

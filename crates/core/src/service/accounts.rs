@@ -37,9 +37,9 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
             self.now,
         )
         .await?;
-        let user = request.account.clone().into_user(self.config, &self.config.default_role, self.now);
+        let mut user = request.account.clone().into_user(self.config, &self.config.default_role, self.now);
         let session = self.new_session(&user.id, client);
-        self.store.create_user(&user, Some(&session)).await?;
+        user.number = Some(self.store.create_user(&user, Some(&session)).await?);
         Ok((self.token_response(&user, &session, session.generation)?, user))
     }
 

@@ -66,8 +66,8 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
         request: &CreateUserRequest,
     ) -> Result<AdminUserView, AuthError> {
         roles::require(&access.claims.role, Permission::ManageUsers)?;
-        let user = request.account.clone().into_user(self.config, &request.role, self.now);
-        self.store.create_user(&user, None).await?;
+        let mut user = request.account.clone().into_user(self.config, &request.role, self.now);
+        user.number = Some(self.store.create_user(&user, None).await?);
         Ok(user.admin_view())
     }
 
@@ -126,7 +126,7 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
             let skip = |code| Skipped { username: entry.username.clone(), code };
             match &entry.user {
                 Ok(user) => match self.store.create_user(&user.clone().into_user(self.now), None).await {
-                    Ok(()) => report.imported += 1,
+                    Ok(_) => report.imported += 1,
                     Err(AuthError::UsernameTaken) => report.skipped.push(skip("username_taken")),
                     Err(AuthError::EmailTaken) => report.skipped.push(skip("email_taken")),
                     Err(e) => return Err(e),

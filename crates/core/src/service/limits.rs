@@ -5,6 +5,7 @@
 //! delete). Signup and forgot-password read and write their counters on every request. Any KV
 //! failure fails closed: 503 on a read, 429 on a refused write.
 
+use crate::config::limits::LoginCounts;
 use crate::config::Config;
 use crate::error::AuthError;
 use crate::kv_keys::{self, Window};
@@ -39,7 +40,14 @@ pub async fn check_login(
     now: i64,
 ) -> Result<LoginGuard, AuthError> {
     let account_key = kv_keys::account_failures(account);
-    let ip_key = config.limits.login_ip.map(|l| (window_key(Window::LoginIp, ip, &l, now), l));
+    // Counting every request, the IP counter was checked and counted before the request was read
+    // (`count_login_request`); here only failures are counted.
+    let ip_key = match config.limits.login_ip_counts {
+        LoginCounts::Failures => {
+            config.limits.login_ip.map(|l| (window_key(Window::LoginIp, ip, &l, now), l))
+        }
+        LoginCounts::Requests => None,
+    };
     let mut keys = vec![account_key.as_str()];
     if let Some((k, _)) = &ip_key {
         keys.push(k);

@@ -16,6 +16,19 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
     /// same way for unknown and known users.
     /// D1: one read, then one batch (login time + rehash, new session). KV: two reads; two writes on
     /// failure; none on success (one delete if the account had failures).
+    /// Counts one login request against the client IP's limit, before the request is even read,
+    /// when `RATE_LIMIT_LOGIN_IP_COUNTS=requests` (429 once over it); nothing otherwise. KV: one read
+    /// and one write.
+    pub async fn count_login_request(&self, client: &ClientInfo) -> Result<(), AuthError> {
+        if self.config.limits.login_ip_counts != crate::config::limits::LoginCounts::Requests {
+            return Ok(());
+        }
+        let ip = client.ip.as_deref().unwrap_or("unknown");
+        let limit = self.config.limits.login_ip;
+        super::limits::check_and_count(&self.counters, limit, crate::kv_keys::Window::LoginIp, ip, self.now)
+            .await
+    }
+
     pub async fn login(
         &self,
         request: &LoginRequest,

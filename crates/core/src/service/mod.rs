@@ -94,6 +94,7 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
             session_id: &session.id,
             role: &user.role,
             username: &user.username,
+            number: user.number,
         };
         let issued = self.config.tokens.issue(&subject, self.now)?;
         Ok(TokenResponse {

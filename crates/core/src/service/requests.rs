@@ -6,7 +6,7 @@ use super::admin::decode_cursor;
 use crate::config::Config;
 use crate::error::{AuthError, FieldError};
 use crate::ports::{UserPatch, UserQuery};
-use crate::user::User;
+use crate::user::{PersonalDetails, User};
 use crate::validate::{self, Fields, LoginName};
 use serde_json::{Map, Value};
 
@@ -122,6 +122,8 @@ pub struct NewAccount {
     pub password: String,
     pub email: Option<String>,
     pub display_name: Option<String>,
+    /// Personal details (`first_name`, `last_name`, `phone`, `document_id`), each optional.
+    pub details: PersonalDetails,
 }
 
 impl NewAccount {
@@ -135,6 +137,15 @@ impl NewAccount {
             .optional_str("display_name")
             .and_then(|d| display_name(d).map_err(|e| f.push(e)).ok())
             .flatten();
+        let mut detail = |name: &str| {
+            f.optional_str(name).and_then(|d| detail_text(name, d).map_err(|e| f.push(e)).ok()).flatten()
+        };
+        let details = PersonalDetails {
+            first_name: detail("first_name"),
+            last_name: detail("last_name"),
+            phone: detail("phone"),
+            document_id: detail("document_id"),
+        };
         if let (Some(p), Some(u)) = (password, username.as_deref()) {
             if let Err(e) = config.password_policy.check("password", p, u) {
                 f.push(e);
@@ -143,7 +154,7 @@ impl NewAccount {
         f.finish()?;
         match (username, password) {
             (Some(username), Some(password)) => {
-                Ok(NewAccount { username, password: password.to_string(), email, display_name })
+                Ok(NewAccount { username, password: password.to_string(), email, display_name, details })
             }
             _ => Err(invalid_fields()),
         }
@@ -162,6 +173,8 @@ impl NewAccount {
             created_at: now,
             updated_at: now,
             last_login_at: None,
+            number: None,
+            details: self.details,
         }
     }
 }
@@ -454,6 +467,8 @@ impl ImportedUser {
             created_at: now,
             updated_at: now,
             last_login_at: None,
+            number: None,
+            details: Default::default(),
         }
     }
 }
@@ -468,6 +483,22 @@ fn display_name(raw: &str) -> Result<Option<String>, FieldError> {
             format!(
                 "`display_name` must be at most {DISPLAY_NAME_MAX} characters without control characters."
             ),
+        ));
+    }
+    Ok((!s.is_empty()).then(|| s.to_string()))
+}
+
+/// Longest personal detail accepted (a name, a phone number, a document id), in characters.
+pub const DETAIL_MAX: usize = 100;
+
+/// A personal detail: trimmed, at most `DETAIL_MAX` characters, no control characters; empty is none.
+fn detail_text(field: &str, raw: &str) -> Result<Option<String>, FieldError> {
+    let s = raw.trim();
+    if s.chars().count() > DETAIL_MAX || s.chars().any(char::is_control) {
+        return Err(FieldError::new(
+            field,
+            "invalid_format",
+            format!("`{field}` must be at most {DETAIL_MAX} characters without control characters."),
         ));
     }
     Ok((!s.is_empty()).then(|| s.to_string()))
@@ -661,6 +692,8 @@ mod tests {
             created_at: 1_700_000_000,
             updated_at: 0,
             last_login_at: None,
+            number: None,
+            details: Default::default(),
         };
         let cursor = super::super::admin::encode_cursor(&user);
         let q = ListUsersQuery::parse(None, Some(&cursor), None).unwrap();

@@ -46,7 +46,7 @@ pub(super) fn time_options(now: i64) -> TimeOptions<impl Fn() -> DateTime<Utc>> 
 
 /// The claims to sign: issued at `now`, expiring `ttl_seconds` later, or at the last instant a
 /// NumericDate can hold when that is sooner (so that no lifetime overflows).
-pub(super) fn issued(custom: AccessClaims, now: i64, ttl_seconds: u64) -> Claims<AccessClaims> {
+pub(super) fn issued<T>(custom: T, now: i64, ttl_seconds: u64) -> Claims<T> {
     let options = time_options(now);
     let room = DateTime::<Utc>::MAX_UTC.signed_duration_since((options.clock_fn)());
     let ttl = i64::try_from(ttl_seconds).ok().and_then(TimeDelta::try_seconds).unwrap_or(TimeDelta::MAX);

@@ -17,12 +17,14 @@ use jwt_compact::alg::{Ed25519, Hs256};
 use jwt_compact::{AlgorithmExt, Claims, Header, UntrustedToken};
 
 mod claims;
+mod extra;
 mod header;
 mod keys;
 #[cfg(test)]
 mod test_support;
 
 pub use claims::{AccessClaims, MAX_NUMERIC_DATE, MIN_NUMERIC_DATE};
+pub use extra::ExtraClaims;
 pub use keys::{EdPublicKey, EdSigningKey, HmacKey, SigningKey, VerifyingKey};
 
 /// The `typ` header of access tokens [RFC 9068 §2.1].
@@ -56,6 +58,8 @@ pub struct Subject<'a> {
     pub session_id: &'a str,
     pub role: &'a str,
     pub username: &'a str,
+    /// The user's number, for the `id` extra claim.
+    pub number: Option<i64>,
 }
 
 /// A freshly issued access token.
@@ -72,6 +76,8 @@ pub struct TokenService {
     issuer: String,
     audience: String,
     ttl_seconds: u64,
+    /// Claims some profiles' clients read besides ours (`JWT_EXTRA_CLAIMS`).
+    extra_claims: ExtraClaims,
     /// The key that signs.
     signing: SigningKey,
     /// Every key that verifies: the signing key's first, then older ones (key rotation without
@@ -89,7 +95,20 @@ impl TokenService {
     ) -> Self {
         let mut verifying = vec![signing.verifying()];
         verifying.extend(previous);
-        TokenService { issuer, audience, ttl_seconds, signing, verifying }
+        TokenService {
+            issuer,
+            audience,
+            ttl_seconds,
+            extra_claims: ExtraClaims::default(),
+            signing,
+            verifying,
+        }
+    }
+
+    /// Also writes these claims into every token it issues (never read back: verification ignores them).
+    pub fn with_extra_claims(mut self, extra_claims: ExtraClaims) -> Self {
+        self.extra_claims = extra_claims;
+        self
     }
 
     /// The public keys to publish at `/.well-known/jwks.json` (never HMAC keys).
@@ -126,13 +145,14 @@ impl TokenService {
             role: subject.role.to_string(),
             username: subject.username.to_string(),
         };
+        let custom = extra::WithExtras { extra: self.extra_claims.values(subject), custom };
         let token = self.sign(&claims::issued(custom, now, self.ttl_seconds))?;
         Ok(IssuedAccess { token, jti, expires_in: self.ttl_seconds })
     }
 
     /// The compact JWS of `claims` under the signing key, header `{"alg","kid","typ":"at+jwt"}`
     /// [RFC 9068 §2.1] (jwt-compact writes `alg` first, then `kid` and `typ`).
-    fn sign(&self, claims: &Claims<AccessClaims>) -> Result<String, AuthError> {
+    fn sign(&self, claims: &Claims<impl serde::Serialize>) -> Result<String, AuthError> {
         let header = |kid: &str| Header::empty().with_key_id(kid).with_token_type(ACCESS_TOKEN_TYPE);
         match &self.signing {
             SigningKey::Hs256(k) => Hs256.token(&header(&k.kid), claims, &k.key),

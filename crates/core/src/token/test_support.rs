@@ -27,7 +27,7 @@ pub fn ed_service(seed: u8, previous: Vec<VerifyingKey>) -> TokenService {
 }
 
 pub fn subject() -> Subject<'static> {
-    Subject { user_id: "u1", session_id: "s1", role: "admin", username: "alice" }
+    Subject { user_id: "u1", session_id: "s1", role: "admin", username: "alice", number: None }
 }
 
 /// Builds a token by hand from header and claims JSON, signed with HMAC-SHA256 under `secret`.
