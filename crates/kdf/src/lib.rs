@@ -72,7 +72,7 @@ fn iteration(key: &HmacKey, u: &mut [u64; 8], t: &mut [u64; 8]) {
 /// The last block of a SHA-512 message of 128 + 64 bytes (the HMAC key block, then a 64-byte
 /// message), as sixteen words: the message, `0x80`, zeros, and the length in bits. Both halves of
 /// HMAC-SHA512 over a 64-byte message end with this block, so the padding is the same constant for
-/// both, and the compiler folds it into the compression's first sixteen rounds.
+/// both.
 #[inline(always)]
 fn padded(message: &[u64; 8]) -> [u64; 16] {
     const BIT_LEN: u64 = ((BLOCK_LEN + OUTPUT_LEN) * 8) as u64;
