@@ -97,19 +97,25 @@ await build({
 });
 writeFileSync(join(dir, "kdf.wasm"), readFileSync(WASM_PATH));
 
-// CPU time of a process, all its threads, in ms (Linux schedstat: nanoseconds on CPU, per thread). The
-// machine may be shared, so CPU time is the steadier measure; wall time is shown as well.
-const cpuMs = (pid) => {
-  let ns = 0;
+// CPU time of a process, all its threads, in ms, and the time its threads spent runnable but waiting
+// for a CPU (Linux schedstat: nanoseconds on CPU, nanoseconds on the run queue, per thread). The
+// machine may be shared, so CPU time is the steadier measure; wall time is shown as well, and the
+// run-queue wait says how much of a wall time was other processes' doing.
+const sched = (pid) => {
+  let cpu = 0;
+  let wait = 0;
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
     try {
-      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
+      const [c, w] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ").map(Number);
+      cpu += c;
+      wait += w;
     } catch {
       // the thread ended meanwhile
     }
   }
-  return ns / 1e6;
+  return { cpu: cpu / 1e6, wait: wait / 1e6 };
 };
+const cpuMs = (pid) => sched(pid).cpu;
 // The workerd process Miniflare started (a child of this process).
 const workerdPids = () =>
   readdirSync("/proc")
@@ -143,11 +149,12 @@ const startWorker = async () => {
   const pid = workerdPids().find((p) => !before.has(p));
   if (!pid) throw new Error("bench-hash-workerd: cannot find the workerd process Miniflare started");
   const get = async (path) => {
-    const c0 = cpuMs(pid);
+    const s0 = sched(pid);
     const t0 = performance.now();
     const res = await mf.dispatchFetch(`http://bench${path}`);
     const body = await res.json();
-    return { ...body, rt: performance.now() - t0, cpu: cpuMs(pid) - c0 };
+    const s1 = sched(pid);
+    return { ...body, rt: performance.now() - t0, cpu: s1.cpu - s0.cpu, runq: s1.wait - s0.wait };
   };
   return { mf, get };
 };
@@ -213,7 +220,7 @@ for (let round = 0; round < ROUNDS; round++) {
   for (const row of ROWS) {
     if (row.error) continue;
     const r = await get(`/hash?row=${row.id}`);
-    row.samples.push({ inside: r.ms, rt: r.rt - emptyRt, cpu: r.cpu - emptyCpu });
+    row.samples.push({ inside: r.ms, rt: r.rt - emptyRt, cpu: r.cpu - emptyCpu, runq: r.runq });
   }
 }
 await mf.dispose();
@@ -226,11 +233,13 @@ for (let i = 0; i < FRESH; i++) {
   const later = [];
   for (let j = 0; j < 3; j++) later.push(await w.get("/hash?row=ours"));
   await w.mf.dispose();
+  native.push(await nodeNative()); // the reference keeps being sampled alongside
   fresh.push({
     first: first.ms,
     steady: median(later.map((l) => l.ms)),
     firstCpu: first.cpu - emptyCpu,
     steadyCpu: median(later.map((l) => l.cpu - emptyCpu)),
+    firstRunq: first.runq,
   });
 }
 
@@ -244,7 +253,7 @@ console.log(`Node ${process.version} (V8 ${process.versions.v8}) vs workerd ${WO
   `CPU = CPU time of the workerd process (all threads) during the request minus that of an empty request ` +
   `(${fmt(emptyCpu, 2)} ms); wall = performance.now() around the hash inside the Worker; round trip = ` +
   `from this process, minus an empty request's (${fmt(emptyRt, 2)} ms). Ratios to Node's crypto.pbkdf2 ` +
-  `PBKDF2-SHA512-220k of the same rounds (${fmt(base)} ms CPU, ${fmt(baseWall)} ms wall).\n`);
+  `PBKDF2-SHA512-220k, sampled once per round and once per fresh instance (${fmt(base)} ms CPU, ${fmt(baseWall)} ms wall).\n`);
 console.log("| row: what it computes | ms CPU | ms wall (inside) | ms round trip | ratio (CPU) | ratio (wall) |");
 console.log("|---|---:|---:|---:|---:|---:|");
 console.log(`| **reference**: Node crypto.pbkdf2 (OpenSSL, native, in Node): PBKDF2-HMAC-SHA512, 220,000, 512 bits | ${fmt(base)} | ${fmt(baseWall)} | | 1.00 | 1.00 |`);
@@ -264,7 +273,9 @@ for (const row of ROWS) {
   console.log(`| ${row.what}${mark} | ${fmt(cpu)} | ${fmt(inside)} | ${fmt(rt)} | ${fmt(cpu / base, 2)} | ${fmt(inside / baseWall, 2)} |`);
 }
 const ours = ROWS.find((r) => r.id === "ours");
-console.log(`\nOutputs checked: ${ROWS.filter((r) => !r.error && !r.wrong).length} rows equal their reference` +
+const runq = median(ROWS.flatMap((r) => r.samples.map((x) => x.runq)));
+console.log(`\nworkerd's threads waited for a CPU (run queue) a median ${fmt(runq, 2)} ms per hash request of the rounds.`);
+console.log(`Outputs checked: ${ROWS.filter((r) => !r.error && !r.wrong).length} rows equal their reference` +
   (ROWS.some((r) => r.wrong) ? `; WRONG: ${ROWS.filter((r) => r.wrong).map((r) => r.id).join(", ")}` : "") + ".");
 let firstWall = NaN;
 let firstCpu = NaN;
@@ -274,15 +285,22 @@ if (fresh.length > 0) {
   console.log(`\nFirst \`ours\` hash of a fresh workerd isolate (${fresh.length} fresh instances): ` +
     `${fmt(median(fresh.map((f) => f.first)))} ms wall (runs: ${fresh.map((f) => fmt(f.first)).join(", ")}), ` +
     `${fmt(median(fresh.map((f) => f.firstCpu)))} ms CPU incl. V8's compile threads; the next three of the same ` +
-    `instances: ${fmt(median(fresh.map((f) => f.steady)))} ms wall, ${fmt(median(fresh.map((f) => f.steadyCpu)))} ms CPU.`);
+    `instances: ${fmt(median(fresh.map((f) => f.steady)))} ms wall, ${fmt(median(fresh.map((f) => f.steadyCpu)))} ms CPU. ` +
+    `workerd's threads waited for a CPU (run queue) ${fresh.map((f) => fmt(f.firstRunq)).join(", ")} ms during those ` +
+    "first hashes (more than a few ms: the machine was busy, and the wall ratio overstates the first hash).");
 }
 console.log("\n| target (ratios of this run) | measured | limit | |");
 console.log("|---|---:|---:|---|");
 const verdict = (x, limit) => (x <= limit ? "met" : "NOT met");
-const r1 = ours.cpu / base;
-const r1w = ours.wall / baseWall;
-console.log(`| ours in workerd / Node crypto.pbkdf2 SHA-512-220k (CPU) | ${fmt(r1, 2)} | 1.00 | ${verdict(r1, 1)} |`);
-console.log(`| the same (wall) | ${fmt(r1w, 2)} | 1.00 | ${verdict(r1w, 1)} |`);
+// The steady state of ours differs from one workerd process to the next by up to ~10% on this kind of
+// machine (code and data placement; a shared host), so the target uses the median over every process
+// of the run: the rounds' instance and each fresh instance (its hashes 2-4).
+const perProcessCpu = [ours.cpu, ...fresh.map((f) => f.steadyCpu)];
+const perProcessWall = [ours.wall, ...fresh.map((f) => f.steady)];
+const r1 = median(perProcessCpu) / base;
+const r1w = median(perProcessWall) / baseWall;
+console.log(`| ours in workerd / Node crypto.pbkdf2 SHA-512-220k (CPU; median over the ${perProcessCpu.length} workerd processes: ${perProcessCpu.map((x) => fmt(x)).join(", ")} ms) | ${fmt(r1, 2)} | 1.00 | ${verdict(r1, 1)} |`);
+console.log(`| the same (wall: ${perProcessWall.map((x) => fmt(x)).join(", ")} ms) | ${fmt(r1w, 2)} | 1.00 | ${verdict(r1w, 1)} |`);
 if (fresh.length > 0) {
   console.log(`| first hash of a fresh isolate / the next three (wall, median of ratios) | ${fmt(firstWall, 2)} | 1.20 | ${verdict(firstWall, 1.2)} |`);
   console.log(`| the same (CPU, incl. compile threads) | ${fmt(firstCpu, 2)} | 1.20 | ${verdict(firstCpu, 1.2)} |`);
