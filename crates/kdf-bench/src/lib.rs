@@ -122,7 +122,7 @@ pub extern "C" fn argon2id(m_kib: u32, t: u32, p: u32) -> u32 {
 }
 
 // ---- access tokens -------------------------------------------------------------------------------
-// Sign and verify tokens of the Worker's shape (header `at+jwt` + kid, the claims of API.md) with the
+// Sign and verify tokens of the Worker's shape (header `at+jwt` + kid, the claims the Worker issues) with the
 // Worker's own code, so `bench-hash.mjs` can time one operation in V8: the JWS framing and HMAC
 // (`edge_auth_core::jws`) and the claims type (`edge_auth_core::token::ClaimsSet`) are compiled here
 // from the core's source files. Not by depending on `edge-auth-core`: that links js-sys and
