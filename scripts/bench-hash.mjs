@@ -251,12 +251,14 @@ console.log(`\nFirst call of ours (${ITERATIONS / 1000}k) in a fresh process, me
 const wc256 = rows.find((r) => r.sha256);
 const firstRatioWall = firstWall / ours.wall;
 const firstRatioCpu = firstCpu / ours.cpu;
-console.log("| target | measured | limit | |");
-console.log("|---|---:|---:|---|");
-console.log(`| ours / Node crypto.pbkdf2 SHA-512-220k (CPU; in Node, see bench-hash-workerd.mjs for workerd) | ${fmt(ours.cpu / base.cpu, 3)} | 1.0 | ${ours.cpu <= base.cpu ? "met" : "NOT met"} |`);
-console.log(`| (for reference) ours / Web Crypto PBKDF2-SHA256-600k, 256 bits (CPU) | ${fmt(ours.cpu / wc256.cpu, 3)} | | |`);
-console.log(`| first call / steady state (wall) | ${fmt(firstRatioWall, 3)} | ${TARGET_FIRST_CALL} | ${firstRatioWall <= TARGET_FIRST_CALL ? "met" : "NOT met"} |`);
-console.log(`| first call / steady state (CPU, incl. V8's background compile threads) | ${fmt(firstRatioCpu, 3)} | ${TARGET_FIRST_CALL} | ${firstRatioCpu <= TARGET_FIRST_CALL ? "met" : "NOT met"} |`);
+// In Node's V8 for information: the targets are judged in workerd, where the Worker runs
+// (scripts/bench-hash-workerd.mjs); Node 22's V8 12.4 compiles the hash differently (BENCHMARKS.md).
+console.log(`| ratio, in Node (information; the targets are judged in workerd) | measured | workerd target |`);
+console.log("|---|---:|---:|");
+console.log(`| ours / Node crypto.pbkdf2 SHA-512-220k (CPU) | ${fmt(ours.cpu / base.cpu, 3)} | <= 1.0 |`);
+console.log(`| ours / Web Crypto PBKDF2-SHA256-600k, 256 bits (CPU) | ${fmt(ours.cpu / wc256.cpu, 3)} | |`);
+console.log(`| first call / steady state (wall) | ${fmt(firstRatioWall, 3)} | <= ${TARGET_FIRST_CALL} |`);
+console.log(`| first call / steady state (CPU, incl. V8's background compile threads) | ${fmt(firstRatioCpu, 3)} | <= ${TARGET_FIRST_CALL} |`);
 
 // ---- tokens: one access-token operation in wasm (the core's JWS code, as in the Worker) -------------
 {

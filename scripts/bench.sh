@@ -6,7 +6,8 @@
 #                   (Miniflare), ratios to Node's crypto.pbkdf2 SHA-512-220k of the same run
 #   size          - the Worker's wasm (whatever .wasm `make build` wrote under build/), raw and gzip -9
 #   cold start    - fresh workerd until the first response, the Worker vs a one-line JS Worker
-#   HTTP          - requests/s and latency through local workerd (Miniflare) under autocannon
+#   HTTP          - requests/s and latency through local workerd (Miniflare) under autocannon, and the
+#                   Worker's own hash build timed through logins
 # Loopback only; every loop is bounded; a few minutes on 2 cores. Results go in BENCHMARKS.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
