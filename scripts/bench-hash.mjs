@@ -20,7 +20,7 @@
 // The same hashes inside workerd, with the peers a Workers user would pick: scripts/bench-hash-workerd.mjs.
 // Times: process CPU time (process.cpuUsage(), user + system, all threads: Web Crypto's PBKDF2 runs on
 // libuv's thread pool, so a main-thread clock would miss it) and wall time (performance.now()). The work
-// is single-threaded, so the two agree unless the machine is busy; the targets use CPU time.
+// is single-threaded, so the two agree unless the machine is busy; the ratios use CPU time.
 import { spawnSync } from "node:child_process";
 import crypto from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
