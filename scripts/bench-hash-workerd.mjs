@@ -13,9 +13,13 @@
 //       one request per row; medians;
 //   (c) first hash of a fresh isolate: --fresh new workerd instances (default 5), each timing its first
 //       `ours` and then three more (the steady state of that instance).
-// Times: "inside" = performance.now() around the hash in the Worker (local workerd's clock advances
-// during computation; 1 ms resolution); "round trip" = the request's round trip from this process minus
-// the median round trip of an empty request. Ratios are to Node's crypto.pbkdf2 of the same round set.
+// Times: "CPU" = CPU time of the workerd process (all threads, /proc schedstat) during the request minus
+// that of an empty request; "inside" = performance.now() around the hash in the Worker (local workerd's
+// clock advances during computation; 1 ms resolution); "round trip" = the request's round trip from
+// this process minus that of an empty request. Ratios are to Node's crypto.pbkdf2, sampled in the same
+// rounds and beside each fresh instance. The steady-state target is judged on the median over every
+// workerd process of the run (the rounds' instance and the fresh ones), since single processes differ.
+// Linux only (/proc); loopback only; every loop is bounded (--rounds <= 50, --fresh <= 20).
 // MINIFLARE_WORKERD_V8_FLAGS (space-separated V8 flags for workerd) is passed through by Miniflare.
 import crypto from "node:crypto";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
