@@ -10,12 +10,17 @@
 //       crypto.pbkdf2Sync(..., 'sha512') over random inputs; exits 1 on any mismatch (--check: only this);
 //   (b) first call: `ours` at 220,000 iterations as the first hash of a fresh process (this script with
 //       --first-call, spawned --children times; median);
-//   (c) steady state: --rounds interleaved rounds of ours-220k, crate-220k (wasm), Web Crypto
-//       PBKDF2-SHA256-600k, Web Crypto PBKDF2-SHA512-220k and, if built, native Rust; medians and ratios
-//       to Web Crypto SHA-256-600k, as a markdown table on stdout.
+//   (c) steady state: --rounds interleaved rounds of ours-220k, crate-220k (wasm), Node's crypto.pbkdf2
+//       (OpenSSL) PBKDF2-SHA512-220k, Web Crypto PBKDF2-SHA256-600k (256 bits: SHA-256's output size)
+//       and -SHA512-220k (512 bits) and, if built, native Rust; medians and ratios to Node's
+//       crypto.pbkdf2 SHA-512-220k, as a markdown table on stdout. Every row hashes the same password
+//       and salt and says algorithm, iterations and output bits. (PBKDF2 computes the whole iteration
+//       count once per hash-sized output block: SHA-256 asked for 512 bits runs 600,000 iterations
+//       twice, so the SHA-256 baseline derives 256 bits.)
+// The same hashes inside workerd, with the peers a Workers user would pick: scripts/bench-hash-workerd.mjs.
 // Times: process CPU time (process.cpuUsage(), user + system, all threads: Web Crypto's PBKDF2 runs on
 // libuv's thread pool, so a main-thread clock would miss it) and wall time (performance.now()). The work
-// is single-threaded, so the two agree unless the machine is busy; the targets use CPU time.
+// is single-threaded, so the two agree unless the machine is busy; the ratios use CPU time.
 import { spawnSync } from "node:child_process";
 import crypto from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
@@ -28,7 +33,6 @@ const ITERATIONS = 220_000;
 const BASELINE_ITERATIONS = 600_000;
 const PASSWORD = Buffer.from("correct horse battery staple");
 const SALT = Buffer.alloc(16, 0xa5);
-const TARGET_RATIO = 0.75;
 const TARGET_FIRST_CALL = 1.2;
 
 const args = process.argv.slice(2);
@@ -174,10 +178,13 @@ for (let i = 0; i < children; i++) {
 
 // ---- (c) steady state, interleaved ----
 const subtle = crypto.webcrypto.subtle;
-const webCrypto = async (hash, iterations) => {
+// bits: the output length; 256 for SHA-256 and 512 for SHA-512 (one PBKDF2 block each).
+const webCrypto = async (hash, iterations, bits) => {
   const key = await subtle.importKey("raw", PASSWORD, "PBKDF2", false, ["deriveBits"]);
-  return Buffer.from(await subtle.deriveBits({ name: "PBKDF2", hash, salt: SALT, iterations }, key, 512));
+  return Buffer.from(await subtle.deriveBits({ name: "PBKDF2", hash, salt: SALT, iterations }, key, bits));
 };
+const nodePbkdf2 = (digest, iterations, bytes) =>
+  new Promise((done, fail) => crypto.pbkdf2(PASSWORD, SALT, iterations, bytes, digest, (e, key) => (e ? fail(e) : done(key))));
 const haveNative = existsSync(NATIVE_PATH);
 const native = () => {
   const run = spawnSync(NATIVE_PATH, [String(ITERATIONS), "1"], { encoding: "utf8" });
@@ -185,26 +192,29 @@ const native = () => {
   return JSON.parse(run.stdout.trim());
 };
 
+const k = (n) => `${n / 1000}k`;
 const rows = [
-  { name: `wasm, ours (crates/kdf), SHA-512 ${ITERATIONS / 1000}k`, run: () => wasm.ours(ITERATIONS) },
-  { name: `wasm, \`pbkdf2\` crate + sha2, SHA-512 ${ITERATIONS / 1000}k`, run: () => wasm.crate(ITERATIONS) },
-  { name: `Web Crypto PBKDF2-SHA256 ${BASELINE_ITERATIONS / 1000}k (baseline)`, run: () => webCrypto("SHA-256", BASELINE_ITERATIONS), baseline: true },
-  { name: `Web Crypto PBKDF2-SHA512 ${ITERATIONS / 1000}k`, run: () => webCrypto("SHA-512", ITERATIONS) },
+  { name: `wasm, ours (crates/kdf): PBKDF2-HMAC-SHA512, ${k(ITERATIONS)}, 512 bits`, run: () => wasm.ours(ITERATIONS), sha512: true },
+  { name: `wasm, \`pbkdf2\` crate + sha2: PBKDF2-HMAC-SHA512, ${k(ITERATIONS)}, 512 bits`, run: () => wasm.crate(ITERATIONS), sha512: true },
+  { name: `Node crypto.pbkdf2 (OpenSSL): PBKDF2-HMAC-SHA512, ${k(ITERATIONS)}, 512 bits (reference)`, run: () => nodePbkdf2("sha512", ITERATIONS, 64), sha512: true, baseline: true },
+  { name: `Web Crypto PBKDF2-SHA512, ${k(ITERATIONS)}, 512 bits`, run: () => webCrypto("SHA-512", ITERATIONS, 512), sha512: true },
+  { name: `Web Crypto PBKDF2-SHA256, ${k(BASELINE_ITERATIONS)}, 256 bits`, run: () => webCrypto("SHA-256", BASELINE_ITERATIONS, 256), sha256: true },
 ];
 for (const row of rows) row.samples = [];
 const nativeRows = haveNative
-  ? [{ name: `native Rust, ours, SHA-512 ${ITERATIONS / 1000}k`, key: "ours_ms", samples: [] },
-     { name: `native Rust, \`pbkdf2\` crate, SHA-512 ${ITERATIONS / 1000}k`, key: "crate_ms", samples: [] }]
+  ? [{ name: `native Rust, ours (scalar): PBKDF2-HMAC-SHA512, ${k(ITERATIONS)}, 512 bits`, key: "ours_ms", samples: [] },
+     { name: `native Rust, \`pbkdf2\` crate: PBKDF2-HMAC-SHA512, ${k(ITERATIONS)}, 512 bits`, key: "crate_ms", samples: [] }]
   : [];
 
 const rounds = Math.max(9, Number(option("--rounds", "11")));
 wasm.setInput(PASSWORD, SALT);
 const expected = crypto.pbkdf2Sync(PASSWORD, SALT, ITERATIONS, 64, "sha512");
+const expected256 = crypto.pbkdf2Sync(PASSWORD, SALT, BASELINE_ITERATIONS, 32, "sha256");
 for (const row of rows) await row.run(); // warm-up (tier-up, thread pool start)
 for (let round = 0; round < rounds; round++) {
   for (const row of rows) {
     const m = await measure(row.run);
-    if (row.name.includes("SHA-512") && !m.result.equals(expected)) throw new Error(`${row.name}: wrong output`);
+    if (!m.result.equals(row.sha512 ? expected : expected256)) throw new Error(`${row.name}: wrong output`);
     row.samples.push(m);
   }
   if (haveNative) {
@@ -226,7 +236,7 @@ const firstWall = median(firstCalls.map((f) => f.first.wall));
 
 console.log(`\nNode ${process.version}, V8 ${process.versions.v8}, ${rounds} interleaved rounds, medians; ` +
   `CPU = process.cpuUsage() user+system, wall = performance.now().\n`);
-console.log("| variant | ms CPU | ms wall | ratio to WC SHA-256 600k (CPU) | ratio (wall) |");
+console.log("| variant: algorithm, iterations, output | ms CPU | ms wall | ratio to Node crypto.pbkdf2 SHA-512-220k (CPU) | ratio (wall) |");
 console.log("|---|---:|---:|---:|---:|");
 for (const row of all) {
   console.log(`| ${row.name} | ${fmt(row.cpu)} | ${fmt(row.wall)} | ${fmt(row.cpu / base.cpu, 3)} | ${fmt(row.wall / base.wall, 3)} |`);
@@ -238,14 +248,17 @@ console.log(`\nFirst call of ours (${ITERATIONS / 1000}k) in a fresh process, me
   `${fmt(firstCpu)} ms CPU / ${fmt(firstWall)} ms wall ` +
   `(runs, wall: ${firstCalls.map((f) => fmt(f.first.wall)).join(", ")}; ` +
   `second call: ${fmt(median(firstCalls.map((f) => f.second.wall)))} ms wall)\n`);
-const ratio = ours.cpu / base.cpu;
+const wc256 = rows.find((r) => r.sha256);
 const firstRatioWall = firstWall / ours.wall;
 const firstRatioCpu = firstCpu / ours.cpu;
-console.log("| target | measured | limit | |");
-console.log("|---|---:|---:|---|");
-console.log(`| ours / Web Crypto SHA-256 600k (CPU) | ${fmt(ratio, 3)} | ${TARGET_RATIO} | ${ratio <= TARGET_RATIO ? "met" : "NOT met"} |`);
-console.log(`| first call / steady state (wall) | ${fmt(firstRatioWall, 3)} | ${TARGET_FIRST_CALL} | ${firstRatioWall <= TARGET_FIRST_CALL ? "met" : "NOT met"} |`);
-console.log(`| first call / steady state (CPU, incl. V8's background compile threads) | ${fmt(firstRatioCpu, 3)} | ${TARGET_FIRST_CALL} | ${firstRatioCpu <= TARGET_FIRST_CALL ? "met" : "NOT met"} |`);
+// In Node's V8 for information: the targets are judged in workerd, where the Worker runs
+// (scripts/bench-hash-workerd.mjs); Node 22's V8 12.4 compiles the hash differently (BENCHMARKS.md).
+console.log(`| ratio, in Node (information; the targets are judged in workerd) | measured | workerd target |`);
+console.log("|---|---:|---:|");
+console.log(`| ours / Node crypto.pbkdf2 SHA-512-220k (CPU) | ${fmt(ours.cpu / base.cpu, 3)} | <= 1.0 |`);
+console.log(`| ours / Web Crypto PBKDF2-SHA256-600k, 256 bits (CPU) | ${fmt(ours.cpu / wc256.cpu, 3)} | |`);
+console.log(`| first call / steady state (wall) | ${fmt(firstRatioWall, 3)} | <= ${TARGET_FIRST_CALL} |`);
+console.log(`| first call / steady state (CPU, incl. V8's background compile threads) | ${fmt(firstRatioCpu, 3)} | <= ${TARGET_FIRST_CALL} |`);
 
 // ---- tokens: one access-token operation in wasm (the core's JWS code, as in the Worker) -------------
 {

@@ -6,7 +6,8 @@
 //!   the password bytes, then the salt bytes;
 //! - `ours(iterations)` / `crate(iterations)` -> 0 on success (the 64-byte result is at `output_ptr()`),
 //!   1 if the lengths do not fit the buffer;
-//! - `simd128()` -> 1 if built with wasm SIMD (`.cargo/config.toml`), so `ours` is the `v128` path.
+//! - `simd128()` -> 1 if built with wasm SIMD (`.cargo/config.toml`), so `ours` is the `v128` path;
+//! - `bcrypt_hash(cost)` and `argon2id(m_kib, t, p)`: the peers, see below.
 //!
 //! Benchmark-only, never linked into the Worker.
 // `#[no_mangle]` and `#[export_name]` count as `unsafe_code` (exported symbol names can clash); they are
@@ -71,6 +72,53 @@ pub extern "C" fn with_the_crate(iterations: u32) -> u32 {
         pbkdf2::pbkdf2_hmac::<sha2::Sha512>(password, salt, iterations.max(1), &mut out);
         out
     })
+}
+
+// ---- peers: bcrypt and Argon2id in wasm ----------------------------------------------------------
+// What a Workers user could compile in instead of PBKDF2, timed in workerd by
+// scripts/bench/hash-workerd.mjs over the same input buffer. The outputs are written to the start of the
+// output buffer (bcrypt 24 bytes, Argon2id 32 bytes), the rest zeroed.
+
+/// bcrypt (EksBlowfish, the `bcrypt` crate's raw function) at `cost`, with the first 16 salt bytes
+/// (zero-padded) and the password NUL-terminated and cut at 72 bytes, as `$2b$` does; the 24-byte
+/// result (the 23 bytes a `$2b$` string keeps, plus one) at `output_ptr()`. 1 on bad input (cost
+/// outside 4..=31).
+#[no_mangle]
+pub extern "C" fn bcrypt_hash(cost: u32) -> u32 {
+    if !(4..=31).contains(&cost) {
+        return 1;
+    }
+    run(|password, salt| {
+        let mut salt16 = [0u8; 16];
+        let take = salt.len().min(16);
+        salt16[..take].copy_from_slice(&salt[..take]);
+        let mut key = password[..password.len().min(71)].to_vec();
+        key.push(0);
+        let mut out = [0u8; OUTPUT_LEN];
+        out[..24].copy_from_slice(&bcrypt::bcrypt(cost, salt16, &key));
+        out
+    })
+}
+
+/// Argon2id v1.3 (RustCrypto's `argon2`) with `m_kib` KiB of memory, `t` passes and `p` lanes, 32-byte
+/// output at `output_ptr()`. The memory is allocated per call, as a Worker would. 1 on invalid
+/// parameters (e.g. a salt shorter than 8 bytes).
+#[no_mangle]
+pub extern "C" fn argon2id(m_kib: u32, t: u32, p: u32) -> u32 {
+    use argon2::{Algorithm, Argon2, Params, Version};
+    let Ok(params) = Params::new(m_kib, t, p, Some(32)) else { return 1 };
+    let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
+    let mut ok = true;
+    let status = run(|password, salt| {
+        let mut out = [0u8; OUTPUT_LEN];
+        ok = argon.hash_password_into(password, salt, &mut out[..32]).is_ok();
+        out
+    });
+    if ok {
+        status
+    } else {
+        1
+    }
 }
 
 // ---- access tokens -------------------------------------------------------------------------------

@@ -4,8 +4,8 @@
 //!
 //! The message schedule has two implementations, chosen at compile time:
 //! - wasm32 with `simd128`: two schedule words at a time in the two `u64` lanes of a `v128`, which
-//!   keeps that work off the scalar pipeline the rounds need (TOOLCHAIN.md: this is what makes the
-//!   hash faster in V8 than Web Crypto; scalar SHA-512 in wasm is not);
+//!   keeps that work off the scalar pipeline the rounds need (the scalar schedule measured ~8-10%
+//!   slower in V8, in Node and in workerd);
 //! - everything else (host, wasm without `simd128`): plain scalar code.
 //!
 //! The rounds are scalar everywhere (they are a serial dependency chain).
@@ -45,18 +45,20 @@ const K: [u64; 80] = [
     0x4cc5d4becb3e42b6, 0x597f299cfc657e2a, 0x5fcb6fab3ad6faec, 0x6c44198c4a475817,
 ];
 
-/// Σ0(a) = ROTR^28(a) ^ ROTR^34(a) ^ ROTR^39(a), nested as ROTR^28(a ^ ROTR^6(a ^ ROTR^5(a))): the same
-/// three rotations and two XORs, but a chain on one temporary. Two-operand x64 code (what V8 emits)
-/// then needs one register copy instead of three, and the rounds need fewer registers (fewer spills).
+/// Σ0(a) = ROTR^28(a) ^ ROTR^34(a) ^ ROTR^39(a), written as the FIPS formula. (The nested form
+/// ROTR^28(a ^ ROTR^6(a ^ ROTR^5(a))), one register copy fewer in two-operand x64 code, was faster in
+/// Node 22's V8 12.4 but is ~15% slower, together with the straight-line rounds 0-15, in V8 14 (Node 26
+/// and workerd, where the Worker runs); measured with the variants interleaved in one workerd isolate,
+/// BENCHMARKS.md "Hash".)
 #[inline(always)]
 fn big_sigma0(a: u64) -> u64 {
-    (a ^ (a ^ a.rotate_right(5)).rotate_right(6)).rotate_right(28)
+    a.rotate_right(28) ^ a.rotate_right(34) ^ a.rotate_right(39)
 }
 
-/// Σ1(e) = ROTR^14(e) ^ ROTR^18(e) ^ ROTR^41(e) = ROTR^14(e ^ ROTR^4(e ^ ROTR^23(e))), see [`big_sigma0`].
+/// Σ1(e) = ROTR^14(e) ^ ROTR^18(e) ^ ROTR^41(e), see [`big_sigma0`].
 #[inline(always)]
 fn big_sigma1(e: u64) -> u64 {
-    (e ^ (e ^ e.rotate_right(23)).rotate_right(4)).rotate_right(14)
+    e.rotate_right(14) ^ e.rotate_right(18) ^ e.rotate_right(41)
 }
 
 /// One round (FIPS 180-4 §6.4.2 step 3), with the working variables renamed instead of moved: the
@@ -99,21 +101,21 @@ macro_rules! rounds16 {
 /// The SHA-512 compression function: returns `state` updated with one 128-byte block given as
 /// sixteen big-endian words.
 ///
-/// Shape, as measured in V8 (scripts/bench-hash.mjs):
-/// - rounds 0-15 are straight-line code and the function is always inlined, so a caller whose block is
-///   partly constant (PBKDF2's pre-padded blocks) gets `W[t] + K[t]` folded for the constant words;
-/// - rounds 16-79 are a loop of sixteen rounds (deliberately not unrolled): fully unrolled, one PBKDF2
-///   iteration (two compressions) was ~30 KB of machine code and ran ~1.5x slower than this ~11 KB
-///   (instruction-cache / op-cache bound), and the loop's runtime index also lets the round constants
-///   be loaded from memory (one 16-byte load per pair) instead of materialised as 64-bit immediates.
+/// Shape, as measured in workerd's V8 (scripts/bench-hash-workerd.mjs; Node 26's V8 14.6 agrees):
+/// - all 80 rounds are one loop of sixteen rounds, five times (deliberately not unrolled). Fully
+///   unrolled, one PBKDF2 iteration (two compressions) was ~30 KB of machine code and ran ~1.5x slower
+///   (instruction-cache / op-cache bound); the loop's runtime index also lets the round constants be
+///   loaded from memory (one 16-byte load per pair) instead of materialised as 64-bit immediates;
+/// - rounds 0-15 in the loop too, rather than straight-line before it: that version let a caller's
+///   constant padding words fold into `W[t] + K[t]` and was the faster one in V8 12.4 (Node 22), but in
+///   V8 14 the smaller single loop (with the plain Σ) is ~15% faster; see [`big_sigma0`].
 #[inline(always)]
 pub(crate) fn compress(state: &[u64; 8], block: &[u64; 16]) -> [u64; 8] {
     let [mut a, mut b, mut c, mut d, mut e, mut f, mut g, mut h] = *state;
 
     let mut schedule = Schedule::new(block);
-    rounds16!(schedule, 0; a, b, c, d, e, f, g, h);
-    // A runtime loop on purpose (see above); `base` is 16, 32, 48, 64.
-    let mut base = 16;
+    // A runtime loop on purpose (see above); `base` is 0, 16, 32, 48, 64.
+    let mut base = 0;
     while base < 80 {
         rounds16!(schedule, base; a, b, c, d, e, f, g, h);
         base += 16;
