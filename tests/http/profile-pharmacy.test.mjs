@@ -134,7 +134,8 @@ describe("pharmacy: login, profile and tokens", () => {
       { username: "admin", password: "wrong wrong" },
       { username: uniqueName("nadie"), password: "wrong wrong" },
     ]) {
-      const { text } = await read(await login(w, body));
+      const { status, text } = await read(await login(w, body));
+      assert.equal(status, 401, text);
       assert.equal(text.includes("no encontrado"), false, text);
       assert.equal(text.includes("Contraseña incorrecta"), false, text);
     }
