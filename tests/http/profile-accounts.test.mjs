@@ -369,6 +369,15 @@ describe("accounts: login, signup, passwords and the encrypted user data", () =>
     await expectJson(await login(user.email, PASSWORD), 401, BAD_CREDENTIALS);
   });
 
+  test("after verify-and-change-password a token issued before the reset is 401 {success: false, message}", async () => {
+    const { user, token } = await signedIn();
+    assert.equal((await w.fetch("/auth/profile", { headers: bearer(token) })).status, 200);
+    assert.equal((await forgot(user.email)).status, 200);
+    const resetToken = await resetTokenFromMail(mail, user.email);
+    assert.equal((await verifyAndChange(resetToken, NEW_PASSWORD)).status, 200);
+    await expectFailure(await w.fetch("/auth/profile", { headers: bearer(token) }), 401);
+  });
+
   test("the same reset token a second time is 400 {success: false, message} and the password stays the first one", async () => {
     const { user } = await signedIn();
     assert.equal((await forgot(user.email)).status, 200);
