@@ -1,0 +1,239 @@
+// Helpers shared by the compatibility-profile tests (tests/http/profile-*.test.mjs): exact JSON
+// answers, forged tokens (expired, foreign secret, alg none, tampered), Set-Cookie parsing, rate-limit
+// windows, the accounts profile's JWE, and the capture of outbound mail. Additive only: the native tests
+// keep using helpers.mjs.
+import assert from "node:assert/strict";
+import { createDecipheriv, randomBytes } from "node:crypto";
+import { TEST_SECRET, decodeJwt, signJwt } from "./helpers.mjs";
+
+export const FOREIGN_SECRET = "another-secret-that-this-worker-never-saw-0123456789";
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+export const bearer = (token) => ({ Authorization: `Bearer ${token}` });
+const b64url = (v) => Buffer.from(typeof v === "string" ? v : JSON.stringify(v)).toString("base64url");
+const now = () => Math.floor(Date.now() / 1000);
+
+/** Reads `res` once: {status, text, body (parsed JSON or undefined), headers}. */
+export async function read(res) {
+  const text = await res.text();
+  let body;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = undefined;
+  }
+  return { status: res.status, text, body, headers: res.headers };
+}
+
+/** Asserts `res` is `status` with a JSON content type and exactly `expected` as body; returns the body. */
+export async function expectJson(res, status, expected) {
+  const { text, body } = await read(res);
+  assert.equal(res.status, status, `status of ${text}`);
+  assert.match(res.headers.get("content-type") ?? "", /^application\/json/, `content-type of ${text}`);
+  if (expected !== undefined) assert.deepEqual(body, expected, text);
+  return body;
+}
+
+/** Asserts `res` is `status` with a JSON object body whose keys are exactly `keys`; returns the body. */
+export async function expectJsonKeys(res, status, keys) {
+  const body = await expectJson(res, status);
+  assert.equal(typeof body, "object", JSON.stringify(body));
+  assert.deepEqual(Object.keys(body).sort(), [...keys].sort(), JSON.stringify(body));
+  return body;
+}
+
+/** Asserts that two responses both have `status`, the same content type and byte-identical bodies. */
+export async function expectIdentical(a, b, status) {
+  const [ra, rb] = [await read(a), await read(b)];
+  assert.equal(ra.status, status, ra.text);
+  assert.equal(rb.status, status, rb.text);
+  assert.equal(ra.headers.get("content-type"), rb.headers.get("content-type"));
+  assert.equal(ra.text, rb.text);
+  return ra;
+}
+
+/** A number that can serve as a user id: a positive safe integer. */
+export function assertNumericId(id, what = "id") {
+  assert.equal(typeof id, "number", `${what} is a JSON number, got ${JSON.stringify(id)}`);
+  assert.ok(Number.isSafeInteger(id) && id > 0, `${what} is a positive integer, got ${id}`);
+}
+
+/** Asserts exp - iat of a JWT and that iat is now. Returns the claims. */
+export function assertLifetime(token, seconds) {
+  const { claims } = decodeJwt(token);
+  assert.equal(typeof claims.iat, "number");
+  assert.equal(typeof claims.exp, "number");
+  assert.equal(claims.exp - claims.iat, seconds);
+  assert.ok(Math.abs(claims.iat - Date.now() / 1000) < 60, `iat ${claims.iat} is now`);
+  return claims;
+}
+
+// ---- forged tokens -----------------------------------------------------------------------------------
+
+/** The real token, re-signed (right secret) with exp an hour ago: expired beyond any clock skew. */
+export function expiredToken(token) {
+  const { header, claims } = decodeJwt(token);
+  const t = now();
+  return signJwt(header, { ...claims, iat: t - 7200, exp: t - 3600 }, TEST_SECRET);
+}
+
+/** The real token's header and claims, signed with a secret the Worker does not know. */
+export function foreignToken(token) {
+  const { header, claims } = decodeJwt(token);
+  return signJwt(header, claims, FOREIGN_SECRET);
+}
+
+/** The real token's claims under {"alg":"none"} and an empty signature. */
+export function algNoneToken(token) {
+  const { header, claims } = decodeJwt(token);
+  return `${b64url({ ...header, alg: "none" })}.${b64url(claims)}.`;
+}
+
+/** The real token with its claims changed by `mutate` but its original signature kept. */
+export function tamperedToken(token, mutate) {
+  const [, , sig] = token.split(".");
+  const { header, claims } = decodeJwt(token);
+  mutate(claims);
+  return `${b64url(header)}.${b64url(claims)}.${sig}`;
+}
+
+/** The forged tokens every profile refuses: [name, build(realToken)], so tests can be named up front. */
+export const BAD_TOKENS = [
+  ["an expired token", expiredToken],
+  ["a token signed with another secret", foreignToken],
+  ["an alg none token", algNoneToken],
+  ["a token whose signature is cut off", (t) => t.split(".").slice(0, 2).join(".") + "."],
+  ["a malformed token", () => "not-a-jwt"],
+  ["three garbage segments", () => "abc.def.ghi"],
+];
+
+// ---- cookies ------------------------------------------------------------------------------------------
+
+/** Parses one Set-Cookie header: {name, value, attrs} with attribute names lowercased. */
+export function parseSetCookie(header) {
+  const [pair, ...rest] = header.split(";").map((s) => s.trim());
+  const eq = pair.indexOf("=");
+  const attrs = {};
+  for (const a of rest.filter(Boolean)) {
+    const i = a.indexOf("=");
+    const key = (i < 0 ? a : a.slice(0, i)).toLowerCase();
+    attrs[key] = i < 0 ? true : a.slice(i + 1);
+  }
+  return { name: pair.slice(0, eq), value: pair.slice(eq + 1), attrs };
+}
+
+/** The Set-Cookie headers of `res`, parsed, keyed by name (asserting no name repeats). */
+export function cookiesOf(res) {
+  const list = res.headers.getSetCookie().map(parseSetCookie);
+  const byName = Object.fromEntries(list.map((c) => [c.name, c]));
+  assert.equal(Object.keys(byName).length, list.length, `a cookie is set twice: ${res.headers.getSetCookie()}`);
+  return byName;
+}
+
+/** A single Cookie header from {name: value}. */
+export const cookieHeader = (pairs) => ({
+  Cookie: Object.entries(pairs)
+    .map(([k, v]) => `${k}=${v}`)
+    .join("; "),
+});
+
+// ---- rate-limit windows --------------------------------------------------------------------------------
+
+/** Waits, if needed, so that at least `needSeconds` are left in the current `windowSeconds` window. */
+export async function roomInWindow(windowSeconds, needSeconds) {
+  const t = Date.now() / 1000;
+  const left = windowSeconds - (t % windowSeconds);
+  if (left < needSeconds) await sleep(Math.ceil((left + 0.25) * 1000));
+}
+
+// ---- the accounts profile's JWE -------------------------------------------------------------------------
+
+/** A random 32-byte key, base64url, for USER_DATA_KEY. */
+export const randomKey = () => randomBytes(32).toString("base64url");
+
+/**
+ * Opens a compact JWE {"alg":"dir","enc":"A256GCM"} with the base64url 32-byte `keyB64url`: asserts the
+ * five parts (the second empty) and the header; returns {header, payload (parsed JSON)}.
+ */
+export function openJwe(compact, keyB64url) {
+  assert.equal(typeof compact, "string");
+  const parts = compact.split(".");
+  assert.equal(parts.length, 5, `compact JWE has 5 parts: ${compact}`);
+  const [protectedB64, encryptedKey, ivB64, ctB64, tagB64] = parts;
+  assert.equal(encryptedKey, "", "alg dir: the encrypted key is empty");
+  const header = JSON.parse(Buffer.from(protectedB64, "base64url").toString());
+  assert.equal(header.alg, "dir");
+  assert.equal(header.enc, "A256GCM");
+  const key = Buffer.from(keyB64url, "base64url");
+  assert.equal(key.length, 32);
+  const iv = Buffer.from(ivB64, "base64url");
+  assert.equal(iv.length, 12, "A256GCM iv is 96 bits");
+  const tag = Buffer.from(tagB64, "base64url");
+  assert.equal(tag.length, 16, "A256GCM tag is 128 bits");
+  const decipher = createDecipheriv("aes-256-gcm", key, iv);
+  decipher.setAAD(Buffer.from(protectedB64, "ascii"));
+  decipher.setAuthTag(tag);
+  const plain = Buffer.concat([decipher.update(Buffer.from(ctB64, "base64url")), decipher.final()]);
+  return { header, payload: JSON.parse(plain.toString("utf8")) };
+}
+
+// ---- outbound mail ----------------------------------------------------------------------------------------
+
+export const HOOK_URL = "https://mail.test/hook";
+export const HOOK_SECRET = "mail-webhook-secret-for-profile-tests-0123456789";
+
+/** An outboundService for Miniflare that records every request into `list` and answers 200. */
+export const capture = (list) => async (request) => {
+  list.push({ url: request.url, method: request.method, headers: Object.fromEntries(request.headers), body: await request.text() });
+  return new Response("ok");
+};
+
+/** Polls `probe` every 20 ms for up to `ms`; returns its first truthy value, or undefined. */
+export async function poll(probe, ms = 3000) {
+  const end = Date.now() + ms;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > end) return undefined;
+    await sleep(20);
+  }
+}
+
+/** The webhook calls in `list` addressed to `email`. */
+export const mailsTo = (list, email) =>
+  list.filter((c) => {
+    try {
+      return JSON.parse(c.body).to === email;
+    } catch {
+      return false;
+    }
+  });
+
+/** Waits for the first webhook call to `email` and returns the reset token of its link. */
+export async function resetTokenFromMail(list, email) {
+  const call = await poll(() => mailsTo(list, email)[0]);
+  assert.ok(call, `no webhook call for ${email} within 3 s`);
+  const { link } = JSON.parse(call.body);
+  assert.equal(typeof link, "string", call.body);
+  const token = new URL(link).searchParams.get("token");
+  assert.ok(token, `a token in ${link}`);
+  return token;
+}
+
+// ---- OpenAPI ------------------------------------------------------------------------------------------------
+
+/** Asserts GET `<base>/openapi.json` is an OpenAPI document whose servers[0].url is `base` and whose paths hold `paths`. */
+export async function expectOpenApi(worker, base, paths) {
+  const res = await worker.fetch(`${base}/openapi.json`);
+  const { text, body: doc } = await read(res);
+  assert.equal(res.status, 200, text);
+  assert.match(res.headers.get("content-type") ?? "", /^application\/(openapi\+)?json/);
+  assert.equal(typeof doc.openapi, "string");
+  assert.ok(doc.openapi.startsWith("3."), doc.openapi);
+  const server = doc.servers?.[0]?.url;
+  if (base === "") assert.ok(server === "" || server === "/", `servers[0].url of the root is "/" or "", got ${server}`);
+  else assert.equal(server, base);
+  for (const p of paths) {
+    assert.ok(doc.paths && p in doc.paths, `path ${p} in ${Object.keys(doc.paths ?? {})}`);
+  }
+  return doc;
+}
