@@ -48,12 +48,14 @@ impl Bindings {
 #[derive(Clone)]
 pub struct Platform {
     pub config: Rc<Config>,
+    /// The compatibility profile (`API_PROFILE`), if any.
+    pub profile: Option<Rc<crate::http::profiles::spec::Profile>>,
     bindings: Bindings,
 }
 
 impl Platform {
-    pub fn new(env: &Env, config: Rc<Config>) -> Self {
-        Platform { config, bindings: Bindings::resolve(env) }
+    pub fn new(env: &Env, loaded: crate::config::Loaded) -> Self {
+        Platform { config: loaded.config, profile: loaded.profile, bindings: Bindings::resolve(env) }
     }
 
     /// Now, in unix seconds, from the Workers clock (it advances only across I/O).

@@ -1,17 +1,15 @@
-//! Cookie mode (off by default; `COOKIE_MODE=true`): the access token travels in a `__Host-` cookie
-//! (HttpOnly, Secure, SameSite=Lax, Path=/) and the refresh token in a `__Secure-` cookie scoped to
-//! the auth base path (HttpOnly, Secure, SameSite=Strict) [RFC 6265bis §4.1.3].
+//! Cookie mode (off by default; `COOKIE_MODE=true`): the access token travels in a cookie for the
+//! whole origin (HttpOnly, Secure, SameSite=Lax, Path=/; by default named with the `__Host-` prefix)
+//! and the refresh token in one scoped to the auth base path (HttpOnly, Secure, SameSite=Strict; by
+//! default `__Secure-`) [RFC 6265bis §4.1.3]. The names are settings (`ACCESS_COOKIE_NAME`,
+//! `REFRESH_COOKIE_NAME`): a profile keeps the names its clients know.
 //!
-//! Written here rather than with the `cookie` crate: that crate links the `time` crate's date parser
-//! and formatter (~50 KB of wasm) for `Expires`, which we never read or write; our values are
-//! base64url and JWT characters, which need no escaping.
+//! Our values are base64url and JWT characters, which need no escaping; we never read or write
+//! `Expires` (only `Max-Age`), so the header is a one-line format.
 
 use edge_auth_core::config::Config;
 use edge_auth_core::service::TokenResponse;
 use worker::{Headers, Request};
-
-pub const ACCESS_COOKIE: &str = "__Host-edge-auth-access";
-pub const REFRESH_COOKIE: &str = "__Secure-edge-auth-refresh";
 
 /// The value of the named cookie in the request's `Cookie` header (RFC 6265 §5.4: `name=value`
 /// pairs separated by `; `).
@@ -22,7 +20,9 @@ pub fn read(req: &Request, name: &str) -> Option<String> {
 
 fn find(header: &str, name: &str) -> Option<String> {
     header
-        .split(';')
+        // `; ` between pairs [RFC 6265 §5.4]; `, ` too, which is how the Fetch API joins two `Cookie`
+        // lines (curl -H twice). Our values (JWT and base64url characters) contain neither.
+        .split([';', ','])
         .filter_map(|pair| pair.trim().split_once('='))
         .find(|(k, _)| k.trim() == name)
         .map(|(_, v)| v.trim().trim_matches('"').to_string())
@@ -31,9 +31,9 @@ fn find(header: &str, name: &str) -> Option<String> {
 
 /// `Set-Cookie` headers carrying both tokens.
 pub fn set_tokens(headers: &Headers, config: &Config, tokens: &TokenResponse) {
-    let access = build(ACCESS_COOKIE, &tokens.access_token, "/", "Lax", tokens.expires_in);
+    let access = build(&config.edge.access_cookie, &tokens.access_token, "/", "Lax", tokens.expires_in);
     let refresh = build(
-        REFRESH_COOKIE,
+        &config.edge.refresh_cookie,
         &tokens.refresh_token,
         refresh_path(config),
         "Strict",
@@ -45,11 +45,11 @@ pub fn set_tokens(headers: &Headers, config: &Config, tokens: &TokenResponse) {
 
 /// `Set-Cookie` headers that delete both cookies.
 pub fn clear_tokens(headers: &Headers, config: &Config) {
-    super::response::append(headers, "Set-Cookie", &build(ACCESS_COOKIE, "", "/", "Lax", 0));
+    super::response::append(headers, "Set-Cookie", &build(&config.edge.access_cookie, "", "/", "Lax", 0));
     super::response::append(
         headers,
         "Set-Cookie",
-        &build(REFRESH_COOKIE, "", refresh_path(config), "Strict", 0),
+        &build(&config.edge.refresh_cookie, "", refresh_path(config), "Strict", 0),
     );
 }
 
@@ -68,6 +68,9 @@ fn build(name: &str, value: &str, path: &str, same_site: &str, max_age_seconds: 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use edge_auth_core::config::edge::{
+        DEFAULT_ACCESS_COOKIE as ACCESS_COOKIE, DEFAULT_REFRESH_COOKIE as REFRESH_COOKIE,
+    };
 
     #[test]
     fn cookies_are_found_by_exact_name() {
@@ -76,6 +79,7 @@ mod tests {
         assert_eq!(find(h, "b").as_deref(), Some("q"));
         assert_eq!(find(h, REFRESH_COOKIE), None);
         assert_eq!(find("__Secure-edge-auth-refresh=", REFRESH_COOKIE), None);
+        assert_eq!(find("accessToken=a.b.c, refreshToken=rt1.x", "refreshToken").as_deref(), Some("rt1.x"));
     }
 
     #[test]

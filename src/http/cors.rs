@@ -53,7 +53,7 @@ pub fn preflight(headers: &Headers, config: &Config, origin: Option<&str>, metho
 /// Prevention CS, "Verifying Origin"]: the `Origin` must be this origin or a listed one (never via
 /// `*`); without `Origin`, only `Sec-Fetch-Site: same-origin` is accepted.
 pub fn check_csrf(req: &Request, config: &Config) -> Result<(), AuthError> {
-    let own = super::handlers::origin(req);
+    let own = super::usecases::origin(req);
     match request_origin(req) {
         Some(origin) => {
             let same = own.as_deref() == Some(origin.as_str());
@@ -63,14 +63,12 @@ pub fn check_csrf(req: &Request, config: &Config) -> Result<(), AuthError> {
                 Err(AuthError::CsrfRejected)
             }
         }
-        None => {
-            let site = req.headers().get("Sec-Fetch-Site").ok().flatten();
-            if site.as_deref() == Some("same-origin") {
-                Ok(())
-            } else {
-                Err(AuthError::CsrfRejected)
-            }
-        }
+        None => match req.headers().get("Sec-Fetch-Site").ok().flatten().as_deref() {
+            Some("same-origin") => Ok(()),
+            // Neither header: not a browser (`CSRF_ALLOW_NON_BROWSER`, config/edge.rs says why).
+            None if config.edge.csrf_allow_non_browser => Ok(()),
+            _ => Err(AuthError::CsrfRejected),
+        },
     }
 }
 

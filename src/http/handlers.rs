@@ -1,14 +1,12 @@
 //! One named `async fn` per endpoint: parse the typed request, call the use case, render.
 
-use super::{body, cookies, cors, response, Call};
+use super::usecases::{self, Outcome, UseCase};
+use super::{cookies, response, Call};
 use crate::adapters::Platform;
-use edge_auth_core::service::{
-    ChangePasswordRequest, ClientInfo, ForgotRequest, LoginRequest, LogoutRequest, RefreshRequest,
-    ResetPasswordRequest, SignupRequest, TokenResponse,
-};
+use edge_auth_core::service::TokenResponse;
 use edge_auth_core::AuthError;
 use serde_json::json;
-use worker::{Request, Response};
+use worker::Response;
 
 /// The OpenAPI document of this API (docs/openapi.json), served with `servers` set to this
 /// deployment's base path.
@@ -29,7 +27,11 @@ pub fn openapi(p: &Platform) -> Result<Response, AuthError> {
     let doc = match DOCUMENT.with(|d| d.get().cloned()) {
         Some(doc) => doc,
         None => {
-            let doc = openapi_document(OPENAPI_DOCUMENT, &p.config.base_path)?.to_string();
+            let mut doc = openapi_document(OPENAPI_DOCUMENT, &p.config.base_path)?;
+            if let Some(profile) = &p.profile {
+                doc = super::profiles::openapi_document(doc, profile, &p.config.base_path);
+            }
+            let doc = doc.to_string();
             DOCUMENT.with(|d| d.get_or_init(|| doc).clone())
         }
     };
@@ -47,52 +49,36 @@ pub fn jwks(p: &Platform) -> Response {
     )
 }
 
-/// `POST /auth/login`.
-pub async fn login(mut call: Call<'_>) -> Result<Response, AuthError> {
-    let request = LoginRequest::parse(&body::json_object(&mut call.req).await?)?;
-    let (p, client) = (call.p, client_info(&call.req));
-    p.edge_rate_limit(&format!("login:{}", client.ip.as_deref().unwrap_or("unknown"))).await?;
-    let tokens = p.auth().login(&request, &client).await?;
-    Ok(token_response(p, &tokens))
-}
-
-/// `POST /auth/refresh`: the token from the body, or (cookie mode) from the refresh cookie.
-pub async fn refresh(mut call: Call<'_>) -> Result<Response, AuthError> {
-    let request = RefreshRequest::parse(&body::optional_json_object(&mut call.req).await?)?;
-    let (req, p) = (&call.req, call.p);
-    let token = match request.refresh_token {
-        Some(t) => t,
-        None => match p.config.cookie_mode.then(|| cookies::read(req, cookies::REFRESH_COOKIE)).flatten() {
-            Some(t) => {
-                cors::check_csrf(req, &p.config)?;
-                t
-            }
-            None => return Err(AuthError::field("refresh_token", "missing", "`refresh_token` is required.")),
-        },
-    };
-    match p.auth().refresh(&token).await {
-        Ok(tokens) => Ok(token_response(p, &tokens)),
-        // A dead refresh cookie (401) is cleared, so the browser stops sending it; a passing outage
-        // (503) must not sign anyone out.
-        Err(e) if p.config.cookie_mode && e.status() == 401 => {
-            let r = crate::error::problem_response(&e);
-            cookies::clear_tokens(r.headers(), &p.config);
-            Ok(r)
+/// `POST /auth/login`, `POST /auth/refresh`, `POST /auth/signup` (201), `PUT /auth/change-password`:
+/// a token response; in cookie mode the tokens also go into their cookies.
+pub async fn tokens(mut call: Call<'_>, use_case: UseCase) -> Result<Response, AuthError> {
+    let result = usecases::run(use_case, &mut call, &usecases::native).await;
+    let p = call.p;
+    match result {
+        Ok(Outcome::Tokens(tokens)) => {
+            let status = if use_case == UseCase::Signup { 201 } else { 200 };
+            Ok(token_response(p, &tokens).with_status(status))
         }
-        Err(e) => Err(e),
+        Ok(_) => Err(AuthError::Internal(format!("{use_case:?} did not produce tokens"))),
+        Err(e) => refresh_failed(p, use_case, e),
     }
 }
 
-/// `POST /auth/logout` `{refresh_token?}`: ends the caller's session (and that of the given refresh
-/// token, when it is another session of the same user).
+/// In cookie mode a dead refresh cookie (401) is cleared, so the browser stops sending it; a passing
+/// outage (503) must not sign anyone out.
+pub fn refresh_failed(p: &Platform, use_case: UseCase, e: AuthError) -> Result<Response, AuthError> {
+    if use_case == UseCase::Refresh && p.config.cookie_mode && e.status() == 401 {
+        let r = crate::error::problem_response(&e);
+        cookies::clear_tokens(r.headers(), &p.config);
+        return Ok(r);
+    }
+    Err(e)
+}
+
+/// `POST /auth/logout` `{refresh_token?}`: 204; in cookie mode both cookies are cleared.
 pub async fn logout(mut call: Call<'_>) -> Result<Response, AuthError> {
-    let request = LogoutRequest::parse(&body::optional_json_object(&mut call.req).await?)?;
-    let (req, p) = (&call.req, call.p);
-    let refresh_token = request
-        .refresh_token
-        .or_else(|| p.config.cookie_mode.then(|| cookies::read(req, cookies::REFRESH_COOKIE)).flatten());
-    p.auth().logout(call.access()?, refresh_token.as_deref()).await?;
-    Ok(signed_out(p))
+    usecases::run(UseCase::Logout, &mut call, &usecases::native).await?;
+    Ok(signed_out(call.p))
 }
 
 /// `POST /auth/logout-all`: ends every session and outstanding access token of the caller.
@@ -119,43 +105,9 @@ pub async fn delete_session(call: Call<'_>) -> Result<Response, AuthError> {
     Ok(response::no_content(&[]))
 }
 
-/// `POST /auth/signup`: 201 with a token response.
-pub async fn signup(mut call: Call<'_>) -> Result<Response, AuthError> {
-    let body = body::json_object(&mut call.req).await?;
-    let (p, client) = (call.p, client_info(&call.req));
-    p.edge_rate_limit(&format!("signup:{}", client.ip.as_deref().unwrap_or("unknown"))).await?;
-    let request = SignupRequest::parse(&p.config, &body)?;
-    let (tokens, _) = p.auth().signup(&request, &client).await?;
-    Ok(token_response(p, &tokens).with_status(201))
-}
-
-/// `PUT /auth/change-password`.
-pub async fn change_password(mut call: Call<'_>) -> Result<Response, AuthError> {
-    let request = ChangePasswordRequest::parse(&body::json_object(&mut call.req).await?)?;
-    let (p, client) = (call.p, client_info(&call.req));
-    let tokens = p.auth().change_password(call.access()?, &request, &client).await?;
-    Ok(token_response(p, &tokens))
-}
-
-/// `POST /auth/forgot-password`: 202 at once, the same body whatever the account; looking the account
-/// up, storing the token and delivering the mail happen after the response (`waitUntil`), so neither
-/// the answer nor its timing tells whether the account exists.
+/// `POST /auth/forgot-password`: 202 at once, the same body whatever the account (`usecases` says why).
 pub async fn forgot_password(mut call: Call<'_>) -> Result<Response, AuthError> {
-    let request = ForgotRequest::parse(&body::json_object(&mut call.req).await?)?;
-    let (req, p) = (&call.req, call.p);
-    let ip = client_info(req).ip.unwrap_or_else(|| "unknown".into());
-    p.edge_rate_limit(&format!("forgot:{ip}")).await?;
-    p.auth().check_forgot_limits(&request, &ip).await?;
-    let origin = origin(req).unwrap_or_default();
-    let platform = p.clone();
-    call.ctx.wait_until(async move {
-        let auth = platform.auth();
-        match auth.forgot_password(&request, &origin).await {
-            Ok(Some(mail)) => crate::adapters::mailer::deliver_reset(&platform.config, &mail, auth.now).await,
-            Ok(None) => {}
-            Err(e) => crate::log::error("forgot_password", &format!("{e}: {}", e.log_detail().unwrap_or(""))),
-        }
-    });
+    usecases::run(UseCase::ForgotPassword, &mut call, &usecases::native).await?;
     Ok(response::json(
         202,
         &json!({"message": "If an account matches, a password reset link has been sent to its email address."}),
@@ -164,8 +116,7 @@ pub async fn forgot_password(mut call: Call<'_>) -> Result<Response, AuthError> 
 
 /// `POST /auth/reset-password` `{token, new_password}`.
 pub async fn reset_password(mut call: Call<'_>) -> Result<Response, AuthError> {
-    let request = ResetPasswordRequest::parse(&body::json_object(&mut call.req).await?)?;
-    call.p.auth().reset_password(&request).await?;
+    usecases::run(UseCase::ResetPassword, &mut call, &usecases::native).await?;
     Ok(response::json(200, &json!({"message": "Your password has been changed. Please sign in again."})))
 }
 
@@ -178,7 +129,7 @@ fn openapi_document(text: &str, base_path: &str) -> Result<serde_json::Value, Au
 }
 
 /// A token response; in cookie mode the tokens also go into their cookies.
-fn token_response(p: &Platform, tokens: &TokenResponse) -> Response {
+pub fn token_response(p: &Platform, tokens: &TokenResponse) -> Response {
     let r = response::json(200, tokens);
     if p.config.cookie_mode {
         cookies::set_tokens(r.headers(), &p.config, tokens);
@@ -187,22 +138,10 @@ fn token_response(p: &Platform, tokens: &TokenResponse) -> Response {
 }
 
 /// 204 after a logout; in cookie mode both cookies are cleared.
-fn signed_out(p: &Platform) -> Response {
+pub fn signed_out(p: &Platform) -> Response {
     let r = response::no_content(&[]);
     if p.config.cookie_mode {
         cookies::clear_tokens(r.headers(), &p.config);
     }
     r
-}
-
-/// User agent and client IP, for the session list.
-fn client_info(req: &Request) -> ClientInfo {
-    let header = |name: &str| req.headers().get(name).ok().flatten().filter(|v| !v.is_empty());
-    ClientInfo { user_agent: header("User-Agent"), ip: header("CF-Connecting-IP") }
-}
-
-/// The origin (`scheme://host[:port]`) the request came to.
-pub fn origin(req: &Request) -> Option<String> {
-    let url = req.url().ok()?;
-    Some(url.origin().ascii_serialization()).filter(|o| o != "null")
 }

@@ -7,8 +7,10 @@ mod body;
 mod cookies;
 mod cors;
 mod handlers;
+pub mod profiles;
 pub mod response;
 mod routes;
+mod usecases;
 
 use crate::adapters::Platform;
 use crate::error::problem_response;
@@ -16,6 +18,7 @@ use edge_auth_core::roles;
 use edge_auth_core::token::VerifiedAccess;
 use edge_auth_core::AuthError;
 use routes::{Access, Route};
+use usecases::UseCase;
 use worker::{Context, Env, Request, Response};
 
 /// One request on its way through a handler: the request (its body not yet read), the platform,
@@ -56,8 +59,8 @@ pub async fn handle(req: Request, env: Env, ctx: Context, request_id: String) ->
     let started = worker::Date::now().as_millis();
     let method = req.method().to_string().to_ascii_uppercase();
     let path = req.path();
-    let config = match crate::config::load(&env) {
-        Ok(c) => c,
+    let loaded = match crate::config::load(&env) {
+        Ok(loaded) => loaded,
         Err(_) => {
             let error = AuthError::Unavailable("configuration invalid (see log)".into());
             let r = problem_response(&error);
@@ -67,24 +70,19 @@ pub async fn handle(req: Request, env: Env, ctx: Context, request_id: String) ->
         }
     };
     let origin = cors::request_origin(&req);
-    let platform = Platform::new(&env, config);
+    let platform = Platform::new(&env, loaded);
     let config = &platform.config;
 
-    let result = if path == routes::PANIC_PROBE_PATH && crate::config::panic_probe(&env) {
+    let (response, code) = if path == routes::PANIC_PROBE_PATH && crate::config::panic_probe(&env) {
         panic!("panic probe: a deliberate panic (PANIC_PROBE=on, development only)");
     } else {
-        match routes::resolve(&method, &path, &config.base_path) {
-            Ok(resolved) => dispatch(req, &platform, &ctx, resolved, &path).await,
-            Err(e) => Err(e),
-        }
+        route(req, &platform, &ctx, &method, &path).await
     };
-    let code = result.as_ref().err().map(|e| e.code());
-    let response = result.unwrap_or_else(|e| problem_response(&e));
     response::set(response.headers(), "X-Request-Id", &request_id);
     let millis = worker::Date::now().as_millis().saturating_sub(started);
     crate::log::request(&request_id, &method, &path, response.status_code(), code, millis);
     if method == "OPTIONS" && response.status_code() == 204 {
-        let methods = routes::allowed_methods(&path, &config.base_path);
+        let methods = allowed_methods(&platform, &path);
         cors::preflight(response.headers(), config, origin.as_deref(), &methods);
     }
     cors::decorate(response.headers(), config, origin.as_deref());
@@ -93,6 +91,74 @@ pub async fn handle(req: Request, env: Env, ctx: Context, request_id: String) ->
         return response::without_body(response);
     }
     response
+}
+
+/// The profile's endpoint when the active profile describes the path, else the native route; every
+/// error rendered in the profile's body where it has one, else as a problem.
+async fn route(
+    req: Request,
+    p: &Platform,
+    ctx: &Context,
+    method: &str,
+    path: &str,
+) -> (Response, Option<&'static str>) {
+    let base = p.config.base_path.as_str();
+    if let (Some(profile), Some(rel)) = (&p.profile, path.strip_prefix(base).filter(|r| r.starts_with('/'))) {
+        match profiles::find(profile, method, rel) {
+            Ok(Some(endpoint)) if method != "OPTIONS" => {
+                let access = match endpoint.does.needs_caller() {
+                    true => match auth::authenticate(&req, p).await {
+                        Ok(access) => Some(access),
+                        Err(e) => {
+                            let r = profiles::error(p, profile, Some(endpoint), &e)
+                                .unwrap_or_else(|| problem_response(&e));
+                            return (r, Some(e.code()));
+                        }
+                    },
+                    false => None,
+                };
+                return profiles::serve(profile, endpoint, Call { req, p, ctx, access, param: None }).await;
+            }
+            Ok(Some(_)) | Err(_) if method == "OPTIONS" => {
+                let allow = allowed_methods(p, path).join(", ");
+                return (response::no_content(&[("Allow", &allow)]), None);
+            }
+            Err(e) => {
+                return (
+                    profiles::error(p, profile, None, &e).unwrap_or_else(|| problem_response(&e)),
+                    Some(e.code()),
+                )
+            }
+            Ok(_) => {}
+        }
+    }
+    let result = match routes::resolve(method, path, base) {
+        Ok(resolved) => dispatch(req, p, ctx, resolved, path).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(r) => (r, None),
+        Err(e) => {
+            let rendered = p.profile.as_ref().and_then(|profile| profiles::error(p, profile, None, &e));
+            (rendered.unwrap_or_else(|| problem_response(&e)), Some(e.code()))
+        }
+    }
+}
+
+/// The methods a path answers: the profile's endpoints there and the native routes.
+fn allowed_methods(p: &Platform, path: &str) -> Vec<&'static str> {
+    let mut allow = routes::allowed_methods(path, &p.config.base_path);
+    if let (Some(profile), Some(rel)) = (&p.profile, path.strip_prefix(p.config.base_path.as_str())) {
+        if let Err(AuthError::MethodNotAllowed { allow: theirs }) = profiles::find(profile, "__probe__", rel)
+        {
+            for m in theirs {
+                if !allow.contains(&m) {
+                    allow.insert(allow.len().saturating_sub(1), m);
+                }
+            }
+        }
+    }
+    allow
 }
 
 /// Authenticates as the route declares, then runs its handler.
@@ -115,21 +181,21 @@ async fn dispatch(
     let call = Call { req, p, ctx, access, param: resolved.param };
     match resolved.route {
         Route::Options => {
-            let allow = routes::allowed_methods(path, &p.config.base_path).join(", ");
+            let allow = allowed_methods(p, path).join(", ");
             Ok(response::no_content(&[("Allow", &allow)]))
         }
         Route::Health => handlers::health(p).await,
         Route::OpenApi => handlers::openapi(p),
         Route::Jwks => Ok(handlers::jwks(p)),
-        Route::Login => handlers::login(call).await,
-        Route::Refresh => handlers::refresh(call).await,
+        Route::Login => handlers::tokens(call, UseCase::Login).await,
+        Route::Refresh => handlers::tokens(call, UseCase::Refresh).await,
         Route::Logout => handlers::logout(call).await,
         Route::LogoutAll => handlers::logout_all(call).await,
         Route::Profile => handlers::profile(call).await,
         Route::ListSessions => handlers::list_sessions(call).await,
         Route::DeleteSession => handlers::delete_session(call).await,
-        Route::Signup => handlers::signup(call).await,
-        Route::ChangePassword => handlers::change_password(call).await,
+        Route::Signup => handlers::tokens(call, UseCase::Signup).await,
+        Route::ChangePassword => handlers::tokens(call, UseCase::ChangePassword).await,
         Route::ForgotPassword => handlers::forgot_password(call).await,
         Route::ResetPassword => handlers::reset_password(call).await,
         Route::AdminListUsers => admin::list(call).await,

@@ -39,9 +39,10 @@ impl std::fmt::Debug for UserDataKey {
 }
 
 impl EdgeSettings {
-    /// The label of `role`: the configured one, else the role's own name.
+    /// The label of `role`: the last one configured for it (a deployment's labels come after its
+    /// profile's), else the role's own name.
     pub fn role_label<'a>(&'a self, role: &'a str) -> &'a str {
-        self.role_labels.iter().find(|(r, _)| r == role).map_or(role, |(_, label)| label.as_str())
+        self.role_labels.iter().rfind(|(r, _)| r == role).map_or(role, |(_, label)| label.as_str())
     }
 }
 

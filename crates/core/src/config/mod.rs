@@ -103,13 +103,14 @@ impl Config {
         let mut problems: Vec<String> = Vec::new();
         let get = |name: &str| lookup(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
 
+        // `/` mounts the auth routes at the root (kept as the empty prefix).
         let base_path = get("BASE_PATH").unwrap_or_else(|| "/auth".into());
-        let base_path = base_path.trim_end_matches('/').to_string();
         if !base_path.starts_with('/')
             || base_path.contains(|c: char| c.is_whitespace() || c == '?' || c == '#')
         {
             problems.push(format!("BASE_PATH must be a path starting with '/', got {base_path:?}"));
         }
+        let base_path = base_path.trim_end_matches('/').to_string();
 
         let access_ttl = duration_setting(&get, "ACCESS_TOKEN_TTL", 15 * 60, &mut problems);
         let refresh_ttl_seconds = duration_setting(&get, "REFRESH_TOKEN_TTL", 30 * 24 * 3600, &mut problems);

@@ -1,0 +1,187 @@
+//! The OpenAPI document of the active profile: the native document with the profile's endpoints in
+//! place of the native operations at the same paths, each described from the profile's data (request
+//! fields and bounds, response and error bodies with their JSON types and fixed values), so a client
+//! generator or a fuzzer sees the API that is really served.
+
+use super::spec::{Endpoint, Profile, Template};
+use super::UseCase;
+use serde_json::{json, Map, Value};
+
+/// `native` (the parsed native document) rewritten for `profile`, served under `base_path`.
+pub fn document(mut native: Value, profile: &Profile, base_path: &str) -> Value {
+    native["info"]["title"] = json!(format!("edge-auth, {} profile", profile.name));
+    native["info"]["description"] = json!(format!(
+        "The API of the system this deployment replaces ({}), served by edge-auth with API_PROFILE={}. \
+         Paths the profile does not describe are edge-auth's own.",
+        profile.system, profile.name
+    ));
+    let url = if base_path.is_empty() { "/" } else { base_path };
+    native["servers"] = json!([{"url": url, "description": "this deployment's base path"}]);
+    let paths = native["paths"].as_object_mut().map(std::mem::take).unwrap_or_default();
+    let mut paths = paths;
+    for endpoint in &profile.endpoints {
+        let item = paths.entry(endpoint.path.clone()).or_insert_with(|| json!({}));
+        if let Some(item) = item.as_object_mut() {
+            item.insert(endpoint.method.to_ascii_lowercase(), operation(profile, endpoint));
+        }
+    }
+    native["paths"] = Value::Object(paths);
+    if let Some(tags) = native["tags"].as_array_mut() {
+        tags.push(json!({"name": profile.name, "description": profile.system}));
+    }
+    native
+}
+
+fn operation(profile: &Profile, endpoint: &Endpoint) -> Value {
+    let mut op = json!({
+        "operationId": format!("{}_{:?}", profile.name.replace('-', "_"), endpoint.does).to_lowercase(),
+        "tags": [profile.name],
+        "summary": endpoint.summary,
+        "responses": responses(profile, endpoint),
+    });
+    if endpoint.does.needs_caller() {
+        op["security"] = json!([{"bearerAuth": []}]);
+    } else {
+        op["security"] = json!([]);
+    }
+    if !endpoint.request.is_empty() {
+        let mut properties = Map::new();
+        let mut required = Vec::new();
+        for spec in endpoint.request.values() {
+            let mut schema = json!({"type": "string"});
+            let min = spec.min.unwrap_or(if spec.optional { 0 } else { 1 });
+            if min > 0 {
+                schema["minLength"] = json!(min);
+            }
+            if let Some(max) = spec.max {
+                schema["maxLength"] = json!(max);
+            }
+            if spec.trim {
+                schema["description"] = json!("Leading and trailing whitespace is ignored.");
+            }
+            properties.insert(spec.from.clone(), schema);
+            if !spec.optional && !required.contains(&spec.from) {
+                required.push(spec.from.clone());
+            }
+        }
+        op["requestBody"] = json!({
+            "required": true,
+            "content": {"application/json": {"schema": {"type": "object", "required": required, "properties": properties}}}
+        });
+    }
+    op
+}
+
+/// The codes an endpoint can answer with, besides success.
+fn error_codes(endpoint: &Endpoint) -> Vec<&'static str> {
+    let mut codes = vec!["default"];
+    if !endpoint.request.is_empty() || endpoint.does == UseCase::Refresh {
+        codes.push("invalid_request");
+    }
+    if endpoint.does.needs_caller() {
+        codes.extend(["token_missing", "token_invalid", "token_expired"]);
+    }
+    match endpoint.does {
+        UseCase::Login => codes.extend(["invalid_credentials", "account_disabled", "rate_limited"]),
+        UseCase::Refresh => codes.extend(["refresh_token_invalid", "refresh_token_reused", "csrf_rejected"]),
+        UseCase::Signup => codes.extend(["email_taken", "username_taken", "rate_limited"]),
+        UseCase::ChangePassword => codes.extend(["invalid_credentials", "rate_limited"]),
+        UseCase::ForgotPassword => codes.push("rate_limited"),
+        UseCase::ResetPassword => codes.push("reset_token_invalid"),
+        UseCase::Logout | UseCase::Profile => {}
+    }
+    codes
+}
+
+fn responses(profile: &Profile, endpoint: &Endpoint) -> Value {
+    let mut out = Map::new();
+    let status = endpoint.respond.status.unwrap_or(200);
+    out.insert(status.to_string(), response("Success.", &endpoint.respond));
+    for code in error_codes(endpoint) {
+        let Some(template) = endpoint.errors.get(code).or_else(|| profile.errors.get(code)) else { continue };
+        let key = match template.status {
+            Some(s) => s.to_string(),
+            None if code == "default" => "default".to_string(),
+            None => continue,
+        };
+        let entry = out.entry(key).or_insert_with(
+            || json!({"description": "", "content": {"application/json": {"schema": {"oneOf": []}}}}),
+        );
+        let description = entry["description"].as_str().unwrap_or("").to_string();
+        entry["description"] =
+            json!(if description.is_empty() { code.to_string() } else { format!("{description}, {code}") });
+        let schema = schema_of(&template.body);
+        if let Some(one_of) = entry["content"]["application/json"]["schema"]["oneOf"].as_array_mut() {
+            if !one_of.contains(&schema) {
+                one_of.push(schema);
+            }
+        }
+    }
+    Value::Object(out)
+}
+
+fn response(description: &str, template: &Template) -> Value {
+    json!({"description": description, "content": {"application/json": {"schema": schema_of(&template.body)}}})
+}
+
+/// The JSON Schema of what a template renders to: fixed values as `const`, placeholders by the type
+/// of what they show.
+fn schema_of(template: &Value) -> Value {
+    match template {
+        Value::String(s) if s.starts_with('$') => placeholder_schema(&s[1..]),
+        Value::Object(fields) => {
+            let properties: Map<String, Value> =
+                fields.iter().map(|(k, v)| (k.clone(), schema_of(v))).collect();
+            let required: Vec<&String> = fields.keys().collect();
+            json!({"type": "object", "required": required, "properties": properties})
+        }
+        Value::Array(items) => {
+            json!({"type": "array", "items": items.first().map(schema_of).unwrap_or(json!({}))})
+        }
+        fixed => json!({"const": fixed}),
+    }
+}
+
+fn placeholder_schema(path: &str) -> Value {
+    match path {
+        "expires_in" | "refresh_expires_in" | "status" | "user.number" => json!({"type": "integer"}),
+        "user.is_admin" | "user.is_demo" => json!({"type": "boolean"}),
+        "messages" => json!({"type": "array", "items": {"type": "string"}}),
+        "user_jwe" => {
+            json!({"type": "string", "description": "compact JWE (alg dir, enc A256GCM) of the user's data"})
+        }
+        "user.email" | "user.display_name" | "user.first_name" | "user.last_name" | "user.phone"
+        | "user.document_id" => json!({"type": ["string", "null"]}),
+        _ => json!({"type": "string"}),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::load;
+    use super::*;
+
+    #[test]
+    fn a_profile_document_describes_its_endpoints_with_types_and_keeps_the_native_ones() {
+        let native: Value = serde_json::from_str(include_str!("../../../docs/openapi.json")).unwrap();
+        let vinyl = load("vinyl").unwrap().unwrap();
+        let doc = document(native, &vinyl, "");
+        assert_eq!(doc["servers"][0]["url"], "/");
+        let login = &doc["paths"]["/login"]["post"];
+        assert_eq!(
+            login["requestBody"]["content"]["application/json"]["schema"]["required"],
+            json!(["password", "nombre_usuario"])
+        );
+        let ok = &login["responses"]["200"]["content"]["application/json"]["schema"]["properties"];
+        assert_eq!(ok["es_admin"], json!({"type": "boolean"}));
+        let unauthorized = &login["responses"]["401"]["content"]["application/json"]["schema"]["oneOf"][0];
+        assert_eq!(unauthorized["properties"]["error"], json!({"const": "Credenciales inválidas."}));
+        assert!(login["responses"]["429"].is_object());
+        assert!(doc["paths"]["/sessions"]["get"].is_object(), "native endpoints stay described");
+        let profile = &doc["paths"]["/profile"]["get"];
+        assert_eq!(
+            profile["responses"]["200"]["content"]["application/json"]["schema"]["properties"]["id"],
+            json!({"type": "integer"})
+        );
+    }
+}
