@@ -14,10 +14,11 @@ mod panic;
 use worker::{event, Context, Env, Request, Response};
 
 /// Runs once per isolate, when the module is instantiated (and again for a fresh instance after a
-/// panic): installs the panic hook.
+/// panic): installs the panic hook and the core's Unicode functions.
 #[event(start)]
 fn start() {
     panic::install_hook();
+    adapters::text::install();
 }
 
 #[event(fetch)]

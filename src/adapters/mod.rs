@@ -1,11 +1,12 @@
-//! Adapters: the only code that names D1, KV, the Rate Limiting binding, outbound fetch or the
-//! platform clock, all through the `worker` crate. Platform errors become `AuthError::Unavailable`
+//! Adapters: the only code that names D1, KV, the Rate Limiting binding, outbound fetch, the
+//! platform clock or the JavaScript engine's Unicode functions, all through the `worker` crate. Platform errors become `AuthError::Unavailable`
 //! with the detail kept for the log.
 
 mod d1_store;
 mod kv_counters;
 mod kv_revocations;
 pub mod mailer;
+pub mod text;
 
 use edge_auth_core::config::Config;
 use edge_auth_core::service::Auth;

@@ -92,3 +92,25 @@ test("a corrupt stored hash is a 401, never a 500", async () => {
   const user = await w.seedUser({ passwordHash: "not-a-phc-string" });
   await expectProblem(assert, await w.post("/auth/login", { username: user.username, password: user.password }), 401, "invalid_credentials");
 });
+
+// The Worker normalises and lowercases through the JavaScript engine's Unicode functions; hashes made
+// elsewhere (here: Node's ICU, as `edge-auth-cli` does with Rust's tables) must verify alike.
+test("a password hashed outside the Worker (NFKC by another implementation) logs in in any equivalent form", async () => {
+  const password = "Ｃafe\u0301 ﬁ① mot de passe"; // fullwidth C, e + combining acute, the fi ligature, ①
+  const user = await w.seedUser({ password });
+  for (const form of [password, password.normalize("NFC"), password.normalize("NFD"), password.normalize("NFKC")]) {
+    const res = await w.post("/auth/login", { username: user.username, password: form });
+    assert.equal(res.status, 200, JSON.stringify(form));
+  }
+  const wrong = await w.post("/auth/login", { username: user.username, password: "Cafe fi1 mot de passe" });
+  await expectProblem(assert, wrong, 401, "invalid_credentials");
+});
+
+test("a non-ASCII email address logs in whatever the case it is typed in", async () => {
+  const email = `ÉLODIE.${uniqueName("u")}@EXEMPLE.FR`;
+  const user = await w.seedUser({ email: email.toLowerCase() });
+  for (const typed of [email, email.toLowerCase()]) {
+    const res = await w.post("/auth/login", { username: typed, password: user.password });
+    assert.equal(res.status, 200, typed);
+  }
+});
