@@ -70,18 +70,18 @@ rm -f "$STATE_DIR/seed-admin.sql"
 
 base="http://127.0.0.1:$PORT"
 # The profile's base path and login body (profiles/<name>.json), for the banner.
-read -r auth_path login_path login_body < <(node -e '
+IFS=$'\t' read -r auth_path login_path login_body < <(node -e '
   const [profile, password] = process.argv.slice(1);
   const fields = { pos: ["username", "password"], pharmacy: ["username", "password"], "pin-cookies": ["name", "pin"],
                    vinyl: ["nombre_usuario", "password"], accounts: ["email", "password"], native: ["username", "password"] }[profile];
   const base = profile === "native" ? "/auth" : require("./profiles/" + profile + ".json").settings.BASE_PATH.replace(/\/$/, "");
   const who = fields[0] === "email" ? "admin@example.com" : "admin";
-  process.stdout.write([base || "", (base || "") + "/login", JSON.stringify({ [fields[0]]: who, [fields[1]]: password })].join(" "));
+  process.stdout.write([base || "/", (base || "") + "/login", JSON.stringify({ [fields[0]]: who, [fields[1]]: password })].join("\t") + "\n");
 ' "$API_PROFILE" "$admin_password")
 cat <<BANNER
 
   edge-auth is starting at $base   (API_PROFILE=$API_PROFILE)
-    auth API      $base$auth_path   (OpenAPI: $base$auth_path/openapi.json)
+    auth API      $base$auth_path   (OpenAPI: $base${auth_path%/}/openapi.json)
     health        $base/health
     dev admin     username: admin   email: admin@example.com   password: $admin_password
 

@@ -131,7 +131,7 @@ struct ResetUserRow {
     user: UserRow,
 }
 
-/// The `number` of `RETURNING number`.
+/// The `number` of a user.
 #[derive(Deserialize)]
 struct NumberRow {
     number: i64,
@@ -346,13 +346,11 @@ impl Store for D1Store {
     }
 
     async fn create_user(&self, user: &User, session: Option<&Session>) -> Result<i64, AuthError> {
-        // The number is taken in the INSERT itself (the trigger of migration 0004 covers other
-        // writers), so that RETURNING reports it.
+        // The trigger of migration 0004 gives the user its number; the batch reads it back last.
         let insert_user = self.statement(
             "INSERT INTO users (id, username, email, display_name, role, password_hash, disabled, created_at, \
-             updated_at, first_name, last_name, phone, document_id, number) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11, ?12, \
-             (SELECT IFNULL(MAX(number), 0) + 1 FROM users)) RETURNING number",
+             updated_at, first_name, last_name, phone, document_id) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11, ?12)",
             &[
                 s(&user.id),
                 s(&user.username),
@@ -372,15 +370,16 @@ impl Store for D1Store {
         if let Some(session) = session {
             batch.push(self.insert_session(session)?);
         }
+        batch.push(self.statement("SELECT number FROM users WHERE id = ?1", &[s(&user.id)])?);
         let results = self.batch(batch).await.map_err(conflict)?;
         let rows = results
-            .first()
+            .last()
             .map(|r| r.results::<NumberRow>())
             .transpose()
             .map_err(|e| mismatch(&e.to_string()))?;
         rows.and_then(|rows| rows.into_iter().next())
             .map(|r| r.number)
-            .ok_or_else(|| mismatch("INSERT ... RETURNING number returned no row"))
+            .ok_or_else(|| mismatch("the new user has no number (migration 0004 missing?)"))
     }
 
     async fn replace_password(

@@ -8,7 +8,7 @@ use edge_auth_core::AuthError;
 use worker::Request;
 
 /// Authenticates the request. Tokens in query strings or bodies are never accepted (they leak into
-/// logs and referrers) [RFC 6750 §2.3, §5.3]. KV: two concurrent reads. D1: none.
+/// logs and referrers) [RFC 6750 §2.3, §5.3]. KV: one bulk read of two keys. D1: none.
 pub async fn authenticate(req: &Request, p: &Platform) -> Result<VerifiedAccess, AuthError> {
     let header = req.headers().get("Authorization").ok().flatten();
     let token = match header {

@@ -67,3 +67,23 @@ describe("rows that do not match the schema", () => {
     }
   });
 });
+
+describe("user numbers (the integer ids the compatibility profiles show)", () => {
+  test("are assigned in creation order, to every writer's inserts, and never reused after a delete", async () => {
+    const worker = await startWorker();
+    try {
+      const number = async (id) => (await worker.db.prepare("SELECT number FROM users WHERE id = ?1").bind(id).first()).number;
+      const a = await worker.seedUser();
+      const b = await worker.seedUser();
+      assert.equal(await number(b.id), (await number(a.id)) + 1);
+      await worker.db.prepare("DELETE FROM users WHERE id = ?1").bind(b.id).run();
+      // Through the Worker's own insert (signup), not the test's.
+      const res = await worker.post("/auth/signup", { username: "numbered", password: "a fresh correct horse" });
+      assert.equal(res.status, 201);
+      const c = await worker.db.prepare("SELECT id, number FROM users WHERE username = 'numbered'").first();
+      assert.equal(c.number, (await number(a.id)) + 2, "the deleted user's number is not handed out again");
+    } finally {
+      await worker.close();
+    }
+  });
+});

@@ -1,5 +1,5 @@
 //! Every Workers KV key name the service uses, in one place. Deployed namespaces hold data under these
-//! exact names, so a format here never changes without a migration (README.md, "KV keys", describes
+//! exact names, so a format here never changes without a migration (docs/storage.md describes
 //! the namespace). Personal data (addresses, usernames, IPs) never appears in a name: such subjects are
 //! hashed ([`subject_digest`]).
 //!

@@ -133,7 +133,7 @@ pub struct RevocationState {
 
 /// Revocations of self-contained access tokens, in KV (eventually consistent, TTL >= 60 s).
 pub trait Revocations {
-    /// Both facts for one token; the adapter reads them concurrently (two KV reads).
+    /// Both facts for one token; the adapter reads both keys in one bulk KV read.
     async fn check(&self, session_id: &str, user_id: &str) -> Result<RevocationState, AuthError>;
     /// Denylists every access token of a session for `ttl_seconds` (their remaining lifetime).
     async fn revoke_session(&self, session_id: &str, ttl_seconds: u64) -> Result<(), AuthError>;
@@ -150,7 +150,7 @@ pub trait Revocations {
 
 /// Rate-limit counters in KV: small strings under keys with a TTL (>= 60 s). Approximate by design.
 pub trait Counters {
-    /// Reads several keys, concurrently.
+    /// Reads several keys (the adapter: one bulk KV read).
     async fn get_many(&self, keys: &[&str]) -> Result<Vec<Option<String>>, AuthError>;
     /// Writes several keys, concurrently. A refused write (KV allows one per second per key) is an error.
     async fn put_many(&self, entries: &[(String, String, u64)]) -> Result<(), AuthError>;

@@ -1,6 +1,6 @@
 //! Rate limiting of login, signup and forgot-password, over the `Counters` port (KV).
 //!
-//! KV work per request: a login reads two counters (client IP, account) concurrently; a failed login
+//! KV work per request: a login reads two counters (client IP, account) in one bulk read; a failed login
 //! writes both; a successful login writes nothing, unless the account had failures to clear (one
 //! delete). Signup and forgot-password read and write their counters on every request. Any KV
 //! failure fails closed: 503 on a read, 429 on a refused write.
