@@ -18,7 +18,10 @@ INSERT INTO counters (name, value) SELECT 'user_number', IFNULL(MAX(number), 0) 
 -- D1 runs one statement at a time on its primary, so two inserts never take the same one.
 CREATE TRIGGER users_assign_number AFTER INSERT ON users WHEN NEW.number IS NULL
 BEGIN
-  UPDATE counters SET value = value + 1 WHERE name = 'user_number';
+  -- Past every number in use too, so a row inserted with an explicit number (a hand-made copy) is
+  -- never collided with.
+  UPDATE counters SET value = MAX(value, (SELECT IFNULL(MAX(number), 0) FROM users)) + 1
+  WHERE name = 'user_number';
   UPDATE users SET number = (SELECT value FROM counters WHERE name = 'user_number') WHERE id = NEW.id;
 END;
 

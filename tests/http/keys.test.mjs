@@ -90,11 +90,12 @@ async function copyTable(from, to, table) {
   return results.length;
 }
 
-/** Inserts a copy of the users row `id` of `from` into `to` (same id, so tokens' `sub` resolves). */
+/** Inserts a copy of the users row `id` of `from` into `to` (same id, so tokens' `sub` resolves; the
+ * target database gives it a number of its own, as it does every new user). */
 async function copyUser(from, to, id) {
   const row = await from.db.prepare("SELECT * FROM users WHERE id = ?1").bind(id).first();
   assert.ok(row, `user ${id} exists in the source worker`);
-  const cols = Object.keys(row);
+  const cols = Object.keys(row).filter((c) => c !== "number");
   const sql = `INSERT INTO users (${cols.join(", ")}) VALUES (${cols.map((_, i) => `?${i + 1}`).join(", ")})`;
   await to.db.prepare(sql).bind(...cols.map((c) => row[c])).run();
 }

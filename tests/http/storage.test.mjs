@@ -82,6 +82,13 @@ describe("user numbers (the integer ids the compatibility profiles show)", () =>
       assert.equal(res.status, 201);
       const c = await worker.db.prepare("SELECT id, number FROM users WHERE username = 'numbered'").first();
       assert.equal(c.number, (await number(a.id)) + 2, "the deleted user's number is not handed out again");
+      // A row inserted with an explicit number (a hand-made copy) is never collided with later.
+      await worker.db
+        .prepare("INSERT INTO users (id, username, password_hash, number) VALUES ('copied', 'copied-user', 'x', ?1)")
+        .bind(c.number + 5)
+        .run();
+      const d = await worker.seedUser();
+      assert.equal(await number(d.id), c.number + 6);
     } finally {
       await worker.close();
     }
