@@ -161,7 +161,8 @@ class Worker {
   }
 }
 
-const b64url = (v) => Buffer.from(typeof v === "string" ? v : JSON.stringify(v)).toString("base64url");
+/** base64url of a string, or of the JSON of any other value. */
+export const b64url = (v) => Buffer.from(typeof v === "string" ? v : JSON.stringify(v)).toString("base64url");
 
 /** Decodes a JWT's header and claims without verifying. */
 export function decodeJwt(token) {
