@@ -6,10 +6,11 @@
 import { before, after, test } from "node:test";
 import assert from "node:assert/strict";
 import { createDecipheriv, randomBytes } from "node:crypto";
-import { b64url, decodeJwt, resign, startWorker, uniqueName } from "./helpers.mjs";
+import { b64url, decodeJwt, resign, startWorker, uniqueName, parseSetCookie, sleep, poll, capture, mailsTo } from "./helpers.mjs";
+
+export { sleep, capture, mailsTo };
 
 export const FOREIGN_SECRET = "another-secret-that-this-worker-never-saw-0123456789";
-export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 export const bearer = (token) => ({ Authorization: `Bearer ${token}` });
 const now = () => Math.floor(Date.now() / 1000);
 
@@ -196,19 +197,6 @@ export const BAD_TOKENS = [
 
 // ---- cookies ------------------------------------------------------------------------------------------
 
-/** Parses one Set-Cookie header: {name, value, attrs} with attribute names lowercased. */
-export function parseSetCookie(header) {
-  const [pair, ...rest] = header.split(";").map((s) => s.trim());
-  const eq = pair.indexOf("=");
-  const attrs = {};
-  for (const a of rest.filter(Boolean)) {
-    const i = a.indexOf("=");
-    const key = (i < 0 ? a : a.slice(0, i)).toLowerCase();
-    attrs[key] = i < 0 ? true : a.slice(i + 1);
-  }
-  return { name: pair.slice(0, eq), value: pair.slice(eq + 1), attrs };
-}
-
 /** The Set-Cookie headers of `res`, parsed, keyed by name (asserting no name repeats). */
 export function cookiesOf(res) {
   const list = res.headers.getSetCookie().map(parseSetCookie);
@@ -269,36 +257,9 @@ export function openJwe(compact, keyB64url) {
 export const HOOK_URL = "https://mail.test/hook";
 export const HOOK_SECRET = "mail-webhook-secret-for-profile-tests-0123456789";
 
-/** An outboundService for Miniflare that records every request into `list` and answers 200. */
-export const capture = (list) => async (request) => {
-  list.push({ url: request.url, method: request.method, headers: Object.fromEntries(request.headers), body: await request.text() });
-  return new Response("ok");
-};
-
-/** Polls `probe` every 20 ms for up to `ms`; returns its first truthy value, or undefined. */
-export async function poll(probe, ms = 3000) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > end) return undefined;
-    await sleep(20);
-  }
-}
-
-/** The webhook calls in `list` addressed to `email`. */
-export const mailsTo = (list, email) =>
-  list.filter((c) => {
-    try {
-      return JSON.parse(c.body).to === email;
-    } catch {
-      return false;
-    }
-  });
-
 /** Waits for the first webhook call to `email` and returns the reset token of its link. */
 export async function resetTokenFromMail(list, email) {
-  const call = await poll(() => mailsTo(list, email)[0]);
+  const call = await poll(() => mailsTo(list, email)[0], 3000);
   assert.ok(call, `no webhook call for ${email} within 3 s`);
   const { link } = JSON.parse(call.body);
   assert.equal(typeof link, "string", call.body);
