@@ -3,7 +3,7 @@
 // ignores cookies entirely.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startWorker, expectProblem } from "./helpers.mjs";
+import { startWorker, expectProblem, parseSetCookie } from "./helpers.mjs";
 
 const APP = "https://app.example.com";
 const EVIL = "https://evil.example";
@@ -24,19 +24,6 @@ before(async () => {
 after(async () => {
   await Promise.all([w?.close(), plain?.close()]);
 });
-
-/** Parses one Set-Cookie header: {name, value, attrs} with attribute names lowercased. */
-function parseSetCookie(header) {
-  const [pair, ...rest] = header.split(";").map((s) => s.trim());
-  const eq = pair.indexOf("=");
-  const attrs = {};
-  for (const a of rest.filter(Boolean)) {
-    const i = a.indexOf("=");
-    const key = (i < 0 ? a : a.slice(0, i)).toLowerCase();
-    attrs[key] = i < 0 ? true : a.slice(i + 1);
-  }
-  return { name: pair.slice(0, eq), value: pair.slice(eq + 1), attrs };
-}
 
 /** The Set-Cookie headers of `res`, parsed, keyed by cookie name (asserting no name repeats). */
 function cookiesOf(res) {

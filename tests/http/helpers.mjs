@@ -161,7 +161,8 @@ class Worker {
   }
 }
 
-const b64url = (v) => Buffer.from(typeof v === "string" ? v : JSON.stringify(v)).toString("base64url");
+/** base64url of a string, or of the JSON of any other value. */
+export const b64url = (v) => Buffer.from(typeof v === "string" ? v : JSON.stringify(v)).toString("base64url");
 
 /** Decodes a JWT's header and claims without verifying. */
 export function decodeJwt(token) {
@@ -247,6 +248,49 @@ export async function expectTokens(res, user) {
   if (user) nodeAssert.equal(body.user.id, user.id);
   return body;
 }
+
+/** Parses one Set-Cookie header: {name, value, attrs} with attribute names lowercased. */
+export function parseSetCookie(header) {
+  const [pair, ...rest] = header.split(";").map((s) => s.trim());
+  const eq = pair.indexOf("=");
+  const attrs = {};
+  for (const a of rest.filter(Boolean)) {
+    const i = a.indexOf("=");
+    const key = (i < 0 ? a : a.slice(0, i)).toLowerCase();
+    attrs[key] = i < 0 ? true : a.slice(i + 1);
+  }
+  return { name: pair.slice(0, eq), value: pair.slice(eq + 1), attrs };
+}
+
+/** Waits `ms` milliseconds. */
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `probe` every 20 ms for up to `ms` (2 s unless told); returns its first truthy value, or undefined. */
+export async function poll(probe, ms = 2000) {
+  const end = Date.now() + ms;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > end) return undefined;
+    await sleep(20);
+  }
+}
+
+/** An outboundService for Miniflare that records every request into `list` and answers 200. */
+export const capture = (list) => async (request) => {
+  list.push({ url: request.url, method: request.method, headers: Object.fromEntries(request.headers), body: await request.text() });
+  return new Response("ok");
+};
+
+/** The webhook calls in `list` addressed to `email`. */
+export const mailsTo = (list, email) =>
+  list.filter((c) => {
+    try {
+      return JSON.parse(c.body).to === email;
+    } catch {
+      return false;
+    }
+  });
 
 /** Asserts that `token` opens the profile of `user`. */
 export async function expectProfileOk(worker, token, user) {

@@ -8,7 +8,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createHash, createHmac } from "node:crypto";
-import { startWorker, expectProblem, decodeJwt, uniqueName, expectFieldError, atStartOfSecond, expectTokens, expectProfileOk } from "./helpers.mjs";
+import { startWorker, expectProblem, decodeJwt, uniqueName, expectFieldError, atStartOfSecond, expectTokens, expectProfileOk, sleep, poll, capture, mailsTo } from "./helpers.mjs";
 
 const HOOK_URL = "https://mail.test/hook";
 const HOOK_SECRET = "mail-webhook-secret-for-tests-0123456789abcdef";
@@ -16,15 +16,6 @@ const TEMPLATE = "https://app.test/reset?token={token}";
 
 /** Every request the Worker sent out, per worker. */
 const outbound = { mail: [], origin: [], dev: [] };
-const capture = (list) => async (request) => {
-  list.push({
-    url: request.url,
-    method: request.method,
-    headers: Object.fromEntries(request.headers),
-    body: await request.text(),
-  });
-  return new Response("ok");
-};
 
 /** Default settings, for change-password. */
 let w;
@@ -49,7 +40,6 @@ after(async () => {
 
 const NEW_PASSWORD = "a brand new passphrase";
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const bearer = (token) => ({ Authorization: `Bearer ${token}` });
 const profile = (worker, token) => worker.fetch("/auth/profile", { headers: bearer(token) });
 const refresh = (worker, token) => worker.post("/auth/refresh", { refresh_token: token });
@@ -61,27 +51,6 @@ const changePassword = (worker, token, body) =>
   });
 const forgot = (worker, body) => worker.post("/auth/forgot-password", body);
 const reset = (worker, token, newPassword) => worker.post("/auth/reset-password", { token, new_password: newPassword });
-
-/** Polls `probe` every 20 ms for up to `ms`; returns its first truthy value, or undefined. */
-async function poll(probe, ms = 2000) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > end) return undefined;
-    await sleep(20);
-  }
-}
-
-/** The webhook calls addressed to `email`. */
-const mailsTo = (list, email) =>
-  list.filter((c) => {
-    try {
-      return JSON.parse(c.body).to === email;
-    } catch {
-      return false;
-    }
-  });
 
 /** Waits for the (first) webhook call to `email`; fails after 2 s. */
 async function waitForMail(list, email) {

@@ -1,16 +1,48 @@
-// Helpers shared by the compatibility-profile tests (tests/http/profile-*.test.mjs): exact JSON
-// answers, forged tokens (expired, foreign secret, alg none, tampered), Set-Cookie parsing, rate-limit
-// windows, the accounts profile's JWE, and the capture of outbound mail. Additive only: the native tests
-// keep using helpers.mjs.
+// Helpers shared by the compatibility-profile tests (tests/http/profile-*.test.mjs): the suite's Worker,
+// exact JSON answers, the checks every profile makes in its own format (sign-in, stable user ids, credential
+// refusals, sessions and user lists), forged tokens (expired, foreign secret, alg none, tampered), Set-Cookie
+// parsing, rate-limit windows, the accounts profile's JWE, and the capture of outbound mail. Additive only:
+// the native tests keep using helpers.mjs.
+import { before, after, test } from "node:test";
 import assert from "node:assert/strict";
 import { createDecipheriv, randomBytes } from "node:crypto";
-import { TEST_SECRET, decodeJwt, signJwt } from "./helpers.mjs";
+import { b64url, decodeJwt, resign, startWorker, uniqueName, parseSetCookie, sleep, poll, capture, mailsTo } from "./helpers.mjs";
+
+export { sleep, capture, mailsTo };
 
 export const FOREIGN_SECRET = "another-secret-that-this-worker-never-saw-0123456789";
-export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 export const bearer = (token) => ({ Authorization: `Bearer ${token}` });
-const b64url = (v) => Buffer.from(typeof v === "string" ? v : JSON.stringify(v)).toString("base64url");
 const now = () => Math.floor(Date.now() / 1000);
+
+// ---- the suite's Worker --------------------------------------------------------------------------------
+
+/**
+ * Starts a Worker with `options` (as for startWorker) before the tests of the enclosing describe, runs
+ * `seed(worker)` on it, and closes it after them. Returns a stand-in that forwards every property to that
+ * Worker, so the tests use it as the Worker itself (`w.post(...)`, `w.db`).
+ */
+export function suiteWorker(options, seed) {
+  let worker;
+  before(async () => {
+    worker = await startWorker(options);
+    await seed?.(worker);
+  });
+  after(async () => {
+    await worker?.close();
+  });
+  return new Proxy(
+    {},
+    {
+      get(_, prop) {
+        if (worker === undefined) throw new Error(`the suite's Worker is used before it started (.${String(prop)})`);
+        const value = worker[prop];
+        return typeof value === "function" ? value.bind(worker) : value;
+      },
+    },
+  );
+}
+
+// ---- answers -------------------------------------------------------------------------------------------
 
 /** Reads `res` once: {status, text, body (parsed JSON or undefined), headers}. */
 export async function read(res) {
@@ -67,20 +99,77 @@ export function assertLifetime(token, seconds) {
   return claims;
 }
 
+/** Asserts a 200 GET /sessions answer that lists exactly one session (the caller's). */
+export async function expectOneSession(res) {
+  const body = await expectJson(res, 200);
+  assert.ok(Array.isArray(body.sessions), JSON.stringify(body));
+  assert.equal(body.sessions.length, 1);
+}
+
+/** Asserts a 200 GET /admin/users answer with a users array; returns the body. */
+export async function expectUserList(res) {
+  const body = await expectJson(res, 200);
+  assert.ok(Array.isArray(body.users), JSON.stringify(body));
+  return body;
+}
+
+// ---- checks every profile makes in its own format ------------------------------------------------------
+
+/** Seeds a user (`seed` as for seedUser), logs it in with `login(user)` and asserts a 200; returns {user, body}. */
+export async function seedAndSignIn(w, seed, login) {
+  const user = await w.seedUser(seed);
+  const { status, text, body } = await read(await login(user));
+  assert.equal(status, 200, text);
+  return { user, body };
+}
+
+/**
+ * Seeds two users with `password` and asserts that the id `idOf(user)` reads from a login of a user is a
+ * numeric id, the same on two logins of one user and different for the other.
+ */
+export async function expectIdsStablePerUser(w, password, idOf) {
+  const a = await w.seedUser({ username: uniqueName("ida"), password });
+  const b = await w.seedUser({ username: uniqueName("idb"), password });
+  const ids = [];
+  for (const u of [a, a, b]) {
+    const id = await idOf(u);
+    assertNumericId(id);
+    ids.push(id);
+  }
+  assert.equal(ids[0], ids[1]);
+  assert.notEqual(ids[0], ids[2]);
+}
+
+/**
+ * The three credential-refusal tests, in the profile's format: `known(password)` logs in an existing user and
+ * `unknown(password)` a user that does not exist. A `wrong` password for the known user and the `right` one
+ * (some account's) for the unknown user are both 401 `refusal`; the two refusals of `wrong` are byte-identical.
+ * `shown` is `refusal` as the test names spell it, `field` the login field's name, `who` the test's word for it.
+ */
+export function credentialRefusalTests({ refusal, shown, field, who = "user", known, unknown, wrong, right }) {
+  test(`a wrong password is 401 ${shown}`, async () => {
+    await expectJson(await known(wrong), 401, refusal);
+  });
+
+  test(`an unknown ${field} is 401 ${shown}`, async () => {
+    await expectJson(await unknown(right), 401, refusal);
+  });
+
+  test(`unknown ${who} and wrong password get byte-identical 401 answers`, async () => {
+    await expectIdentical(await known(wrong), await unknown(wrong), 401);
+  });
+}
+
 // ---- forged tokens -----------------------------------------------------------------------------------
 
 /** The real token, re-signed (right secret) with exp an hour ago: expired beyond any clock skew. */
 export function expiredToken(token) {
-  const { header, claims } = decodeJwt(token);
   const t = now();
-  return signJwt(header, { ...claims, iat: t - 7200, exp: t - 3600 }, TEST_SECRET);
+  return resign(token, (_, claims) => Object.assign(claims, { iat: t - 7200, exp: t - 3600 }));
 }
 
 /** The real token's header and claims, signed with a secret the Worker does not know. */
-export function foreignToken(token) {
-  const { header, claims } = decodeJwt(token);
-  return signJwt(header, claims, FOREIGN_SECRET);
-}
+export const foreignToken = (token) => resign(token, () => {}, FOREIGN_SECRET);
 
 /** The real token's claims under {"alg":"none"} and an empty signature. */
 export function algNoneToken(token) {
@@ -107,19 +196,6 @@ export const BAD_TOKENS = [
 ];
 
 // ---- cookies ------------------------------------------------------------------------------------------
-
-/** Parses one Set-Cookie header: {name, value, attrs} with attribute names lowercased. */
-export function parseSetCookie(header) {
-  const [pair, ...rest] = header.split(";").map((s) => s.trim());
-  const eq = pair.indexOf("=");
-  const attrs = {};
-  for (const a of rest.filter(Boolean)) {
-    const i = a.indexOf("=");
-    const key = (i < 0 ? a : a.slice(0, i)).toLowerCase();
-    attrs[key] = i < 0 ? true : a.slice(i + 1);
-  }
-  return { name: pair.slice(0, eq), value: pair.slice(eq + 1), attrs };
-}
 
 /** The Set-Cookie headers of `res`, parsed, keyed by name (asserting no name repeats). */
 export function cookiesOf(res) {
@@ -181,36 +257,9 @@ export function openJwe(compact, keyB64url) {
 export const HOOK_URL = "https://mail.test/hook";
 export const HOOK_SECRET = "mail-webhook-secret-for-profile-tests-0123456789";
 
-/** An outboundService for Miniflare that records every request into `list` and answers 200. */
-export const capture = (list) => async (request) => {
-  list.push({ url: request.url, method: request.method, headers: Object.fromEntries(request.headers), body: await request.text() });
-  return new Response("ok");
-};
-
-/** Polls `probe` every 20 ms for up to `ms`; returns its first truthy value, or undefined. */
-export async function poll(probe, ms = 3000) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > end) return undefined;
-    await sleep(20);
-  }
-}
-
-/** The webhook calls in `list` addressed to `email`. */
-export const mailsTo = (list, email) =>
-  list.filter((c) => {
-    try {
-      return JSON.parse(c.body).to === email;
-    } catch {
-      return false;
-    }
-  });
-
 /** Waits for the first webhook call to `email` and returns the reset token of its link. */
 export async function resetTokenFromMail(list, email) {
-  const call = await poll(() => mailsTo(list, email)[0]);
+  const call = await poll(() => mailsTo(list, email)[0], 3000);
   assert.ok(call, `no webhook call for ${email} within 3 s`);
   const { link } = JSON.parse(call.body);
   assert.equal(typeof link, "string", call.body);

@@ -3,22 +3,14 @@
 // {"error": ...} bodies ("Token requerido" / "Token inválido"). The documented departure: unknown user and
 // wrong password both answer {"error": "Usuario o contraseña incorrectos"}, never the document's two
 // messages, which tell which accounts exist.
-import { describe, test, before, after } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { startWorker, decodeJwt, uniqueName } from "./helpers.mjs";
+import { decodeJwt, uniqueName } from "./helpers.mjs";
 import {
-  BAD_TOKENS,
-  bearer,
-  expectJson,
-  expectJsonKeys,
-  expectIdentical,
-  assertNumericId,
-  assertLifetime,
-  tamperedToken,
-  roomInWindow,
-  expectOpenApi,
-  read,
+  suiteWorker, seedAndSignIn, expectIdsStablePerUser, credentialRefusalTests, roomInWindow,
+  read, expectJson, expectJsonKeys, expectOneSession, expectUserList, expectOpenApi, assertNumericId, assertLifetime,
+  BAD_TOKENS, bearer, tamperedToken,
 } from "./profile-helpers.mjs";
 
 const BASE = "/api/auth";
@@ -32,37 +24,30 @@ const PASSWORD = "farmacia secreta 1";
 const login = (w, body, headers) => w.post(`${BASE}/login`, body, headers);
 const profile = (w, headers = {}) => w.fetch(`${BASE}/profile`, { headers });
 
+const loginAs = (w, user) => login(w, { username: user.username, password: user.password });
+
 /** Seeds a user and logs in; returns {user, body, token}. */
 async function signedIn(w, options = {}) {
-  const user = await w.seedUser({ username: uniqueName("far"), password: PASSWORD, ...options });
-  const res = await login(w, { username: user.username, password: user.password });
-  const { text, body } = await read(res);
-  assert.equal(res.status, 200, text);
+  const { user, body } = await seedAndSignIn(w, { username: uniqueName("far"), password: PASSWORD, ...options }, (u) => loginAs(w, u));
   return { user, body, token: body.token };
 }
 
 describe("pharmacy: login, profile and tokens", () => {
-  let w;
-  before(async () => {
-    w = await startWorker({ bindings: { API_PROFILE: "pharmacy" } });
+  const w = suiteWorker({ bindings: { API_PROFILE: "pharmacy" } }, (worker) =>
     // The document's example account.
-    await w.seedUser({ username: "admin", password: "admin123", displayName: "Admin Usuario", role: "admin" });
-  });
-  after(async () => {
-    await w?.close();
-  });
+    worker.seedUser({ username: "admin", password: "admin123", displayName: "Admin Usuario", role: "admin" }),
+  );
 
   // ---- the document's example -------------------------------------------------------------------------
 
   test("the document's curl (admin / admin123) answers 200 {token, usuario: {id, nombre: Admin Usuario, cargo: Administrador}}", async () => {
-    const res = await w.fetch(`${BASE}/login`, {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: `{
+    const res = await w.post(
+      `${BASE}/login`,
+      `{
     "username": "admin",
     "password": "admin123"
   }`,
-    });
+    );
     const body = await expectJsonKeys(res, 200, ["token", "usuario"]);
     assert.equal(typeof body.token, "string");
     assert.deepEqual(Object.keys(body.usuario).sort(), ["cargo", "id", "nombre"]);
@@ -99,34 +84,19 @@ describe("pharmacy: login, profile and tokens", () => {
   }
 
   test("the user id is a number, the same on every login of a user, different between users", async () => {
-    const a = await w.seedUser({ username: uniqueName("ida"), password: PASSWORD });
-    const b = await w.seedUser({ username: uniqueName("idb"), password: PASSWORD });
-    const ids = [];
-    for (const u of [a, a, b]) {
-      const body = await expectJson(await login(w, { username: u.username, password: u.password }), 200);
-      assertNumericId(body.usuario.id);
-      ids.push(body.usuario.id);
-    }
-    assert.equal(ids[0], ids[1]);
-    assert.notEqual(ids[0], ids[2]);
+    await expectIdsStablePerUser(w, PASSWORD, async (u) => (await expectJson(await loginAs(w, u), 200)).usuario.id);
   });
 
   // ---- refusals at login --------------------------------------------------------------------------------
 
-  test("a wrong password is 401 {error: Usuario o contraseña incorrectos}", async () => {
-    await expectJson(await login(w, { username: "admin", password: "admin1234" }), 401, BAD_CREDENTIALS);
-  });
-
-  test("an unknown username is 401 {error: Usuario o contraseña incorrectos}", async () => {
-    await expectJson(await login(w, { username: uniqueName("nadie"), password: "admin123" }), 401, BAD_CREDENTIALS);
-  });
-
-  test("unknown user and wrong password get byte-identical 401 answers", async () => {
-    await expectIdentical(
-      await login(w, { username: "admin", password: "not the password" }),
-      await login(w, { username: uniqueName("nadie"), password: "not the password" }),
-      401,
-    );
+  credentialRefusalTests({
+    refusal: BAD_CREDENTIALS,
+    shown: "{error: Usuario o contraseña incorrectos}",
+    field: "username",
+    known: (password) => login(w, { username: "admin", password }),
+    unknown: (password) => login(w, { username: uniqueName("nadie"), password }),
+    wrong: "admin1234",
+    right: "admin123",
   });
 
   test("neither of the document's revealing messages (Usuario no encontrado, Contraseña incorrecta) is ever sent", async () => {
@@ -191,8 +161,7 @@ describe("pharmacy: login, profile and tokens", () => {
 
   test("an admin on GET /api/auth/admin/users answers 200 with the users", async () => {
     const { token } = await signedIn(w, { role: "admin" });
-    const body = await expectJson(await w.fetch(`${BASE}/admin/users?limit=100`, { headers: bearer(token) }), 200);
-    assert.ok(Array.isArray(body.users), JSON.stringify(body));
+    const body = await expectUserList(await w.fetch(`${BASE}/admin/users?limit=100`, { headers: bearer(token) }));
     assert.ok(JSON.stringify(body.users).includes('"admin"'));
   });
 
@@ -220,9 +189,7 @@ describe("pharmacy: login, profile and tokens", () => {
 
   test("GET /api/auth/sessions with a pharmacy token lists the caller's sessions", async () => {
     const { token } = await signedIn(w);
-    const body = await expectJson(await w.fetch(`${BASE}/sessions`, { headers: bearer(token) }), 200);
-    assert.ok(Array.isArray(body.sessions), JSON.stringify(body));
-    assert.equal(body.sessions.length, 1);
+    await expectOneSession(await w.fetch(`${BASE}/sessions`, { headers: bearer(token) }));
   });
 
   test("GET /api/auth/openapi.json documents /login and /profile with servers[0].url /api/auth", async () => {
@@ -235,13 +202,7 @@ describe("pharmacy: login, profile and tokens", () => {
 });
 
 describe("pharmacy: ROLE_LABELS cajero=Cajera,admin=Jefe", () => {
-  let w;
-  before(async () => {
-    w = await startWorker({ bindings: { API_PROFILE: "pharmacy", ROLE_LABELS: "cajero=Cajera,admin=Jefe" } });
-  });
-  after(async () => {
-    await w?.close();
-  });
+  const w = suiteWorker({ bindings: { API_PROFILE: "pharmacy", ROLE_LABELS: "cajero=Cajera,admin=Jefe" } });
 
   test("a cajero's cargo is Cajera at login and in the profile", async () => {
     const { body, token } = await signedIn(w, { role: "cajero" });
@@ -262,13 +223,7 @@ describe("pharmacy: ROLE_LABELS cajero=Cajera,admin=Jefe", () => {
 });
 
 describe("pharmacy: too many attempts (RATE_LIMIT_LOGIN_IP 3/1m set explicitly)", () => {
-  let w;
-  before(async () => {
-    w = await startWorker({ bindings: { API_PROFILE: "pharmacy", RATE_LIMIT_LOGIN_IP: "3/1m" } });
-  });
-  after(async () => {
-    await w?.close();
-  });
+  const w = suiteWorker({ bindings: { API_PROFILE: "pharmacy", RATE_LIMIT_LOGIN_IP: "3/1m" } });
 
   test("over the limit login is 429 {error: Demasiados intentos, intente más tarde}, even with the right password", async () => {
     const user = await w.seedUser({ username: uniqueName("lim"), password: PASSWORD });

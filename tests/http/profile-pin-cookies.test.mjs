@@ -3,20 +3,13 @@
 // (15 min) and refreshToken (30 days); POST /refresh and POST /logout authenticated by those cookies;
 // {"message": ...} bodies. The document's curl lines send no Origin: a client that is not a browser (no
 // Origin, no Sec-Fetch-Site) is allowed; a cookie request from a foreign Origin is refused (CSRF).
-import { describe, test, before, after } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { startWorker, uniqueName } from "./helpers.mjs";
+import { uniqueName } from "./helpers.mjs";
 import {
-  BAD_TOKENS,
-  bearer,
-  expectJson,
-  expectIdentical,
-  assertNumericId,
-  assertLifetime,
-  cookiesOf,
-  cookieHeader,
-  expectOpenApi,
-  read,
+  suiteWorker, expectIdsStablePerUser,
+  expectJson, expectIdentical, expectOneSession, expectUserList, expectOpenApi, assertNumericId, assertLifetime,
+  BAD_TOKENS, bearer, cookiesOf, cookieHeader,
 } from "./profile-helpers.mjs";
 
 const ACCESS = "accessToken";
@@ -32,15 +25,10 @@ const UNAUTHORIZED = { message: "Unauthorized" };
 const PIN = "4821";
 
 describe("pin-cookies: login, refresh, logout and profile by cookie", () => {
-  let w;
-  before(async () => {
-    w = await startWorker({ bindings: { API_PROFILE: "pin-cookies" } });
+  const w = suiteWorker({ bindings: { API_PROFILE: "pin-cookies" } }, (worker) =>
     // The document's example account.
-    await w.seedUser({ username: "admin", password: "1234", role: "admin" });
-  });
-  after(async () => {
-    await w?.close();
-  });
+    worker.seedUser({ username: "admin", password: "1234", role: "admin" }),
+  );
 
   const login = (name, pin, headers) => w.post("/auth/login", { name, pin }, headers);
 
@@ -76,14 +64,13 @@ describe("pin-cookies: login, refresh, logout and profile by cookie", () => {
   // ---- login --------------------------------------------------------------------------------------------
 
   test("the document's curl (admin / 1234) answers 200 {message: Login successful}", async () => {
-    const res = await w.fetch("/auth/login", {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: `{
+    const res = await w.post(
+      "/auth/login",
+      `{
 "name": "admin",
 "pin": "1234"
 }`,
-    });
+    );
     await expectJson(res, 200, LOGIN_OK);
   });
 
@@ -92,25 +79,20 @@ describe("pin-cookies: login, refresh, logout and profile by cookie", () => {
     assert.deepEqual(Object.keys(cookiesOf(res)).sort(), [ACCESS, REFRESH].sort());
   });
 
-  test("the accessToken cookie lives 15 minutes: Max-Age=900, HttpOnly, Secure, Path=/, SameSite=Lax", async () => {
-    const { res } = await loggedIn();
-    const c = cookiesOf(res)[ACCESS];
-    assert.equal(c.attrs["max-age"], "900");
-    assert.equal(c.attrs.httponly, true);
-    assert.equal(c.attrs.secure, true);
-    assert.equal(c.attrs.path, "/");
-    assert.equal(String(c.attrs.samesite).toLowerCase(), "lax");
-  });
-
-  test("the refreshToken cookie lives 30 days: Max-Age=2592000, HttpOnly, Secure, Path=/auth, SameSite=Strict", async () => {
-    const { res } = await loggedIn();
-    const c = cookiesOf(res)[REFRESH];
-    assert.equal(c.attrs["max-age"], "2592000");
-    assert.equal(c.attrs.httponly, true);
-    assert.equal(c.attrs.secure, true);
-    assert.equal(c.attrs.path, "/auth");
-    assert.equal(String(c.attrs.samesite).toLowerCase(), "strict");
-  });
+  for (const [name, lifetime, maxAge, path, sameSite] of [
+    [ACCESS, "15 minutes", "900", "/", "Lax"],
+    [REFRESH, "30 days", "2592000", "/auth", "Strict"],
+  ]) {
+    test(`the ${name} cookie lives ${lifetime}: Max-Age=${maxAge}, HttpOnly, Secure, Path=${path}, SameSite=${sameSite}`, async () => {
+      const { res } = await loggedIn();
+      const c = cookiesOf(res)[name];
+      assert.equal(c.attrs["max-age"], maxAge);
+      assert.equal(c.attrs.httponly, true);
+      assert.equal(c.attrs.secure, true);
+      assert.equal(c.attrs.path, path);
+      assert.equal(String(c.attrs.samesite).toLowerCase(), sameSite.toLowerCase());
+    });
+  }
 
   test("the accessToken cookie is a JWT valid for 900 seconds; the refreshToken is a different value", async () => {
     const { access, refresh } = await loggedIn();
@@ -166,18 +148,11 @@ describe("pin-cookies: login, refresh, logout and profile by cookie", () => {
   });
 
   test("the user id is a number, the same on every login of a user, different between users", async () => {
-    const a = await w.seedUser({ username: uniqueName("ida"), password: PIN });
-    const b = await w.seedUser({ username: uniqueName("idb"), password: PIN });
-    const ids = [];
-    for (const u of [a, a, b]) {
+    await expectIdsStablePerUser(w, PIN, async (u) => {
       const res = await login(u.username, u.password);
       assert.equal(res.status, 200);
-      const body = await expectJson(await profileByCookie(cookiesOf(res)[ACCESS].value), 200);
-      assertNumericId(body.id);
-      ids.push(body.id);
-    }
-    assert.equal(ids[0], ids[1]);
-    assert.notEqual(ids[0], ids[2]);
+      return (await expectJson(await profileByCookie(cookiesOf(res)[ACCESS].value), 200)).id;
+    });
   });
 
   test("GET /auth/profile without a cookie is 401 {message: Unauthorized}", async () => {
@@ -369,9 +344,7 @@ describe("pin-cookies: login, refresh, logout and profile by cookie", () => {
 
   test("GET /auth/sessions with the accessToken cookie lists the caller's sessions", async () => {
     const { access } = await loggedIn();
-    const body = await expectJson(await w.fetch("/auth/sessions", { headers: cookieHeader({ [ACCESS]: access }) }), 200);
-    assert.ok(Array.isArray(body.sessions), JSON.stringify(body));
-    assert.equal(body.sessions.length, 1);
+    await expectOneSession(await w.fetch("/auth/sessions", { headers: cookieHeader({ [ACCESS]: access }) }));
   });
 
   test("GET /auth/sessions with the access cookie of a logged-out session is 401 {message: Unauthorized}", async () => {
@@ -382,8 +355,7 @@ describe("pin-cookies: login, refresh, logout and profile by cookie", () => {
 
   test("an admin's accessToken cookie opens GET /auth/admin/users", async () => {
     const { access } = await loggedIn({ role: "admin" });
-    const body = await expectJson(await w.fetch("/auth/admin/users", { headers: cookieHeader({ [ACCESS]: access }) }), 200);
-    assert.ok(Array.isArray(body.users), JSON.stringify(body));
+    await expectUserList(await w.fetch("/auth/admin/users", { headers: cookieHeader({ [ACCESS]: access }) }));
   });
 
   test("a user's accessToken cookie on GET /auth/admin/users is 403", async () => {

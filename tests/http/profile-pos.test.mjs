@@ -2,20 +2,13 @@
 // POST /login {username 3-30, password >= 6} -> {access_token, user: {id, username, rol}}; GET /profile;
 // roles admin and cajero in the `rol` claim; Bearer only (no cookie, no query string); NestJS bodies for
 // 400 (class-validator), 401, 403 (RolesGuard) and 429 (Throttler).
-import { describe, test, before, after } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { startWorker, decodeJwt, uniqueName } from "./helpers.mjs";
+import { decodeJwt, uniqueName } from "./helpers.mjs";
 import {
-  BAD_TOKENS,
-  bearer,
-  expectJson,
-  expectJsonKeys,
-  expectIdentical,
-  assertNumericId,
-  tamperedToken,
-  roomInWindow,
-  expectOpenApi,
-  read,
+  suiteWorker, seedAndSignIn, expectIdsStablePerUser, credentialRefusalTests, roomInWindow,
+  expectJson, expectJsonKeys, expectOneSession, expectUserList, expectOpenApi, assertNumericId,
+  BAD_TOKENS, bearer, tamperedToken,
 } from "./profile-helpers.mjs";
 
 const BASE = "/api/auth";
@@ -26,6 +19,7 @@ const PASSWORD = "cashier secret 1";
 
 const login = (w, body, headers) => w.post(`${BASE}/login`, body, headers);
 const profile = (w, init) => w.fetch(`${BASE}/profile`, init);
+const loginAs = (w, user) => login(w, { username: user.username, password: user.password });
 
 /** Asserts a NestJS ValidationPipe 400: statusCode 400, error "Bad Request", message a non-empty string array. */
 async function expectNestValidation(res) {
@@ -38,30 +32,20 @@ async function expectNestValidation(res) {
   return body;
 }
 
-/** Seeds a user and logs in; returns {user, body} (body = the 200 login answer). */
+/** Seeds a user and logs in; returns {user, body, token} (body = the 200 login answer). */
 async function signedIn(w, options = {}) {
-  const user = await w.seedUser({ username: uniqueName("pos"), password: PASSWORD, ...options });
-  const res = await login(w, { username: user.username, password: user.password });
-  const { text, body } = await read(res);
-  assert.equal(res.status, 200, text);
+  const { user, body } = await seedAndSignIn(w, { username: uniqueName("pos"), password: PASSWORD, ...options }, (u) => loginAs(w, u));
   return { user, body, token: body.access_token };
 }
 
 describe("pos: login, profile and tokens", () => {
-  let w;
-  before(async () => {
-    w = await startWorker({ bindings: { API_PROFILE: "pos" } });
-  });
-  after(async () => {
-    await w?.close();
-  });
+  const w = suiteWorker({ bindings: { API_PROFILE: "pos" } });
 
   // ---- login ------------------------------------------------------------------------------------------
 
   test("POST /api/auth/login with a correct username and password answers 200 {access_token, user: {id, username, rol}}", async () => {
     const user = await w.seedUser({ username: uniqueName("adm"), password: PASSWORD, role: "admin" });
-    const res = await login(w, { username: user.username, password: user.password });
-    const body = await expectJsonKeys(res, 200, ["access_token", "user"]);
+    const body = await expectJsonKeys(await loginAs(w, user), 200, ["access_token", "user"]);
     assert.equal(typeof body.access_token, "string");
     assert.equal(body.access_token.split(".").length, 3, "the access token is a JWT");
     assert.deepEqual(Object.keys(body.user).sort(), ["id", "rol", "username"]);
@@ -91,16 +75,7 @@ describe("pos: login, profile and tokens", () => {
   });
 
   test("the user id is a number, the same on every login of a user, different between users", async () => {
-    const a = await w.seedUser({ username: uniqueName("ida"), password: PASSWORD });
-    const b = await w.seedUser({ username: uniqueName("idb"), password: PASSWORD });
-    const ids = [];
-    for (const u of [a, a, b]) {
-      const body = await expectJson(await login(w, { username: u.username, password: u.password }), 200);
-      assertNumericId(body.user.id);
-      ids.push(body.user.id);
-    }
-    assert.equal(ids[0], ids[1]);
-    assert.notEqual(ids[0], ids[2]);
+    await expectIdsStablePerUser(w, PASSWORD, async (u) => (await expectJson(await loginAs(w, u), 200)).user.id);
   });
 
   test("a username of exactly 3 characters and a password of exactly 6 log in", async () => {
@@ -145,22 +120,17 @@ describe("pos: login, profile and tokens", () => {
 
   // ---- refusals (401) -------------------------------------------------------------------------------------
 
-  test("a wrong password is 401 {statusCode: 401, message: Unauthorized}", async () => {
-    const user = await w.seedUser({ username: uniqueName("wp"), password: PASSWORD });
-    await expectJson(await login(w, { username: user.username, password: "not the password" }), 401, UNAUTHORIZED);
-  });
-
-  test("an unknown username is 401 {statusCode: 401, message: Unauthorized}", async () => {
-    await expectJson(await login(w, { username: uniqueName("ghost"), password: "not the password" }), 401, UNAUTHORIZED);
-  });
-
-  test("unknown user and wrong password get byte-identical 401 answers", async () => {
-    const user = await w.seedUser({ username: uniqueName("same"), password: PASSWORD });
-    await expectIdentical(
-      await login(w, { username: user.username, password: "not the password" }),
-      await login(w, { username: uniqueName("ghost"), password: "not the password" }),
-      401,
-    );
+  credentialRefusalTests({
+    refusal: UNAUTHORIZED,
+    shown: "{statusCode: 401, message: Unauthorized}",
+    field: "username",
+    known: async (password) => {
+      const user = await w.seedUser({ username: uniqueName("wp"), password: PASSWORD });
+      return login(w, { username: user.username, password });
+    },
+    unknown: (password) => login(w, { username: uniqueName("ghost"), password }),
+    wrong: "not the password",
+    right: PASSWORD,
   });
 
   test("the password is compared exactly: another case is 401", async () => {
@@ -228,8 +198,7 @@ describe("pos: login, profile and tokens", () => {
 
   test("an admin on GET /api/auth/admin/users answers 200 with the users", async () => {
     const { token, user } = await signedIn(w, { role: "admin" });
-    const body = await expectJson(await w.fetch(`${BASE}/admin/users?limit=100`, { headers: bearer(token) }), 200);
-    assert.ok(Array.isArray(body.users), JSON.stringify(body));
+    const body = await expectUserList(await w.fetch(`${BASE}/admin/users?limit=100`, { headers: bearer(token) }));
     assert.ok(body.users.length >= 1);
     assert.ok(JSON.stringify(body.users).includes(user.username));
   });
@@ -251,9 +220,7 @@ describe("pos: login, profile and tokens", () => {
 
   test("GET /api/auth/sessions with a pos token lists the caller's sessions", async () => {
     const { token } = await signedIn(w, { role: "cajero" });
-    const body = await expectJson(await w.fetch(`${BASE}/sessions`, { headers: bearer(token) }), 200);
-    assert.ok(Array.isArray(body.sessions), JSON.stringify(body));
-    assert.equal(body.sessions.length, 1);
+    await expectOneSession(await w.fetch(`${BASE}/sessions`, { headers: bearer(token) }));
   });
 
   test("GET /api/auth/sessions without a token is 401 Unauthorized", async () => {
@@ -276,13 +243,7 @@ describe("pos: login, profile and tokens", () => {
 });
 
 describe("pos: throttling (RATE_LIMIT_LOGIN_IP 3/1m set explicitly)", () => {
-  let w;
-  before(async () => {
-    w = await startWorker({ bindings: { API_PROFILE: "pos", RATE_LIMIT_LOGIN_IP: "3/1m" } });
-  });
-  after(async () => {
-    await w?.close();
-  });
+  const w = suiteWorker({ bindings: { API_PROFILE: "pos", RATE_LIMIT_LOGIN_IP: "3/1m" } });
 
   test("over the limit login is 429 {statusCode: 429, message: ThrottlerException: Too Many Requests} with Retry-After", async () => {
     const user = await w.seedUser({ username: uniqueName("thr"), password: PASSWORD });

@@ -3,20 +3,13 @@
 // whose payload holds id (number), nombre and rol; Spanish {"error": ...} bodies for 400, 401, 429 and
 // 500; 10 login requests per 15 minutes per IP, every request counted; the demo role reads the admin
 // views and may not write.
-import { describe, test, before, after } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { startWorker, decodeJwt, uniqueName } from "./helpers.mjs";
+import { decodeJwt, uniqueName } from "./helpers.mjs";
 import {
-  BAD_TOKENS,
-  bearer,
-  expectJson,
-  expectJsonKeys,
-  expectIdentical,
-  assertNumericId,
-  assertLifetime,
-  roomInWindow,
-  expectOpenApi,
-  read,
+  suiteWorker, seedAndSignIn, expectIdsStablePerUser, credentialRefusalTests, roomInWindow,
+  expectJson, expectJsonKeys, expectOneSession, expectUserList, expectOpenApi, assertNumericId, assertLifetime,
+  BAD_TOKENS, bearer,
 } from "./profile-helpers.mjs";
 
 const REQUIRED = { error: "Nombre y contraseña son requeridos." };
@@ -26,13 +19,11 @@ const SERVER_ERROR = { error: "Error en el servidor." };
 const PASSWORD = "mypassword123";
 
 const login = (w, body, headers) => w.post("/login", body, headers);
+const loginAs = (w, user) => login(w, { nombre_usuario: user.username, password: user.password });
 
 /** Seeds a user and logs in; returns {user, body, token, claims}. */
 async function signedIn(w, options = {}) {
-  const user = await w.seedUser({ username: uniqueName("vin"), password: PASSWORD, ...options });
-  const res = await login(w, { nombre_usuario: user.username, password: user.password });
-  const { text, body } = await read(res);
-  assert.equal(res.status, 200, text);
+  const { user, body } = await seedAndSignIn(w, { username: uniqueName("vin"), password: PASSWORD, ...options }, (u) => loginAs(w, u));
   return { user, body, token: body.token, claims: decodeJwt(body.token).claims };
 }
 
@@ -45,24 +36,15 @@ async function expectTokenRefused(res) {
 }
 
 describe("vinyl: login, token and profile", () => {
-  let w;
-  before(async () => {
-    w = await startWorker({ bindings: { API_PROFILE: "vinyl" } });
+  const w = suiteWorker({ bindings: { API_PROFILE: "vinyl" } }, (worker) =>
     // The document's example account.
-    await w.seedUser({ username: "juan", password: "mypassword123", role: "user" });
-  });
-  after(async () => {
-    await w?.close();
-  });
+    worker.seedUser({ username: "juan", password: "mypassword123", role: "user" }),
+  );
 
   // ---- the document's example -------------------------------------------------------------------------
 
   test("the document's curl (juan / mypassword123) answers 200 {token, nombre: juan, es_admin: false, es_demo: false}", async () => {
-    const res = await w.fetch("/login", {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: '{"nombre_usuario": "juan", "password": "mypassword123"}',
-    });
+    const res = await w.post("/login", '{"nombre_usuario": "juan", "password": "mypassword123"}');
     const body = await expectJsonKeys(res, 200, ["es_admin", "es_demo", "nombre", "token"]);
     assert.equal(typeof body.token, "string");
     assert.deepEqual(body, { token: body.token, nombre: "juan", es_admin: false, es_demo: false });
@@ -117,17 +99,7 @@ describe("vinyl: login, token and profile", () => {
   });
 
   test("the user id is a number, the same on every login of a user, different between users", async () => {
-    const a = await w.seedUser({ username: uniqueName("ida"), password: PASSWORD });
-    const b = await w.seedUser({ username: uniqueName("idb"), password: PASSWORD });
-    const ids = [];
-    for (const u of [a, a, b]) {
-      const body = await expectJson(await login(w, { nombre_usuario: u.username, password: u.password }), 200);
-      const { id } = decodeJwt(body.token).claims;
-      assertNumericId(id);
-      ids.push(id);
-    }
-    assert.equal(ids[0], ids[1]);
-    assert.notEqual(ids[0], ids[2]);
+    await expectIdsStablePerUser(w, PASSWORD, async (u) => decodeJwt((await expectJson(await loginAs(w, u), 200)).token).claims.id);
   });
 
   // ---- 400: missing fields --------------------------------------------------------------------------------
@@ -147,20 +119,14 @@ describe("vinyl: login, token and profile", () => {
 
   // ---- 401: invalid credentials ------------------------------------------------------------------------------
 
-  test("a wrong password is 401 {error: Credenciales inválidas.}", async () => {
-    await expectJson(await login(w, { nombre_usuario: "juan", password: "not my password" }), 401, BAD_CREDENTIALS);
-  });
-
-  test("an unknown nombre_usuario is 401 {error: Credenciales inválidas.}", async () => {
-    await expectJson(await login(w, { nombre_usuario: uniqueName("nadie"), password: "mypassword123" }), 401, BAD_CREDENTIALS);
-  });
-
-  test("unknown user and wrong password get byte-identical 401 answers", async () => {
-    await expectIdentical(
-      await login(w, { nombre_usuario: "juan", password: "not my password" }),
-      await login(w, { nombre_usuario: uniqueName("nadie"), password: "not my password" }),
-      401,
-    );
+  credentialRefusalTests({
+    refusal: BAD_CREDENTIALS,
+    shown: "{error: Credenciales inválidas.}",
+    field: "nombre_usuario",
+    known: (password) => login(w, { nombre_usuario: "juan", password }),
+    unknown: (password) => login(w, { nombre_usuario: uniqueName("nadie"), password }),
+    wrong: "not my password",
+    right: "mypassword123",
   });
 
   // ---- profile -------------------------------------------------------------------------------------------------
@@ -190,15 +156,13 @@ describe("vinyl: login, token and profile", () => {
 
   test("an admin on GET /admin/users answers 200 with the users", async () => {
     const { token } = await signedIn(w, { role: "admin" });
-    const body = await expectJson(await w.fetch("/admin/users?limit=100", { headers: bearer(token) }), 200);
-    assert.ok(Array.isArray(body.users), JSON.stringify(body));
+    const body = await expectUserList(await w.fetch("/admin/users?limit=100", { headers: bearer(token) }));
     assert.ok(JSON.stringify(body.users).includes('"juan"'));
   });
 
   test("a demo account on GET /admin/users answers 200 (read-only access)", async () => {
     const { token } = await signedIn(w, { role: "demo" });
-    const body = await expectJson(await w.fetch("/admin/users", { headers: bearer(token) }), 200);
-    assert.ok(Array.isArray(body.users), JSON.stringify(body));
+    await expectUserList(await w.fetch("/admin/users", { headers: bearer(token) }));
   });
 
   test("a user on GET /admin/users is 403", async () => {
@@ -252,9 +216,7 @@ describe("vinyl: login, token and profile", () => {
 
   test("GET /sessions with a vinyl token lists the caller's sessions", async () => {
     const { token } = await signedIn(w);
-    const body = await expectJson(await w.fetch("/sessions", { headers: bearer(token) }), 200);
-    assert.ok(Array.isArray(body.sessions), JSON.stringify(body));
-    assert.equal(body.sessions.length, 1);
+    await expectOneSession(await w.fetch("/sessions", { headers: bearer(token) }));
   });
 
   test("GET /openapi.json documents /login and /profile with the root as servers[0].url", async () => {
@@ -267,14 +229,8 @@ describe("vinyl: login, token and profile", () => {
 });
 
 describe("vinyl: 10 login requests per 15 minutes per IP (the profile's own limit)", () => {
-  let w;
-  before(async () => {
-    // An empty RATE_LIMIT_LOGIN_IP is unset: the profile's documented limit applies.
-    w = await startWorker({ bindings: { API_PROFILE: "vinyl", RATE_LIMIT_LOGIN_IP: "" } });
-  });
-  after(async () => {
-    await w?.close();
-  });
+  // An empty RATE_LIMIT_LOGIN_IP is unset: the profile's documented limit applies.
+  const w = suiteWorker({ bindings: { API_PROFILE: "vinyl", RATE_LIMIT_LOGIN_IP: "" } });
 
   const from = (ip) => ({ "CF-Connecting-IP": ip });
 
@@ -331,13 +287,7 @@ describe("vinyl: 10 login requests per 15 minutes per IP (the profile's own limi
 });
 
 describe("vinyl: an unexpected server error", () => {
-  let w;
-  before(async () => {
-    w = await startWorker({ bindings: { API_PROFILE: "vinyl" } });
-  });
-  after(async () => {
-    await w?.close();
-  });
+  const w = suiteWorker({ bindings: { API_PROFILE: "vinyl" } });
 
   test("login when the users table is gone is 500 {error: Error en el servidor.} naming nothing internal", async () => {
     await w.seedUser({ username: "juan", password: PASSWORD });
