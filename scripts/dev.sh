@@ -31,6 +31,11 @@ if ! grep -q '^USER_DATA_KEY=' .dev.vars; then
   key=$(node -e 'process.stdout.write(require("node:crypto").randomBytes(32).toString("base64url"))')
   printf 'USER_DATA_KEY=%s\n' "$key" >> .dev.vars
 fi
+# The key that seals TOTP secrets at rest (32 random bytes), once.
+if ! grep -q '^MFA_ENCRYPTION_KEY=' .dev.vars; then
+  key=$(node -e 'process.stdout.write(require("node:crypto").randomBytes(32).toString("base64url"))')
+  printf 'MFA_ENCRYPTION_KEY=%s\n' "$key" >> .dev.vars
+fi
 # The profile: from the environment on every run (unset: the native API).
 API_PROFILE="${API_PROFILE:-native}"
 case "$API_PROFILE" in

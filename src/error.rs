@@ -21,6 +21,10 @@ pub fn problem_response(err: &AuthError) -> Response {
     if !err.field_errors().is_empty() {
         body["errors"] = json!(err.field_errors());
     }
+    if let AuthError::MfaRequired { mfa_token, methods } = err {
+        body["mfa_token"] = json!(mfa_token);
+        body["methods"] = json!(methods);
+    }
     let response = json_response(err.status(), &body, "application/problem+json", CacheControl::NoStore);
     let headers = response.headers();
     if let Some(bearer_error) = err.bearer_error() {

@@ -5,7 +5,9 @@
 //! never a silent default.
 
 use edge_auth_core::b64::URL_SAFE_NO_PAD;
-use edge_auth_core::ports::{Guarded, LoginRecord, ResetRecord, Store, UserPatch, UserQuery};
+use edge_auth_core::ports::{
+    Factors, Guarded, LoginRecord, MfaChallenge, ResetRecord, Store, TotpRecord, UserPatch, UserQuery,
+};
 use edge_auth_core::session::Session;
 use edge_auth_core::user::{PersonalDetails, User};
 use edge_auth_core::validate::LoginName;
@@ -22,7 +24,7 @@ const USER_COLUMNS: &str = "u.id, u.number, u.username, u.email, u.display_name,
 const SESSION_COLUMNS: &str = "s.id AS s_id, s.user_id AS s_user_id, s.seed AS s_seed, \
     s.generation AS s_generation, s.rotated_at AS s_rotated_at, s.created_at AS s_created_at, \
     s.last_used_at AS s_last_used_at, s.expires_at AS s_expires_at, s.user_agent AS s_user_agent, \
-    s.ip AS s_ip, s.revoked_at AS s_revoked_at";
+    s.ip AS s_ip, s.revoked_at AS s_revoked_at, s.amr AS s_amr, s.auth_time AS s_auth_time";
 
 pub struct D1Store {
     db: Result<Rc<D1Database>, AuthError>,
@@ -86,6 +88,9 @@ struct SessionRow {
     s_user_agent: Option<String>,
     s_ip: Option<String>,
     s_revoked_at: Option<i64>,
+    s_amr: String,
+    /// NULL for sessions started before migration 0005: their creation time stands in.
+    s_auth_time: Option<i64>,
 }
 
 impl TryFrom<SessionRow> for Session {
@@ -106,6 +111,8 @@ impl TryFrom<SessionRow> for Session {
             user_agent: r.s_user_agent,
             ip: r.s_ip,
             revoked_at: r.s_revoked_at,
+            amr: r.s_amr.split(',').filter(|m| !m.is_empty()).map(str::to_string).collect(),
+            auth_time: r.s_auth_time.unwrap_or(r.s_created_at),
         })
     }
 }
@@ -242,7 +249,7 @@ impl D1Store {
     fn insert_session(&self, session: &Session) -> Result<D1PreparedStatement, AuthError> {
         self.statement(
             "INSERT INTO sessions (id, user_id, seed, generation, rotated_at, created_at, last_used_at, \
-             expires_at, user_agent, ip) VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?5, ?6, ?7, ?8)",
+             expires_at, user_agent, ip, amr, auth_time) VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?5, ?6, ?7, ?8, ?9, ?10)",
             &[
                 s(&session.id),
                 s(&session.user_id),
@@ -252,6 +259,8 @@ impl D1Store {
                 n(session.expires_at),
                 opt(session.user_agent.as_deref()),
                 opt(session.ip.as_deref()),
+                s(&session.amr.join(",")),
+                n(session.auth_time),
             ],
         )
     }
@@ -270,6 +279,146 @@ impl D1Store {
     /// Runs a write and returns how many rows it changed.
     async fn changes(&self, sql: &str, args: &[JsValue]) -> Result<usize, AuthError> {
         changes(self.statement(sql, args)?).await.map_err(unavailable("D1 write"))
+    }
+}
+
+/// A `mfa_totp` row.
+#[derive(Deserialize)]
+struct TotpRow {
+    secret: String,
+    enabled_at: Option<i64>,
+    last_step: Option<i64>,
+}
+
+/// A `mfa_challenges` row.
+#[derive(Deserialize)]
+struct ChallengeRow {
+    token_hash: String,
+    user_id: String,
+    created_at: i64,
+    expires_at: i64,
+}
+
+impl Factors for D1Store {
+    async fn totp(&self, user_id: &str) -> Result<Option<TotpRecord>, AuthError> {
+        let sql = "SELECT secret, enabled_at, last_step FROM mfa_totp WHERE user_id = ?1";
+        Ok(first::<TotpRow>(self.statement(sql, &[s(user_id)])?).await?.map(|r| TotpRecord {
+            sealed_secret: r.secret,
+            enabled_at: r.enabled_at,
+            last_step: r.last_step,
+        }))
+    }
+
+    async fn put_pending_totp(&self, user_id: &str, sealed_secret: &str) -> Result<bool, AuthError> {
+        // One statement: a pending secret is replaced, an enabled one never.
+        let changed = self
+            .changes(
+                "INSERT INTO mfa_totp (user_id, secret) VALUES (?1, ?2) \
+                 ON CONFLICT (user_id) DO UPDATE SET secret = excluded.secret, last_step = NULL \
+                 WHERE mfa_totp.enabled_at IS NULL",
+                &[s(user_id), s(sealed_secret)],
+            )
+            .await?;
+        Ok(changed == 1)
+    }
+
+    async fn enable_totp(
+        &self,
+        user_id: &str,
+        step: i64,
+        codes: &[String],
+        now: i64,
+    ) -> Result<bool, AuthError> {
+        let changed = self
+            .changes(
+                "UPDATE mfa_totp SET enabled_at = ?2, last_step = ?3 WHERE user_id = ?1 AND enabled_at IS NULL",
+                &[s(user_id), n(now), n(step)],
+            )
+            .await?;
+        if changed != 1 {
+            return Ok(false);
+        }
+        self.replace_recovery_codes(user_id, codes, now).await?;
+        Ok(true)
+    }
+
+    async fn use_totp_step(&self, user_id: &str, step: i64) -> Result<bool, AuthError> {
+        let changed = self
+            .changes(
+                "UPDATE mfa_totp SET last_step = ?2 WHERE user_id = ?1 AND enabled_at IS NOT NULL \
+                 AND (last_step IS NULL OR last_step < ?2)",
+                &[s(user_id), n(step)],
+            )
+            .await?;
+        Ok(changed == 1)
+    }
+
+    async fn burn_recovery_code(&self, user_id: &str, code_hash: &str, now: i64) -> Result<bool, AuthError> {
+        let changed = self
+            .changes(
+                "UPDATE recovery_codes SET used_at = ?3 WHERE code_hash = ?2 AND user_id = ?1 AND used_at IS NULL",
+                &[s(user_id), s(code_hash), n(now)],
+            )
+            .await?;
+        Ok(changed == 1)
+    }
+
+    async fn replace_recovery_codes(
+        &self,
+        user_id: &str,
+        codes: &[String],
+        now: i64,
+    ) -> Result<(), AuthError> {
+        let mut batch = vec![self.statement("DELETE FROM recovery_codes WHERE user_id = ?1", &[s(user_id)])?];
+        for code in codes {
+            batch.push(self.statement(
+                "INSERT INTO recovery_codes (code_hash, user_id, created_at) VALUES (?1, ?2, ?3)",
+                &[s(code), s(user_id), n(now)],
+            )?);
+        }
+        self.batch(batch).await.map_err(unavailable("D1 batch"))?;
+        Ok(())
+    }
+
+    async fn remove_factors(&self, user_id: &str) -> Result<bool, AuthError> {
+        let batch = vec![
+            self.statement("DELETE FROM mfa_totp WHERE user_id = ?1", &[s(user_id)])?,
+            self.statement("DELETE FROM recovery_codes WHERE user_id = ?1", &[s(user_id)])?,
+        ];
+        let results = self.batch(batch).await.map_err(unavailable("D1 batch"))?;
+        let changed: usize =
+            results.iter().filter_map(|r| r.meta().ok().flatten().and_then(|m| m.changes)).sum();
+        Ok(changed > 0)
+    }
+
+    async fn create_challenge(&self, challenge: &MfaChallenge) -> Result<(), AuthError> {
+        self.changes(
+            "INSERT INTO mfa_challenges (token_hash, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+            &[s(&challenge.token_hash), s(&challenge.user_id), n(challenge.created_at), n(challenge.expires_at)],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn find_challenge(&self, token_hash: &str) -> Result<Option<MfaChallenge>, AuthError> {
+        let sql = "SELECT token_hash, user_id, created_at, expires_at FROM mfa_challenges \
+                   WHERE token_hash = ?1 AND used_at IS NULL";
+        Ok(first::<ChallengeRow>(self.statement(sql, &[s(token_hash)])?).await?.map(|r| MfaChallenge {
+            token_hash: r.token_hash,
+            user_id: r.user_id,
+            created_at: r.created_at,
+            expires_at: r.expires_at,
+        }))
+    }
+
+    async fn consume_challenge(&self, token_hash: &str, now: i64) -> Result<bool, AuthError> {
+        let changed = self
+            .changes(
+                "UPDATE mfa_challenges SET used_at = ?2 WHERE token_hash = ?1 AND used_at IS NULL AND expires_at > ?2",
+                &[s(token_hash), n(now)],
+            )
+            .await?;
+        Ok(changed == 1)
     }
 }
 

@@ -49,6 +49,12 @@ pub async fn revoke_sessions(call: Call<'_>) -> Result<Response, AuthError> {
     Ok(response::no_content(&[]))
 }
 
+/// `DELETE /auth/admin/users/{id}/mfa`: 204; the user's second factors are removed, sessions end.
+pub async fn reset_mfa(call: Call<'_>) -> Result<Response, AuthError> {
+    call.p.auth().admin_reset_mfa(call.access()?, call.param()?).await?;
+    Ok(response::no_content(&[]))
+}
+
 /// `POST /auth/admin/users/import`.
 pub async fn import(mut call: Call<'_>) -> Result<Response, AuthError> {
     let request = ImportRequest::parse(&call.p.config, &body::json_object(&mut call.req).await?)?;

@@ -7,6 +7,7 @@ mod body;
 mod cookies;
 mod cors;
 mod handlers;
+mod mfa;
 pub mod profiles;
 pub mod response;
 mod routes;
@@ -205,5 +206,11 @@ async fn dispatch(
         Route::AdminUpdateUser => admin::update(call).await,
         Route::AdminDeleteUser => admin::delete(call).await,
         Route::AdminRevokeSessions => admin::revoke_sessions(call).await,
+        Route::AdminResetMfa => admin::reset_mfa(call).await,
+        Route::MfaTotpSetup => mfa::setup(call).await,
+        Route::MfaTotpEnable => mfa::enable(call).await,
+        Route::MfaTotpDisable => mfa::disable(call).await,
+        Route::MfaRecoveryCodes => mfa::recovery_codes(call).await,
+        Route::MfaVerify => mfa::verify(call).await,
     }
 }

@@ -41,6 +41,12 @@ pub enum Route {
     AdminUpdateUser,
     AdminDeleteUser,
     AdminRevokeSessions,
+    AdminResetMfa,
+    MfaTotpSetup,
+    MfaTotpEnable,
+    MfaTotpDisable,
+    MfaRecoveryCodes,
+    MfaVerify,
     /// CORS preflight / capability probe on any known path.
     Options,
 }
@@ -83,6 +89,13 @@ const AUTH_ROUTES: Table = &[
         ],
     ),
     ("/admin/users/{id}/revoke-sessions", &[("POST", Route::AdminRevokeSessions, Needs(ManageUsers))]),
+    ("/admin/users/{id}/mfa", &[("DELETE", Route::AdminResetMfa, Needs(ManageUsers))]),
+    ("/mfa/totp/setup", &[("POST", Route::MfaTotpSetup, Signed)]),
+    ("/mfa/totp/enable", &[("POST", Route::MfaTotpEnable, Signed)]),
+    ("/mfa/totp/disable", &[("POST", Route::MfaTotpDisable, Signed)]),
+    ("/mfa/recovery-codes", &[("POST", Route::MfaRecoveryCodes, Signed)]),
+    // Public: the caller has no access token yet, only the `mfa_token` of its login.
+    ("/mfa/verify", &[("POST", Route::MfaVerify, Public)]),
 ];
 
 /// Absolute paths outside `BASE_PATH`.

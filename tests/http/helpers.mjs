@@ -10,6 +10,8 @@ import path from "node:path";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 export const TEST_SECRET = "test-secret-for-miniflare-only-0123456789abcdef";
+/** The key that seals TOTP secrets in the tests (32 bytes, base64url). */
+export const TEST_MFA_KEY = Buffer.alloc(32, 0x4d).toString("base64url");
 /** Low hash cost for speed: tests only. The default stays 220,000. */
 export const TEST_ITERATIONS = 1000;
 
@@ -36,6 +38,7 @@ export async function startWorker({ bindings = {}, outboundService, ratelimits, 
     ...(handleRuntimeStdio === undefined ? {} : { handleRuntimeStdio }),
     bindings: {
       JWT_SECRET: TEST_SECRET,
+      MFA_ENCRYPTION_KEY: TEST_MFA_KEY,
       PASSWORD_ITERATIONS: String(TEST_ITERATIONS),
       ENVIRONMENT: "development",
       // Rate limits are off by default so unrelated tests can fail logins freely; the rate-limit tests

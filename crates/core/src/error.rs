@@ -24,7 +24,10 @@ impl FieldError {
 pub enum AuthError {
     /// 400 `invalid_request`: the body is not a JSON object, or fields are missing, mistyped or invalid
     /// (`errors` lists them).
-    InvalidRequest { detail: String, errors: Vec<FieldError> },
+    InvalidRequest {
+        detail: String,
+        errors: Vec<FieldError>,
+    },
     /// 401 `invalid_credentials`: unknown user or wrong password (deliberately indistinguishable).
     InvalidCredentials,
     /// 401 `token_missing`: no bearer token was sent.
@@ -58,13 +61,35 @@ pub enum AuthError {
     /// 409 `last_admin`: the last active admin cannot be demoted, disabled or deleted.
     LastAdmin,
     /// 405 `method_not_allowed`: the route exists but not with this method; `allow` lists the methods.
-    MethodNotAllowed { allow: Vec<&'static str> },
+    MethodNotAllowed {
+        allow: Vec<&'static str>,
+    },
     /// 413 `payload_too_large`: the body is over the limit (16 KiB).
-    PayloadTooLarge { limit: usize },
+    PayloadTooLarge {
+        limit: usize,
+    },
     /// 415 `unsupported_media_type`: a body was sent without `Content-Type: application/json`.
     UnsupportedMediaType,
     /// 429 `rate_limited`: too many attempts; retry after the given number of seconds.
-    RateLimited { retry_after: u64 },
+    RateLimited {
+        retry_after: u64,
+    },
+    /// 401 `mfa_required`: the password was right and the account has a second factor: finish the
+    /// login at `POST /mfa/verify` with this short-lived, single-use `mfa_token`.
+    MfaRequired {
+        mfa_token: String,
+        methods: Vec<&'static str>,
+    },
+    /// 401 `mfa_token_invalid`: the `mfa_token` is unknown, used or expired (sign in again).
+    MfaTokenInvalid,
+    /// 401 `mfa_code_invalid`: the TOTP code or recovery code is wrong, or was already used.
+    MfaCodeInvalid,
+    /// 409 `mfa_already_enabled` / `mfa_not_enabled`: the request does not fit the account's factors.
+    MfaAlreadyEnabled,
+    MfaNotEnabled,
+    /// 403 `reauthentication_required`: a sensitive change needs a sign-in within the last 10 minutes
+    /// or a current code.
+    ReauthenticationRequired,
     /// 500 `internal_error`: a bug or an unexpected platform failure. The string is logged, never sent.
     Internal(String),
     /// 503 `service_unavailable`: the deployment is misconfigured or a backing store is down. The string
@@ -94,14 +119,22 @@ impl AuthError {
             | AuthError::TokenInvalid
             | AuthError::TokenExpired
             | AuthError::RefreshTokenInvalid
-            | AuthError::RefreshTokenReused => 401,
+            | AuthError::RefreshTokenReused
+            | AuthError::MfaRequired { .. }
+            | AuthError::MfaTokenInvalid
+            | AuthError::MfaCodeInvalid => 401,
             AuthError::AccountDisabled
             | AuthError::Forbidden
             | AuthError::CsrfRejected
-            | AuthError::SignupDisabled => 403,
+            | AuthError::SignupDisabled
+            | AuthError::ReauthenticationRequired => 403,
             AuthError::NotFound => 404,
             AuthError::MethodNotAllowed { .. } => 405,
-            AuthError::UsernameTaken | AuthError::EmailTaken | AuthError::LastAdmin => 409,
+            AuthError::UsernameTaken
+            | AuthError::EmailTaken
+            | AuthError::LastAdmin
+            | AuthError::MfaAlreadyEnabled
+            | AuthError::MfaNotEnabled => 409,
             AuthError::PayloadTooLarge { .. } => 413,
             AuthError::UnsupportedMediaType => 415,
             AuthError::RateLimited { .. } => 429,
@@ -133,6 +166,12 @@ impl AuthError {
             AuthError::PayloadTooLarge { .. } => "payload_too_large",
             AuthError::UnsupportedMediaType => "unsupported_media_type",
             AuthError::RateLimited { .. } => "rate_limited",
+            AuthError::MfaRequired { .. } => "mfa_required",
+            AuthError::MfaTokenInvalid => "mfa_token_invalid",
+            AuthError::MfaCodeInvalid => "mfa_code_invalid",
+            AuthError::MfaAlreadyEnabled => "mfa_already_enabled",
+            AuthError::MfaNotEnabled => "mfa_not_enabled",
+            AuthError::ReauthenticationRequired => "reauthentication_required",
             AuthError::Internal(_) => "internal_error",
             AuthError::Unavailable(_) => "service_unavailable",
         }
@@ -161,6 +200,12 @@ impl AuthError {
             AuthError::PayloadTooLarge { .. } => "Payload too large",
             AuthError::UnsupportedMediaType => "Unsupported media type",
             AuthError::RateLimited { .. } => "Too many requests",
+            AuthError::MfaRequired { .. } => "Second factor required",
+            AuthError::MfaTokenInvalid => "Invalid second-factor token",
+            AuthError::MfaCodeInvalid => "Invalid code",
+            AuthError::MfaAlreadyEnabled => "Second factor already enabled",
+            AuthError::MfaNotEnabled => "No second factor",
+            AuthError::ReauthenticationRequired => "Recent authentication required",
             AuthError::Internal(_) => "Internal error",
             AuthError::Unavailable(_) => "Service unavailable",
         }
@@ -204,6 +249,20 @@ impl AuthError {
             AuthError::RateLimited { retry_after } => {
                 format!("Too many attempts; retry in {retry_after} seconds.")
             }
+            AuthError::MfaRequired { .. } => {
+                "The password is right; enter a code from your authenticator app or a recovery code.".into()
+            }
+            AuthError::MfaTokenInvalid => {
+                "The sign-in attempt is unknown, finished or expired; sign in again.".into()
+            }
+            AuthError::MfaCodeInvalid => "The code is not valid.".into(),
+            AuthError::MfaAlreadyEnabled => {
+                "An authenticator app is already enabled for this account.".into()
+            }
+            AuthError::MfaNotEnabled => "This account has no authenticator app enabled.".into(),
+            AuthError::ReauthenticationRequired => {
+                "Sign in again, or give a current code, to make this change.".into()
+            }
             AuthError::Internal(_) => "An unexpected error occurred.".into(),
             AuthError::Unavailable(_) => "The service is temporarily unavailable.".into(),
         }
@@ -214,7 +273,8 @@ impl AuthError {
         match self {
             AuthError::TokenMissing => Some("invalid_request"),
             AuthError::TokenInvalid | AuthError::TokenExpired => Some("invalid_token"),
-            AuthError::InvalidCredentials => Some("invalid_request"),
+            AuthError::InvalidCredentials | AuthError::MfaRequired { .. } => Some("invalid_request"),
+            AuthError::MfaTokenInvalid | AuthError::MfaCodeInvalid => Some("invalid_token"),
             AuthError::RefreshTokenInvalid | AuthError::RefreshTokenReused => Some("invalid_token"),
             _ => None,
         }

@@ -67,8 +67,61 @@ impl Guarded {
     }
 }
 
+/// A user's TOTP authenticator as stored (the secret sealed, `crate::sealed`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TotpRecord {
+    pub sealed_secret: String,
+    /// Set once a first code proved the app works.
+    pub enabled_at: Option<i64>,
+    /// The last step accepted (no step is accepted twice).
+    pub last_step: Option<i64>,
+}
+
+/// A login whose second factor is pending, as stored (the token only as its hash).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MfaChallenge {
+    pub token_hash: String,
+    pub user_id: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+/// Second factors in D1. Every "exactly once" here is a conditional write whose change count decides.
+pub trait Factors {
+    async fn totp(&self, user_id: &str) -> Result<Option<TotpRecord>, AuthError>;
+    /// Stores a pending (not yet enabled) secret, replacing a pending one; never an enabled one.
+    /// False when an enabled authenticator exists.
+    async fn put_pending_totp(&self, user_id: &str, sealed_secret: &str) -> Result<bool, AuthError>;
+    /// Enables the pending authenticator at `step` and replaces the recovery codes, in one batch.
+    /// False when nothing was pending.
+    async fn enable_totp(
+        &self,
+        user_id: &str,
+        step: i64,
+        codes: &[String],
+        now: i64,
+    ) -> Result<bool, AuthError>;
+    /// Moves the last used step to `step` if it is still below it: true for exactly one caller.
+    async fn use_totp_step(&self, user_id: &str, step: i64) -> Result<bool, AuthError>;
+    /// Marks an unused recovery code used: true for exactly one caller.
+    async fn burn_recovery_code(&self, user_id: &str, code_hash: &str, now: i64) -> Result<bool, AuthError>;
+    /// Replaces every recovery code of the user (the old set dies).
+    async fn replace_recovery_codes(
+        &self,
+        user_id: &str,
+        codes: &[String],
+        now: i64,
+    ) -> Result<(), AuthError>;
+    /// Removes the authenticator and the recovery codes. False when there was neither.
+    async fn remove_factors(&self, user_id: &str) -> Result<bool, AuthError>;
+    async fn create_challenge(&self, challenge: &MfaChallenge) -> Result<(), AuthError>;
+    async fn find_challenge(&self, token_hash: &str) -> Result<Option<MfaChallenge>, AuthError>;
+    /// Marks the challenge used if it is unused and unexpired: true for exactly one caller.
+    async fn consume_challenge(&self, token_hash: &str, now: i64) -> Result<bool, AuthError>;
+}
+
 /// Users and sessions in D1: everything that must be exact (rotation, single use) lives here.
-pub trait Store {
+pub trait Store: Factors {
     /// The user whose username (case-insensitive) or email matches.
     async fn find_user_by_login(&self, name: &LoginName) -> Result<Option<User>, AuthError>;
     async fn find_user(&self, id: &str) -> Result<Option<User>, AuthError>;
@@ -159,6 +212,50 @@ pub trait Counters {
 
 // A borrowed adapter is an adapter: the use cases own their handles (`service::Auth`), and a caller
 // that keeps one for later (the tests, which inspect it afterwards) lends it instead.
+
+impl<T: Factors + ?Sized> Factors for &T {
+    async fn totp(&self, user_id: &str) -> Result<Option<TotpRecord>, AuthError> {
+        (**self).totp(user_id).await
+    }
+    async fn put_pending_totp(&self, user_id: &str, sealed_secret: &str) -> Result<bool, AuthError> {
+        (**self).put_pending_totp(user_id, sealed_secret).await
+    }
+    async fn enable_totp(
+        &self,
+        user_id: &str,
+        step: i64,
+        codes: &[String],
+        now: i64,
+    ) -> Result<bool, AuthError> {
+        (**self).enable_totp(user_id, step, codes, now).await
+    }
+    async fn use_totp_step(&self, user_id: &str, step: i64) -> Result<bool, AuthError> {
+        (**self).use_totp_step(user_id, step).await
+    }
+    async fn burn_recovery_code(&self, user_id: &str, code_hash: &str, now: i64) -> Result<bool, AuthError> {
+        (**self).burn_recovery_code(user_id, code_hash, now).await
+    }
+    async fn replace_recovery_codes(
+        &self,
+        user_id: &str,
+        codes: &[String],
+        now: i64,
+    ) -> Result<(), AuthError> {
+        (**self).replace_recovery_codes(user_id, codes, now).await
+    }
+    async fn remove_factors(&self, user_id: &str) -> Result<bool, AuthError> {
+        (**self).remove_factors(user_id).await
+    }
+    async fn create_challenge(&self, challenge: &MfaChallenge) -> Result<(), AuthError> {
+        (**self).create_challenge(challenge).await
+    }
+    async fn find_challenge(&self, token_hash: &str) -> Result<Option<MfaChallenge>, AuthError> {
+        (**self).find_challenge(token_hash).await
+    }
+    async fn consume_challenge(&self, token_hash: &str, now: i64) -> Result<bool, AuthError> {
+        (**self).consume_challenge(token_hash, now).await
+    }
+}
 
 impl<T: Store + ?Sized> Store for &T {
     async fn find_user_by_login(&self, name: &LoginName) -> Result<Option<User>, AuthError> {

@@ -122,6 +122,11 @@ pub struct Session {
     pub user_agent: Option<String>,
     pub ip: Option<String>,
     pub revoked_at: Option<i64>,
+    /// How the login that started the session was authenticated [RFC 8176 §2]: `pwd`, plus `otp` after
+    /// a TOTP or recovery code. Every access token of the session carries it.
+    pub amr: Vec<String>,
+    /// When that login happened (`auth_time` of the tokens) [OpenID Connect Core §2].
+    pub auth_time: i64,
 }
 
 /// What to do with a presented (MAC-verified) refresh token.
@@ -182,6 +187,8 @@ mod tests {
             user_agent: None,
             ip: None,
             revoked_at: None,
+            amr: vec!["pwd".into()],
+            auth_time: 0,
         }
     }
 

@@ -3,7 +3,8 @@
 use crate::config::Config;
 use crate::error::AuthError;
 use crate::ports::{
-    Counters, Guarded, LoginRecord, ResetRecord, RevocationState, Revocations, Store, UserPatch, UserQuery,
+    Counters, Factors, Guarded, LoginRecord, MfaChallenge, ResetRecord, RevocationState, Revocations, Store,
+    TotpRecord, UserPatch, UserQuery,
 };
 use crate::session::Session;
 use crate::user::User;
@@ -46,6 +47,104 @@ pub struct MemoryStore {
     resets: RefCell<Vec<ResetRecord>>,
     /// When set, the next `advance_session` loses a race: another caller advanced first.
     pub lose_next_race: RefCell<bool>,
+    totp: RefCell<HashMap<String, TotpRecord>>,
+    /// (user id, code hash, used at)
+    recovery: RefCell<Vec<(String, String, Option<i64>)>>,
+    challenges: RefCell<Vec<(MfaChallenge, Option<i64>)>>,
+}
+
+impl Factors for MemoryStore {
+    async fn totp(&self, user_id: &str) -> Result<Option<TotpRecord>, AuthError> {
+        Ok(self.totp.borrow().get(user_id).cloned())
+    }
+    async fn put_pending_totp(&self, user_id: &str, sealed_secret: &str) -> Result<bool, AuthError> {
+        let mut totp = self.totp.borrow_mut();
+        if totp.get(user_id).is_some_and(|t| t.enabled_at.is_some()) {
+            return Ok(false);
+        }
+        totp.insert(
+            user_id.into(),
+            TotpRecord { sealed_secret: sealed_secret.into(), enabled_at: None, last_step: None },
+        );
+        Ok(true)
+    }
+    async fn enable_totp(
+        &self,
+        user_id: &str,
+        step: i64,
+        codes: &[String],
+        now: i64,
+    ) -> Result<bool, AuthError> {
+        let mut totp = self.totp.borrow_mut();
+        match totp.get_mut(user_id) {
+            Some(t) if t.enabled_at.is_none() => {
+                t.enabled_at = Some(now);
+                t.last_step = Some(step);
+            }
+            _ => return Ok(false),
+        }
+        drop(totp);
+        self.replace_recovery_codes(user_id, codes, now).await?;
+        Ok(true)
+    }
+    async fn use_totp_step(&self, user_id: &str, step: i64) -> Result<bool, AuthError> {
+        let mut totp = self.totp.borrow_mut();
+        match totp.get_mut(user_id) {
+            Some(t) if t.enabled_at.is_some() && t.last_step.is_none_or(|last| last < step) => {
+                t.last_step = Some(step);
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+    async fn burn_recovery_code(&self, user_id: &str, code_hash: &str, now: i64) -> Result<bool, AuthError> {
+        let mut codes = self.recovery.borrow_mut();
+        match codes.iter_mut().find(|(u, h, used)| u == user_id && h == code_hash && used.is_none()) {
+            Some(entry) => {
+                entry.2 = Some(now);
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+    async fn replace_recovery_codes(
+        &self,
+        user_id: &str,
+        codes: &[String],
+        _now: i64,
+    ) -> Result<(), AuthError> {
+        let mut all = self.recovery.borrow_mut();
+        all.retain(|(u, _, _)| u != user_id);
+        all.extend(codes.iter().map(|h| (user_id.to_string(), h.clone(), None)));
+        Ok(())
+    }
+    async fn remove_factors(&self, user_id: &str) -> Result<bool, AuthError> {
+        let had = self.totp.borrow_mut().remove(user_id).is_some();
+        let mut codes = self.recovery.borrow_mut();
+        let before = codes.len();
+        codes.retain(|(u, _, _)| u != user_id);
+        Ok(had || codes.len() != before)
+    }
+    async fn create_challenge(&self, challenge: &MfaChallenge) -> Result<(), AuthError> {
+        self.challenges.borrow_mut().push((challenge.clone(), None));
+        Ok(())
+    }
+    async fn find_challenge(&self, token_hash: &str) -> Result<Option<MfaChallenge>, AuthError> {
+        Ok(self.challenges.borrow().iter().find(|(c, _)| c.token_hash == token_hash).map(|(c, _)| c.clone()))
+    }
+    async fn consume_challenge(&self, token_hash: &str, now: i64) -> Result<bool, AuthError> {
+        let mut all = self.challenges.borrow_mut();
+        match all
+            .iter_mut()
+            .find(|(c, used)| c.token_hash == token_hash && used.is_none() && c.expires_at > now)
+        {
+            Some(entry) => {
+                entry.1 = Some(now);
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
 }
 
 impl MemoryStore {

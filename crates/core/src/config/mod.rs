@@ -18,6 +18,7 @@ mod durations;
 pub mod edge;
 mod keys;
 pub mod limits;
+pub mod mfa;
 
 use durations::duration_setting;
 pub use durations::{parse_duration, MAX_DURATION_SECONDS};
@@ -66,6 +67,8 @@ pub struct Config {
     pub limits: Limits,
     /// Presentation settings of the HTTP edge.
     pub edge: edge::EdgeSettings,
+    /// Second factors.
+    pub mfa: mfa::MfaSettings,
 }
 
 /// The mail webhook and the secret that signs its requests.
@@ -222,6 +225,7 @@ impl Config {
 
         let limits = limits::read(&get, &mut problems);
         let edge = edge::read(&get, &mut problems);
+        let mfa = mfa::read(&get, &mut problems);
         let extra_claims = crate::token::ExtraClaims::parse(&get("JWT_EXTRA_CLAIMS").unwrap_or_default())
             .unwrap_or_else(|e| {
                 problems.push(format!("JWT_EXTRA_CLAIMS: {e}"));
@@ -261,6 +265,7 @@ impl Config {
                 mail_webhook,
                 limits,
                 edge,
+                mfa,
                 roles: roles_list,
                 environment,
             }),

@@ -50,6 +50,10 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
         if user.disabled {
             return Err(AuthError::AccountDisabled);
         }
+        // A second factor: no session yet, only the pending login's `mfa_token`.
+        if let Some(pending) = self.second_factor_challenge(&user.id).await? {
+            return Err(pending);
+        }
         let new_hash = needs_rehash.then(|| config.hasher.hash(&request.password));
         let session = self.new_session(&user.id, client);
         let record = LoginRecord { user_id: &user.id, now, new_hash: new_hash.as_deref() };

@@ -12,6 +12,7 @@ pub mod accounts;
 pub mod admin;
 mod limits;
 mod login;
+pub mod mfa;
 pub mod requests;
 mod sessions;
 
@@ -63,8 +64,14 @@ pub struct ClientInfo {
 }
 
 impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
-    /// A new session for `user_id`: random id and seed, generation 0, absolute expiry from config.
+    /// A new session for `user_id`, signed in by password: random id and seed, generation 0, absolute
+    /// expiry from config.
     fn new_session(&self, user_id: &str, client: &ClientInfo) -> Session {
+        self.new_session_with(user_id, client, &["pwd"])
+    }
+
+    /// A new session whose login was authenticated by `amr` [RFC 8176].
+    fn new_session_with(&self, user_id: &str, client: &ClientInfo, amr: &[&str]) -> Session {
         let mut seed = vec![0u8; crate::session::SEED_LEN];
         crate::random::fill(&mut seed);
         Session {
@@ -79,6 +86,8 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
             user_agent: client.user_agent.as_deref().map(|s| truncate(s, 256)),
             ip: client.ip.as_deref().map(|s| truncate(s, 64)),
             revoked_at: None,
+            amr: amr.iter().map(|m| m.to_string()).collect(),
+            auth_time: self.now,
         }
     }
 
@@ -95,6 +104,8 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
             role: &user.role,
             username: &user.username,
             number: user.number,
+            amr: &session.amr,
+            auth_time: Some(session.auth_time),
         };
         let issued = self.config.tokens.issue(&subject, self.now)?;
         Ok(TokenResponse {

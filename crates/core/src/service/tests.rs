@@ -841,6 +841,8 @@ fn caller(role: &str) -> VerifiedAccess {
             jti: "j".into(),
             role: role.into(),
             username: "caller".into(),
+            amr: None,
+            auth_time: None,
         },
         issued_at: NOW,
         expires_at: NOW + 900,

@@ -31,6 +31,12 @@ pub struct AccessClaims {
     pub jti: String,
     pub role: String,
     pub username: String,
+    /// How the login was authenticated (RFC 8176 values); absent in tokens issued before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amr: Option<Vec<String>>,
+    /// When the login happened (unix seconds); absent in tokens issued before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<i64>,
 }
 
 /// The clock of `now`: unix seconds as chrono's instant, held at chrono's ends outside its range (the
@@ -312,6 +318,8 @@ mod tests {
             jti: "j".into(),
             role: "r".into(),
             username: "u".into(),
+            amr: None,
+            auth_time: None,
         };
         let c = issued(custom(), NOW, 900);
         assert_eq!(c.issued_at.unwrap().timestamp(), NOW);

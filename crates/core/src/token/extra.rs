@@ -74,8 +74,15 @@ mod tests {
         serde_json::from_slice(&bytes).unwrap()
     }
 
-    const SUBJECT: Subject<'static> =
-        Subject { user_id: "u1", session_id: "s1", role: "cajero", username: "juan", number: Some(7) };
+    const SUBJECT: Subject<'static> = Subject {
+        user_id: "u1",
+        session_id: "s1",
+        role: "cajero",
+        username: "juan",
+        number: Some(7),
+        amr: &[],
+        auth_time: None,
+    };
 
     #[test]
     fn configured_extras_are_written_with_their_types_and_the_token_still_verifies() {

@@ -60,6 +60,9 @@ pub struct Subject<'a> {
     pub username: &'a str,
     /// The user's number, for the `id` extra claim.
     pub number: Option<i64>,
+    /// How and when the session's login was authenticated [RFC 8176; OpenID Connect Core §2].
+    pub amr: &'a [String],
+    pub auth_time: Option<i64>,
 }
 
 /// A freshly issued access token.
@@ -144,6 +147,8 @@ impl TokenService {
             jti: jti.clone(),
             role: subject.role.to_string(),
             username: subject.username.to_string(),
+            amr: Some(subject.amr.to_vec()).filter(|a| !a.is_empty()),
+            auth_time: subject.auth_time,
         };
         let custom = extra::WithExtras { extra: self.extra_claims.values(subject), custom };
         let token = self.sign(&claims::issued(custom, now, self.ttl_seconds))?;
@@ -512,6 +517,8 @@ mod compatibility {
             jti: "j-pinned".into(),
             role: "admin".into(),
             username: "alice".into(),
+            amr: None,
+            auth_time: None,
         };
         claims::issued(custom, NOW, 900)
     }

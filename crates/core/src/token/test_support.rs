@@ -27,7 +27,15 @@ pub fn ed_service(seed: u8, previous: Vec<VerifyingKey>) -> TokenService {
 }
 
 pub fn subject() -> Subject<'static> {
-    Subject { user_id: "u1", session_id: "s1", role: "admin", username: "alice", number: None }
+    Subject {
+        user_id: "u1",
+        session_id: "s1",
+        role: "admin",
+        username: "alice",
+        number: None,
+        amr: &[],
+        auth_time: None,
+    }
 }
 
 /// Builds a token by hand from header and claims JSON, signed with HMAC-SHA256 under `secret`.
