@@ -47,7 +47,7 @@ const nextStep = () => sleep(30000 - (Date.now() % 30000) + 200);
 async function inBrowser(name, fn) {
   const context = await browser.newContext({ baseURL: site.url });
   try {
-    await withScreenshots(context, name, () => fn(await context.newPage()));
+    await withScreenshots(context, name, async () => fn(await context.newPage()));
   } finally {
     await context.close();
   }
@@ -73,6 +73,9 @@ test("TOTP: enrol on the account page, then sign in with a code and with a recov
     await submitCredentials(page, username, password);
     await page.waitForURL("**/auth/ui/account");
     await page.getByRole("button", { name: "Set up an authenticator app" }).click();
+    // Fail fast with the API's answer while the endpoint is missing.
+    await page.locator("#totp-form:not([hidden]), #message.error").first().waitFor();
+    if (await page.locator("#message.error").count()) throw new Error(`setup: ${await page.locator("#message").textContent()}`);
     const qr = page.locator("#totp-qr");
     await qr.waitFor();
     assert.match(await qr.getAttribute("src"), /^data:image\/svg\+xml/);

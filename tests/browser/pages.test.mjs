@@ -114,6 +114,10 @@ test("sign up, sign out, sign in, change password, forgot and reset by the maile
     await page.getByLabel("New password").fill(second);
     await page.getByRole("button", { name: "Change password" }).click();
     await message(page).filter({ hasText: "Password changed" }).waitFor();
+    // The change answered with a fresh session's cookies: the page still works, with that one session.
+    await page.reload();
+    await page.locator("#sessions li", { hasText: "This session" }).waitFor();
+    assert.equal(await page.locator("#sessions li").count(), 1);
     await signOut(page);
 
     // Forgot password -> the mailed link -> reset.
