@@ -235,3 +235,25 @@ test("on a phone-sized screen the sign-up page fits without sideways scrolling a
     { viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true },
   );
 });
+
+test("keyboard: Tab walks the sign-in page in order, with a visible focus ring", async () => {
+  await inBrowser("keyboard", async (page) => {
+    await page.goto("/auth/ui/");
+    const seen = [];
+    for (let i = 0; i < 5; i += 1) {
+      await page.keyboard.press("Tab");
+      seen.push(
+        await page.evaluate(() => {
+          const el = document.activeElement;
+          const style = getComputedStyle(el);
+          return { what: el.id || el.textContent.trim(), outline: style.outlineStyle !== "none" && parseFloat(style.outlineWidth) >= 2 };
+        }),
+      );
+    }
+    assert.deepEqual(
+      seen.map((s) => s.what),
+      ["username", "password", "Sign in", "Forgot your password?", "Create an account"],
+    );
+    assert.ok(seen.every((s) => s.outline), JSON.stringify(seen));
+  });
+});
