@@ -56,9 +56,25 @@ fi
 # 5. npm packages (wrangler, miniflare, binaryen's wasm-opt, esbuild, autocannon), exactly as the
 #    committed lock file says: `npm ci` never rewrites package-lock.json (the lock lists every
 #    platform's optional workerd and esbuild builds, so no machine has a reason to change it).
+#    A node_modules that is a symlink (a git worktree sharing another checkout's packages) is left
+#    alone: `npm ci` would empty the directory it points to, under the other checkout's feet.
 stamp=node_modules/.edge-auth-installed
-if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ] || [ package.json -nt "$stamp" ]; then
+if [ -L node_modules ]; then
+  : # shared with another checkout: install there
+elif [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ] || [ package.json -nt "$stamp" ]; then
   say "installing npm packages"
   npm ci --no-audit --no-fund --loglevel=error >/dev/null
   touch "$stamp"
+fi
+
+# 6. Chromium for the browser tests (tests/browser/, driven by playwright-core): Debian's package, only
+#    when missing. Installing needs root (CI runs as root, without a terminal); otherwise it says how.
+if [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" -eq 0 ]; then
+    say "installing Chromium from Debian (browser tests)"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    say "Chromium is missing: run 'sudo apt-get install -y chromium' for the browser tests"
+  fi
 fi
