@@ -73,7 +73,6 @@ export async function startSite({ bindings = {} } = {}) {
       MAIL_WEBHOOK_URL: HOOK_URL,
       MAIL_WEBHOOK_SECRET: HOOK_SECRET,
       // The reset link opens the hosted page (the default template points at {origin}/reset-password).
-      RESET_URL_TEMPLATE: "{origin}/auth/ui/reset-password.html?token={token}",
       RATE_LIMIT_LOGIN_IP: "off",
       RATE_LIMIT_SIGNUP_IP: "off",
       RATE_LIMIT_FORGOT_IP: "off",

@@ -21,7 +21,7 @@ const outbound = { mail: [], origin: [], dev: [] };
 let w;
 /** Mail webhook + RESET_URL_TEMPLATE on app.test. */
 let wm;
-/** Mail webhook + the default template ({origin}/reset-password?token={token}). */
+/** Mail webhook + the default template ({origin}{base}/ui/reset-password?token={token}: the hosted page). */
 let wo;
 /** ENVIRONMENT=development without MAIL_WEBHOOK_URL. */
 let wdev;
@@ -306,7 +306,7 @@ test("a disabled account gets the same 202 and no mail", async () => {
   assert.equal(row.n, 0);
 });
 
-test("with the default template the link is {origin}/reset-password?token=... of the request", async () => {
+test("with the default template the link is the hosted reset page of the request's origin and base path", async () => {
   const { call } = await (async () => {
     const name = uniqueName("orig");
     const user = await wo.seedUser({ username: name, email: `${name}@example.com`.toLowerCase() });
@@ -314,7 +314,7 @@ test("with the default template the link is {origin}/reset-password?token=... of
     return { call: await waitForMail(outbound.origin, user.email) };
   })();
   const link = JSON.parse(call.body).link;
-  assert.match(link, /^http:\/\/localhost\/reset-password\?token=[A-Za-z0-9_-]{22,}$/);
+  assert.match(link, /^http:\/\/localhost\/auth\/ui\/reset-password\?token=[A-Za-z0-9_-]{22,}$/);
 });
 
 test("D1 stores only a hash of the reset token: the raw token appears nowhere in password_resets", async () => {

@@ -25,6 +25,9 @@ pub use durations::{parse_duration, MAX_DURATION_SECONDS};
 pub use keys::decode_key;
 pub use limits::Limits;
 
+/// The reset link: the hosted reset page of this deployment (`public/auth/ui/`), under the base path.
+pub const DEFAULT_RESET_URL_TEMPLATE: &str = "{origin}{base}/ui/reset-password?token={token}";
+
 /// Validated configuration. Built once per isolate.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -198,7 +201,7 @@ impl Config {
         }
         let reset_ttl_seconds = duration_setting(&get, "RESET_TOKEN_TTL", 30 * 60, &mut problems);
         let reset_url_template =
-            get("RESET_URL_TEMPLATE").unwrap_or_else(|| "{origin}/reset-password?token={token}".into());
+            get("RESET_URL_TEMPLATE").unwrap_or_else(|| DEFAULT_RESET_URL_TEMPLATE.into());
         if !reset_url_template.contains("{token}") {
             problems.push("RESET_URL_TEMPLATE must contain {token}".into());
         }

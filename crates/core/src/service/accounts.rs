@@ -125,7 +125,12 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
                 used_at: None,
             })
             .await?;
-        let link = self.config.reset_url_template.replace("{origin}", origin).replace("{token}", &token);
+        let link = self
+            .config
+            .reset_url_template
+            .replace("{origin}", origin)
+            .replace("{base}", &self.config.base_path)
+            .replace("{token}", &token);
         Ok(Some(ResetMail {
             kind: "password_reset",
             to: email,
