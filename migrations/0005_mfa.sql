@@ -30,7 +30,10 @@ CREATE TABLE mfa_challenges (
   user_id     TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
   created_at  INTEGER NOT NULL,
   expires_at  INTEGER NOT NULL,
-  used_at     INTEGER
+  used_at     INTEGER,
+  -- 'login': the second step of a login; 'enroll': a role that must have a second factor
+  -- (MFA_REQUIRED_ROLES) setting one up, which only the TOTP set-up endpoints accept.
+  purpose     TEXT NOT NULL DEFAULT 'login' CHECK (purpose IN ('login', 'enroll'))
 );
 
 -- How the session's login was authenticated (RFC 8176 amr values, comma-separated) and when.

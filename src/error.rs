@@ -21,9 +21,13 @@ pub fn problem_response(err: &AuthError) -> Response {
     if !err.field_errors().is_empty() {
         body["errors"] = json!(err.field_errors());
     }
-    if let AuthError::MfaRequired { mfa_token, methods } = err {
-        body["mfa_token"] = json!(mfa_token);
-        body["methods"] = json!(methods);
+    match err {
+        AuthError::MfaRequired { mfa_token, methods } => {
+            body["mfa_token"] = json!(mfa_token);
+            body["methods"] = json!(methods);
+        }
+        AuthError::MfaEnrollmentRequired { mfa_token } => body["mfa_token"] = json!(mfa_token),
+        _ => {}
     }
     let response = json_response(err.status(), &body, "application/problem+json", CacheControl::NoStore);
     let headers = response.headers();

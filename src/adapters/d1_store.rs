@@ -6,7 +6,8 @@
 
 use edge_auth_core::b64::URL_SAFE_NO_PAD;
 use edge_auth_core::ports::{
-    Factors, Guarded, LoginRecord, MfaChallenge, ResetRecord, Store, TotpRecord, UserPatch, UserQuery,
+    ChallengePurpose, Factors, Guarded, LoginRecord, MfaChallenge, ResetRecord, Store, TotpRecord, UserPatch,
+    UserQuery,
 };
 use edge_auth_core::session::Session;
 use edge_auth_core::user::{PersonalDetails, User};
@@ -297,6 +298,7 @@ struct ChallengeRow {
     user_id: String,
     created_at: i64,
     expires_at: i64,
+    purpose: String,
 }
 
 impl Factors for D1Store {
@@ -393,21 +395,29 @@ impl Factors for D1Store {
 
     async fn create_challenge(&self, challenge: &MfaChallenge) -> Result<(), AuthError> {
         self.changes(
-            "INSERT INTO mfa_challenges (token_hash, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
-            &[s(&challenge.token_hash), s(&challenge.user_id), n(challenge.created_at), n(challenge.expires_at)],
+            "INSERT INTO mfa_challenges (token_hash, user_id, created_at, expires_at, purpose) \
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            &[
+                s(&challenge.token_hash),
+                s(&challenge.user_id),
+                n(challenge.created_at),
+                n(challenge.expires_at),
+                s(challenge.purpose.as_str()),
+            ],
         )
         .await?;
         Ok(())
     }
 
     async fn find_challenge(&self, token_hash: &str) -> Result<Option<MfaChallenge>, AuthError> {
-        let sql = "SELECT token_hash, user_id, created_at, expires_at FROM mfa_challenges \
+        let sql = "SELECT token_hash, user_id, created_at, expires_at, purpose FROM mfa_challenges \
                    WHERE token_hash = ?1 AND used_at IS NULL";
         Ok(first::<ChallengeRow>(self.statement(sql, &[s(token_hash)])?).await?.map(|r| MfaChallenge {
             token_hash: r.token_hash,
             user_id: r.user_id,
             created_at: r.created_at,
             expires_at: r.expires_at,
+            purpose: if r.purpose == "enroll" { ChallengePurpose::Enroll } else { ChallengePurpose::Login },
         }))
     }
 

@@ -25,6 +25,19 @@ pub async fn authenticate(req: &Request, p: &Platform) -> Result<VerifiedAccess,
     p.auth().authenticate(&token).await
 }
 
+/// Like `authenticate`, but a bearer token that is no access token may be the enrolment `mfa_token`
+/// of a login whose role must set up a second factor first (`MFA_REQUIRED_ROLES`).
+pub async fn authenticate_or_enrolling(req: &Request, p: &Platform) -> Result<VerifiedAccess, AuthError> {
+    match authenticate(req, p).await {
+        Err(AuthError::TokenInvalid) => {
+            let header = req.headers().get("Authorization").ok().flatten().unwrap_or_default();
+            let token = bearer_token(&header)?;
+            p.auth().enrolling(token).await
+        }
+        other => other,
+    }
+}
+
 /// The token of a `Bearer` credential (scheme case-insensitive, RFC 7235 §2.1).
 fn bearer_token(header: &str) -> Result<&str, AuthError> {
     let header = header.trim();

@@ -173,6 +173,7 @@ async fn dispatch(
     let access = match resolved.access {
         Access::Public => None,
         Access::Signed => Some(auth::authenticate(&req, p).await?),
+        Access::SignedOrEnrolling => Some(auth::authenticate_or_enrolling(&req, p).await?),
         Access::Needs(permission) => {
             let access = auth::authenticate(&req, p).await?;
             roles::require(&access.claims.role, permission)?;

@@ -15,6 +15,9 @@ pub enum Access {
     Signed,
     /// A signed-in user whose role has this permission (else 403).
     Needs(Permission),
+    /// A signed-in user, or one whose role must set up a second factor before signing in, holding the
+    /// enrolment `mfa_token` of its login (the TOTP set-up endpoints only).
+    SignedOrEnrolling,
 }
 
 /// The endpoints this Worker serves.
@@ -53,7 +56,7 @@ pub enum Route {
 
 type Table = &'static [(&'static str, &'static [(&'static str, Route, Access)])];
 
-use Access::{Needs, Public, Signed};
+use Access::{Needs, Public, Signed, SignedOrEnrolling};
 use Permission::{ManageUsers, ReadUsers};
 
 /// Paths relative to `BASE_PATH` (`{id}` matches one non-empty segment), with their methods.
@@ -90,8 +93,8 @@ const AUTH_ROUTES: Table = &[
     ),
     ("/admin/users/{id}/revoke-sessions", &[("POST", Route::AdminRevokeSessions, Needs(ManageUsers))]),
     ("/admin/users/{id}/mfa", &[("DELETE", Route::AdminResetMfa, Needs(ManageUsers))]),
-    ("/mfa/totp/setup", &[("POST", Route::MfaTotpSetup, Signed)]),
-    ("/mfa/totp/enable", &[("POST", Route::MfaTotpEnable, Signed)]),
+    ("/mfa/totp/setup", &[("POST", Route::MfaTotpSetup, SignedOrEnrolling)]),
+    ("/mfa/totp/enable", &[("POST", Route::MfaTotpEnable, SignedOrEnrolling)]),
     ("/mfa/totp/disable", &[("POST", Route::MfaTotpDisable, Signed)]),
     ("/mfa/recovery-codes", &[("POST", Route::MfaRecoveryCodes, Signed)]),
     // Public: the caller has no access token yet, only the `mfa_token` of its login.

@@ -272,3 +272,44 @@ describe("without MFA_ENCRYPTION_KEY", () => {
     }
   });
 });
+
+describe("MFA_REQUIRED_ROLES", () => {
+  let strict;
+  before(async () => {
+    strict = await startWorker({ bindings: { MFA_REQUIRED_ROLES: "admin" } });
+  });
+  after(() => strict?.close());
+
+  test("an admin without a second factor gets 403 mfa_enrollment_required with a token that only reaches set-up", async () => {
+    const admin = await strict.seedUser({ role: "admin" });
+    const res = await strict.post("/auth/login", { username: admin.username, password: admin.password });
+    const body = await expectProblem(assert, res, 403, "mfa_enrollment_required");
+    assert.match(body.mfa_token, /^[A-Za-z0-9_-]{43}$/);
+    assert.equal(body.access_token, undefined);
+    const enrol = auth(body.mfa_token);
+    // Nothing but the TOTP set-up accepts it.
+    await expectProblem(assert, await strict.fetch("/auth/me", { headers: enrol }), 401, "token_invalid");
+    await expectProblem(assert, await strict.fetch("/auth/admin/users", { headers: enrol }), 401, "token_invalid");
+    await expectProblem(assert, await strict.post("/auth/mfa/recovery-codes", {}, enrol), 401, "token_invalid");
+    await expectProblem(assert, await strict.post("/auth/mfa/verify", { mfa_token: body.mfa_token, code: "123456" }), 401, "mfa_token_invalid");
+    // Set-up and enabling work with it; then the login asks for the second factor.
+    const setup = await (await strict.post("/auth/mfa/totp/setup", {}, enrol)).json();
+    const secret = base32Decode(setup.secret);
+    const enabled = await strict.post("/auth/mfa/totp/enable", { code: totp(secret, Date.now() / 1000 - 30) }, enrol);
+    assert.equal(enabled.status, 200);
+    const again = await strict.post("/auth/login", { username: admin.username, password: admin.password });
+    const pending = await expectProblem(assert, again, 401, "mfa_required");
+    const done = await strict.post("/auth/mfa/verify", { mfa_token: pending.mfa_token, code: totp(secret) });
+    assert.equal(done.status, 200);
+  });
+
+  test("other roles sign in with a password alone", async () => {
+    const user = await strict.seedUser({ role: "user" });
+    assert.equal((await strict.post("/auth/login", { username: user.username, password: user.password })).status, 200);
+  });
+
+  test("a wrong password of an admin is still invalid_credentials (the rule shows only after a correct one)", async () => {
+    const admin = await strict.seedUser({ role: "admin" });
+    await expectProblem(assert, await strict.post("/auth/login", { username: admin.username, password: "wrong password!" }), 401, "invalid_credentials");
+  });
+});

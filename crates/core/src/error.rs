@@ -80,6 +80,12 @@ pub enum AuthError {
         mfa_token: String,
         methods: Vec<&'static str>,
     },
+    /// 403 `mfa_enrollment_required`: the password was right, but the account's role must have a second
+    /// factor (`MFA_REQUIRED_ROLES`) and it has none: this `mfa_token` reaches only the TOTP set-up
+    /// endpoints (`Authorization: Bearer <mfa_token>`), then the person signs in again.
+    MfaEnrollmentRequired {
+        mfa_token: String,
+    },
     /// 401 `mfa_token_invalid`: the `mfa_token` is unknown, used or expired (sign in again).
     MfaTokenInvalid,
     /// 401 `mfa_code_invalid`: the TOTP code or recovery code is wrong, or was already used.
@@ -127,7 +133,8 @@ impl AuthError {
             | AuthError::Forbidden
             | AuthError::CsrfRejected
             | AuthError::SignupDisabled
-            | AuthError::ReauthenticationRequired => 403,
+            | AuthError::ReauthenticationRequired
+            | AuthError::MfaEnrollmentRequired { .. } => 403,
             AuthError::NotFound => 404,
             AuthError::MethodNotAllowed { .. } => 405,
             AuthError::UsernameTaken
@@ -168,6 +175,7 @@ impl AuthError {
             AuthError::RateLimited { .. } => "rate_limited",
             AuthError::MfaRequired { .. } => "mfa_required",
             AuthError::MfaTokenInvalid => "mfa_token_invalid",
+            AuthError::MfaEnrollmentRequired { .. } => "mfa_enrollment_required",
             AuthError::MfaCodeInvalid => "mfa_code_invalid",
             AuthError::MfaAlreadyEnabled => "mfa_already_enabled",
             AuthError::MfaNotEnabled => "mfa_not_enabled",
@@ -202,6 +210,7 @@ impl AuthError {
             AuthError::RateLimited { .. } => "Too many requests",
             AuthError::MfaRequired { .. } => "Second factor required",
             AuthError::MfaTokenInvalid => "Invalid second-factor token",
+            AuthError::MfaEnrollmentRequired { .. } => "Second factor enrolment required",
             AuthError::MfaCodeInvalid => "Invalid code",
             AuthError::MfaAlreadyEnabled => "Second factor already enabled",
             AuthError::MfaNotEnabled => "No second factor",
@@ -254,6 +263,10 @@ impl AuthError {
             }
             AuthError::MfaTokenInvalid => {
                 "The sign-in attempt is unknown, finished or expired; sign in again.".into()
+            }
+            AuthError::MfaEnrollmentRequired { .. } => {
+                "Your role requires an authenticator app: set one up with this token, then sign in again."
+                    .into()
             }
             AuthError::MfaCodeInvalid => "The code is not valid.".into(),
             AuthError::MfaAlreadyEnabled => {

@@ -84,6 +84,26 @@ pub struct MfaChallenge {
     pub user_id: String,
     pub created_at: i64,
     pub expires_at: i64,
+    /// What the token may do.
+    pub purpose: ChallengePurpose,
+}
+
+/// What an `mfa_token` may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChallengePurpose {
+    /// Finish a login at `POST /mfa/verify`.
+    Login,
+    /// Set up and enable TOTP (a role listed in `MFA_REQUIRED_ROLES` without a second factor).
+    Enroll,
+}
+
+impl ChallengePurpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChallengePurpose::Login => "login",
+            ChallengePurpose::Enroll => "enroll",
+        }
+    }
 }
 
 /// Second factors in D1. Every "exactly once" here is a conditional write whose change count decides.

@@ -75,15 +75,20 @@ impl Factors for MemoryStore {
         codes: &[String],
         now: i64,
     ) -> Result<bool, AuthError> {
-        let mut totp = self.totp.borrow_mut();
-        match totp.get_mut(user_id) {
-            Some(t) if t.enabled_at.is_none() => {
-                t.enabled_at = Some(now);
-                t.last_step = Some(step);
+        let pending = {
+            let mut totp = self.totp.borrow_mut();
+            match totp.get_mut(user_id) {
+                Some(t) if t.enabled_at.is_none() => {
+                    t.enabled_at = Some(now);
+                    t.last_step = Some(step);
+                    true
+                }
+                _ => false,
             }
-            _ => return Ok(false),
+        };
+        if !pending {
+            return Ok(false);
         }
-        drop(totp);
         self.replace_recovery_codes(user_id, codes, now).await?;
         Ok(true)
     }

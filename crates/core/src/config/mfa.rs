@@ -9,6 +9,8 @@ pub struct MfaSettings {
     /// Without it, TOTP set-up answers 503 (nothing can be sealed).
     pub key: Option<UserDataKey>,
     pub issuer: String,
+    /// `MFA_REQUIRED_ROLES`: roles whose accounts must have a second factor to sign in.
+    pub required_roles: Vec<String>,
 }
 
 pub(super) fn read(get: &impl Fn(&str) -> Option<String>, problems: &mut Vec<String>) -> MfaSettings {
@@ -23,5 +25,12 @@ pub(super) fn read(get: &impl Fn(&str) -> Option<String>, problems: &mut Vec<Str
             }
         }
     });
-    MfaSettings { key, issuer: get("MFA_ISSUER").unwrap_or_else(|| "edge-auth".into()) }
+    let required_roles = get("MFA_REQUIRED_ROLES")
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .map(str::to_string)
+        .collect();
+    MfaSettings { key, issuer: get("MFA_ISSUER").unwrap_or_else(|| "edge-auth".into()), required_roles }
 }

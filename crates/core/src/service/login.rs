@@ -51,7 +51,7 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
             return Err(AuthError::AccountDisabled);
         }
         // A second factor: no session yet, only the pending login's `mfa_token`.
-        if let Some(pending) = self.second_factor_challenge(&user.id).await? {
+        if let Some(pending) = self.second_factor_challenge(&user).await? {
             return Err(pending);
         }
         let new_hash = needs_rehash.then(|| config.hasher.hash(&request.password));

@@ -12,7 +12,7 @@
 
 use super::{limits, Auth, ClientInfo, TokenResponse};
 use crate::error::AuthError;
-use crate::ports::{Counters, LoginRecord, MfaChallenge, Revocations, Store};
+use crate::ports::{ChallengePurpose, Counters, LoginRecord, MfaChallenge, Revocations, Store};
 use crate::roles::{self, Permission};
 use crate::token::VerifiedAccess;
 use crate::totp;
@@ -136,23 +136,60 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
         Ok(RecoveryCodes { recovery_codes: codes })
     }
 
-    /// After a correct password: `MfaRequired` with a fresh `mfa_token` when the account has TOTP.
+    /// After a correct password: `MfaRequired` with a fresh `mfa_token` when the account has TOTP;
+    /// `MfaEnrollmentRequired` when its role must have one (`MFA_REQUIRED_ROLES`) and it has none.
     pub(super) async fn second_factor_challenge(
         &self,
-        user_id: &str,
+        user: &crate::user::User,
     ) -> Result<Option<AuthError>, AuthError> {
-        if !self.is_enabled(user_id).await? {
+        let purpose = if self.is_enabled(&user.id).await? {
+            ChallengePurpose::Login
+        } else if self.config.mfa.required_roles.iter().any(|r| r == &user.role) {
+            ChallengePurpose::Enroll
+        } else {
             return Ok(None);
-        }
+        };
         let token = crate::random::token(32);
         let challenge = MfaChallenge {
             token_hash: hash(&token),
-            user_id: user_id.to_string(),
+            user_id: user.id.clone(),
             created_at: self.now,
             expires_at: self.now + CHALLENGE_SECONDS,
+            purpose,
         };
         self.store.create_challenge(&challenge).await?;
-        Ok(Some(AuthError::MfaRequired { mfa_token: token, methods: METHODS.to_vec() }))
+        Ok(Some(match purpose {
+            ChallengePurpose::Login => AuthError::MfaRequired { mfa_token: token, methods: METHODS.to_vec() },
+            ChallengePurpose::Enroll => AuthError::MfaEnrollmentRequired { mfa_token: token },
+        }))
+    }
+
+    /// The caller of the TOTP set-up endpoints when it holds an enrolment `mfa_token` instead of an
+    /// access token: a stand-in for the access token, for those two endpoints only.
+    pub async fn enrolling(&self, mfa_token: &str) -> Result<VerifiedAccess, AuthError> {
+        let challenge = match self.store.find_challenge(&hash(mfa_token)).await? {
+            Some(c) if c.expires_at > self.now && c.purpose == ChallengePurpose::Enroll => c,
+            _ => return Err(AuthError::TokenInvalid),
+        };
+        let user = match self.store.find_user(&challenge.user_id).await? {
+            Some(u) if !u.disabled => u,
+            _ => return Err(AuthError::TokenInvalid),
+        };
+        Ok(VerifiedAccess {
+            claims: crate::token::AccessClaims {
+                iss: String::new(),
+                aud: String::new(),
+                sub: user.id,
+                sid: String::new(),
+                jti: String::new(),
+                role: user.role,
+                username: user.username,
+                amr: None,
+                auth_time: None,
+            },
+            issued_at: challenge.created_at,
+            expires_at: challenge.expires_at,
+        })
     }
 
     /// `POST /mfa/verify {mfa_token, code | recovery_code}`: the second step of a login; the token
@@ -165,7 +202,7 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
     ) -> Result<TokenResponse, AuthError> {
         let token_hash = hash(mfa_token);
         let challenge = match self.store.find_challenge(&token_hash).await? {
-            Some(c) if c.expires_at > self.now => c,
+            Some(c) if c.expires_at > self.now && c.purpose == ChallengePurpose::Login => c,
             _ => return Err(AuthError::MfaTokenInvalid),
         };
         let account = limits::account_subject(Some(&challenge.user_id), &LoginName::Username(String::new()));

@@ -749,7 +749,7 @@ fn reset_token(c: &Config, store: &MemoryStore) -> String {
     )
     .unwrap()
     .unwrap();
-    assert!(mail.link.starts_with("https://app.example/reset-password?token="), "{}", mail.link);
+    assert!(mail.link.starts_with("https://app.example/auth/ui/reset-password?token="), "{}", mail.link);
     mail.link.rsplit_once('=').unwrap().1.to_string()
 }
 
