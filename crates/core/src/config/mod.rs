@@ -16,6 +16,7 @@ use crate::token::TokenService;
 
 mod durations;
 pub mod edge;
+pub mod email;
 mod keys;
 pub mod limits;
 
@@ -66,6 +67,8 @@ pub struct Config {
     pub limits: Limits,
     /// Presentation settings of the HTTP edge.
     pub edge: edge::EdgeSettings,
+    /// Email verification (`REQUIRE_EMAIL_VERIFICATION`, `EMAIL_VERIFICATION_TTL`, ...).
+    pub email: email::EmailSettings,
 }
 
 /// The mail webhook and the secret that signs its requests.
@@ -222,6 +225,7 @@ impl Config {
 
         let limits = limits::read(&get, &mut problems);
         let edge = edge::read(&get, &mut problems);
+        let email = email::read(&get, &mut problems);
         let extra_claims = crate::token::ExtraClaims::parse(&get("JWT_EXTRA_CLAIMS").unwrap_or_default())
             .unwrap_or_else(|e| {
                 problems.push(format!("JWT_EXTRA_CLAIMS: {e}"));
@@ -261,6 +265,7 @@ impl Config {
                 mail_webhook,
                 limits,
                 edge,
+                email,
                 roles: roles_list,
                 environment,
             }),
