@@ -252,3 +252,7 @@ impl<S: Store + EmailStore, R: Revocations, C: Counters> Auth<'_, S, R, C> {
         })
     }
 }
+
+#[cfg(test)]
+#[path = "email_tests.rs"]
+mod tests;
