@@ -47,8 +47,10 @@ pub trait EmailStore {
     /// Stores `record`, deleting every other verification token of its user, in one batch.
     async fn create_verification(&self, record: &VerificationRecord) -> Result<(), AuthError>;
     /// The token and its user.
-    async fn find_verification(&self, token_hash: &str)
-        -> Result<Option<(VerificationRecord, User)>, AuthError>;
+    async fn find_verification(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<(VerificationRecord, User)>, AuthError>;
     /// In one batch (one transaction): burns the token if it is unused and unexpired (a conditional
     /// UPDATE: true for exactly one caller), and then marks `email` verified for the user: when it is
     /// the pending address it becomes the address (`EmailTaken` when someone else has it by now; then

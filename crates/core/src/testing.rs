@@ -444,7 +444,8 @@ impl crate::email::EmailStore for MemoryStore {
             }
         }
         let mut v = self.verifications.borrow_mut();
-        let Some(r) = v.iter_mut().find(|r| r.token_hash == token_hash && r.used_at.is_none() && r.expires_at > now)
+        let Some(r) =
+            v.iter_mut().find(|r| r.token_hash == token_hash && r.used_at.is_none() && r.expires_at > now)
         else {
             return Ok(false);
         };

@@ -81,7 +81,9 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
     /// With `REQUIRE_EMAIL_VERIFICATION`, an address is a login name only once verified: a login by an
     /// unverified address is an unknown user (same answer, same work). Always true otherwise.
     pub(super) fn login_name_allowed(&self, user: &User, name: &LoginName) -> bool {
-        !(self.config.email.require_verification && matches!(name, LoginName::Email(_)) && !user.email_verified())
+        !(self.config.email.require_verification
+            && matches!(name, LoginName::Email(_))
+            && !user.email_verified())
     }
 
     /// After a correct password: 403 `email_not_verified` when verification is required and the
@@ -110,7 +112,11 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
 impl<S: Store + EmailStore, R: Revocations, C: Counters> Auth<'_, S, R, C> {
     /// After a signup (the HTTP layer runs it after the response): a verification link for the new
     /// account's address, if it has one. D1: one batch.
-    pub async fn start_verification(&self, user: &User, origin: &str) -> Result<Option<VerifyMail>, AuthError> {
+    pub async fn start_verification(
+        &self,
+        user: &User,
+        origin: &str,
+    ) -> Result<Option<VerifyMail>, AuthError> {
         match &user.email {
             Some(email) if !user.email_verified() => Ok(Some(self.issue(user, email, origin).await?)),
             _ => Ok(None),
@@ -135,10 +141,9 @@ impl<S: Store + EmailStore, R: Revocations, C: Counters> Auth<'_, S, R, C> {
         let mut new_address = None;
         match &request.email {
             None => {}
+            // The current address again: withdraws a pending change (nothing to do without one).
             Some(e) if user.email.as_deref() == Some(e.as_str()) => {
-                if user.pending_email.is_some() {
-                    patch.pending_email = Some(None);
-                }
+                patch.pending_email = user.pending_email.is_some().then_some(None);
             }
             Some(e) => {
                 if let Some(other) = self.store.find_user_by_login(&LoginName::Email(e.clone())).await? {
@@ -190,7 +195,8 @@ impl<S: Store + EmailStore, R: Revocations, C: Counters> Auth<'_, S, R, C> {
             self.store.find_verification(&token_hash).await?.ok_or(AuthError::VerificationTokenInvalid)?;
         let current = user.email.as_deref() == Some(record.email.as_str());
         let pending = user.pending_email.as_deref() == Some(record.email.as_str());
-        if record.used_at.is_some() || self.now >= record.expires_at || user.disabled || !(current || pending) {
+        if record.used_at.is_some() || self.now >= record.expires_at || user.disabled || !(current || pending)
+        {
             return Err(AuthError::VerificationTokenInvalid);
         }
         if !self.store.consume_verification(&token_hash, &user.id, &record.email, self.now).await? {
@@ -209,7 +215,8 @@ impl<S: Store + EmailStore, R: Revocations, C: Counters> Auth<'_, S, R, C> {
         origin: &str,
     ) -> Result<Option<VerifyMail>, AuthError> {
         let user = self.active_user(access).await?;
-        let target = user.pending_email.clone().or_else(|| user.email.clone().filter(|_| !user.email_verified()));
+        let target =
+            user.pending_email.clone().or_else(|| user.email.clone().filter(|_| !user.email_verified()));
         let Some(address) = target else { return Ok(None) };
         self.count_mail(&user).await?;
         Ok(Some(self.issue(&user, &address, origin).await?))

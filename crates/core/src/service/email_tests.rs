@@ -157,7 +157,10 @@ fn bad_patch_bodies_are_field_errors() {
     let codes = |e: AuthError| e.field_errors().iter().map(|f| (f.field.clone(), f.code)).collect::<Vec<_>>();
     assert_eq!(codes(parse(json!({"email": "nope"})).unwrap_err()), [("email".into(), "invalid_format")]);
     assert_eq!(codes(parse(json!({"email": null})).unwrap_err()), [("email".into(), "invalid_type")]);
-    assert_eq!(codes(parse(json!({"display_name": 3})).unwrap_err()), [("display_name".into(), "invalid_type")]);
+    assert_eq!(
+        codes(parse(json!({"display_name": 3})).unwrap_err()),
+        [("display_name".into(), "invalid_type")]
+    );
     assert_eq!(parse(json!({})).unwrap(), UpdateMeRequest::default());
     assert_eq!(parse(json!({"display_name": null})).unwrap().display_name, Some(None));
     let e = VerifyEmailRequest::parse(json!({"token": 5}).as_object().unwrap()).unwrap_err();
@@ -251,7 +254,8 @@ fn imported_users_keep_email_verified() {
         {"username": "old4", "password_hash": sha, "email": "old4@example.com", "email_verified": "yes"},
     ]});
     let entries = crate::service::ImportRequest::parse(&c, body.as_object().unwrap()).unwrap().entries;
-    let flags: Vec<_> = entries.iter().map(|e| e.user.as_ref().map(|u| u.email_verified).map_err(|c| *c)).collect();
+    let flags: Vec<_> =
+        entries.iter().map(|e| e.user.as_ref().map(|u| u.email_verified).map_err(|c| *c)).collect();
     assert_eq!(flags, [Ok(true), Ok(false), Ok(false), Err("invalid_email_verified")]);
     assert_eq!(entries[0].user.clone().unwrap().into_user(NOW).email_verified_at, Some(NOW));
 }

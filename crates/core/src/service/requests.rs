@@ -461,7 +461,14 @@ impl ImportedUser {
             Some(Value::Bool(b)) => *b && email.is_some(),
             Some(_) => return Err("invalid_email_verified"),
         };
-        Ok(ImportedUser { username, email, display_name, role, password_hash: hash.to_string(), email_verified })
+        Ok(ImportedUser {
+            username,
+            email,
+            display_name,
+            role,
+            password_hash: hash.to_string(),
+            email_verified,
+        })
     }
 
     pub(crate) fn into_user(self, now: i64) -> User {
