@@ -27,7 +27,10 @@ let wr;
 let wdev;
 /** Webhook, links live 1 s. */
 let wttl;
+/** Production, no webhook: links are never logged. */
+let wprod;
 let devLog = "";
+let prodLog = "";
 before(async () => {
   [wm, wr, wdev, wttl] = await Promise.all([
     startWorker({ bindings: { ...HOOK, RATE_LIMIT_VERIFY_EMAIL: "3/1h" }, outboundService: capture(outbound.mail) }),
@@ -41,10 +44,17 @@ before(async () => {
       },
     }),
     startWorker({ bindings: { ...HOOK, EMAIL_VERIFICATION_TTL: "1" }, outboundService: capture(outbound.ttl) }),
+    startWorker({
+      bindings: { ENVIRONMENT: "production" },
+      handleRuntimeStdio(stdout, stderr) {
+        stdout.on("data", (c) => (prodLog += c));
+        stderr.on("data", (c) => (prodLog += c));
+      },
+    }),
   ]);
 });
 after(async () => {
-  await Promise.all([wm?.close(), wr?.close(), wdev?.close(), wttl?.close()]);
+  await Promise.all([wm?.close(), wr?.close(), wdev?.close(), wttl?.close(), wprod?.close()]);
 });
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -304,4 +314,36 @@ test("import keeps email_verified; the admin view shows it", async () => {
   assert.equal(byName[b].email_verified, false);
   const login = await wm.login(a, PASSWORD);
   assert.equal(login.body.user.email_verified, true);
+});
+
+test("in production without a webhook, no verification link or token reaches the log", async () => {
+  const start = prodLog.length;
+  const { tokens } = await signup(wprod);
+  assert.equal((await patchMe(wprod, tokens.access_token, { email: `${uniqueName("p").toLowerCase()}@example.com` })).status, 200);
+  assert.equal((await resend(wprod, tokens.access_token)).status, 204);
+  const row = await poll(() => wprod.db.prepare("SELECT token_hash FROM email_verifications WHERE user_id = ?1").bind(tokens.user.id).first());
+  assert.ok(row, "a link was issued");
+  await sleep(500);
+  const log = prodLog.slice(start);
+  assert.equal(/verify-email\?token=|email_verification_link|token=/.test(log), false, `a link in the production log: ${log}`);
+  assert.match(log, /MAIL_WEBHOOK_URL is not configured/);
+});
+
+test("an admin changing an address clears its verification", async () => {
+  const { email, tokens } = await signup(wm);
+  assert.equal((await verify(wm, tokenOf((await waitForMail(outbound.mail, email)).json.link))).status, 200);
+  const admin = await wm.userWithToken({ role: "admin" });
+  const res = await wm.fetch(`/auth/admin/users/${tokens.user.id}`, {
+    method: "PATCH",
+    headers: { "Content-Type": "application/json", ...bearer(admin.tokens.access_token) },
+    body: JSON.stringify({ email: `${uniqueName("adm").toLowerCase()}@example.com` }),
+  });
+  assert.equal(res.status, 200, await res.clone().text());
+  assert.equal((await res.json()).email_verified, false);
+  const same = await wm.fetch(`/auth/admin/users/${tokens.user.id}`, {
+    method: "PATCH",
+    headers: { "Content-Type": "application/json", ...bearer(admin.tokens.access_token) },
+    body: JSON.stringify({ display_name: "kept" }),
+  });
+  assert.equal((await same.json()).email_verified, false);
 });
