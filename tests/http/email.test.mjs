@@ -32,7 +32,7 @@ let wprod;
 let devLog = "";
 let prodLog = "";
 before(async () => {
-  [wm, wr, wdev, wttl] = await Promise.all([
+  [wm, wr, wdev, wttl, wprod] = await Promise.all([
     startWorker({ bindings: { ...HOOK, RATE_LIMIT_VERIFY_EMAIL: "3/1h" }, outboundService: capture(outbound.mail) }),
     startWorker({ bindings: { ...HOOK, REQUIRE_EMAIL_VERIFICATION: "true" }, outboundService: capture(outbound.required) }),
     startWorker({
