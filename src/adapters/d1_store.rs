@@ -19,9 +19,13 @@ use std::rc::Rc;
 use worker::wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement};
 
+// Email verification's queries (`EmailStore`), in a file of their own.
+#[path = "d1_email.rs"]
+mod email;
+
 const USER_COLUMNS: &str = "u.id, u.number, u.username, u.email, u.display_name, u.role, u.password_hash, \
                             u.disabled, u.created_at, u.updated_at, u.last_login_at, u.first_name, \
-                            u.last_name, u.phone, u.document_id";
+                            u.last_name, u.phone, u.document_id, u.email_verified_at, u.pending_email";
 const SESSION_COLUMNS: &str = "s.id AS s_id, s.user_id AS s_user_id, s.seed AS s_seed, \
     s.generation AS s_generation, s.rotated_at AS s_rotated_at, s.created_at AS s_created_at, \
     s.last_used_at AS s_last_used_at, s.expires_at AS s_expires_at, s.user_agent AS s_user_agent, \
@@ -49,6 +53,8 @@ struct UserRow {
     last_name: Option<String>,
     phone: Option<String>,
     document_id: Option<String>,
+    email_verified_at: Option<i64>,
+    pending_email: Option<String>,
 }
 
 impl From<UserRow> for User {
@@ -71,6 +77,8 @@ impl From<UserRow> for User {
                 phone: r.phone,
                 document_id: r.document_id,
             },
+            email_verified_at: r.email_verified_at,
+            pending_email: r.pending_email,
         }
     }
 }
@@ -508,8 +516,8 @@ impl Store for D1Store {
         // The trigger of migration 0004 gives the user its number; the batch reads it back last.
         let insert_user = self.statement(
             "INSERT INTO users (id, username, email, display_name, role, password_hash, disabled, created_at, \
-             updated_at, first_name, last_name, phone, document_id) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11, ?12)",
+             updated_at, first_name, last_name, phone, document_id, email_verified_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11, ?12, ?13)",
             &[
                 s(&user.id),
                 s(&user.username),
@@ -523,6 +531,7 @@ impl Store for D1Store {
                 opt(user.details.last_name.as_deref()),
                 opt(user.details.phone.as_deref()),
                 opt(user.details.document_id.as_deref()),
+                user.email_verified_at.map(n).unwrap_or(JsValue::NULL),
             ],
         )?;
         let mut batch = vec![insert_user];
@@ -635,7 +644,9 @@ impl Store for D1Store {
         let statement = self.statement(
             "UPDATE users SET role = COALESCE(?2, role), disabled = COALESCE(?3, disabled), \
                  display_name = CASE WHEN ?4 THEN ?5 ELSE display_name END, \
-                 email = CASE WHEN ?6 THEN ?7 ELSE email END, updated_at = ?8 \
+                 email = CASE WHEN ?6 THEN ?7 ELSE email END, \
+                 email_verified_at = CASE WHEN ?6 AND email IS NOT ?7 THEN NULL ELSE email_verified_at END, \
+                 updated_at = ?8 \
                  WHERE id = ?1 AND NOT (role = 'admin' AND disabled = 0 \
                    AND (COALESCE(?2, role) <> 'admin' OR COALESCE(?3, disabled) = 1) \
                    AND (SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = 0) <= 1)",

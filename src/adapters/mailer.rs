@@ -3,6 +3,7 @@
 //! the log).
 
 use edge_auth_core::config::{Config, Environment};
+use edge_auth_core::email::Mail;
 use edge_auth_core::mail::{signature, ResetMail, SIGNATURE_HEADER};
 use serde_json::json;
 use worker::{Fetch, Headers, Method, Request, RequestInit};
@@ -29,6 +30,39 @@ pub async fn deliver_reset(config: &Config, mail: &ResetMail, now: i64) {
         Ok(status) if (200..300).contains(&status) => {}
         Ok(status) => crate::log::error("password_reset", &format!("mail webhook answered {status}")),
         Err(e) => crate::log::error("password_reset", &format!("mail webhook failed: {e}")),
+    }
+}
+
+/// Delivers a mail of email verification (`verify_email`, `email_change_notice`) like reset mail:
+/// signed webhook; without one, in development, the dev log (`email_verification_link`, or
+/// `email_change_notice` without any link); in production a missing webhook is an error line.
+pub async fn deliver_email(config: &Config, mail: &Mail, now: i64) {
+    let Some(hook) = &config.mail_webhook else {
+        if config.environment == Environment::Development {
+            let fields = match mail {
+                Mail::Verify(m) => (
+                    "email_verification_link",
+                    json!({"username": m.username, "to": m.to, "link": m.link,
+                           "note": "development only: no MAIL_WEBHOOK_URL"}),
+                ),
+                Mail::ChangeNotice(m) => (
+                    "email_change_notice",
+                    json!({"username": m.username, "to": m.to, "new_email": m.new_email,
+                           "note": "development only: no MAIL_WEBHOOK_URL"}),
+                ),
+            };
+            crate::log::info(fields.0, fields.1);
+        } else {
+            crate::log::error(mail.kind(), "a mail is due but MAIL_WEBHOOK_URL is not configured");
+        }
+        return;
+    };
+    let body = serde_json::to_string(mail).unwrap_or_default();
+    let signed = signature(&hook.secret, now, &body);
+    match post(&hook.url, &[("Content-Type", "application/json"), (SIGNATURE_HEADER, &signed)], body).await {
+        Ok(status) if (200..300).contains(&status) => {}
+        Ok(status) => crate::log::error(mail.kind(), &format!("mail webhook answered {status}")),
+        Err(e) => crate::log::error(mail.kind(), &format!("mail webhook failed: {e}")),
     }
 }
 

@@ -6,6 +6,7 @@ mod auth;
 mod body;
 mod cookies;
 mod cors;
+mod email;
 mod handlers;
 mod mfa;
 pub mod profiles;
@@ -200,6 +201,9 @@ async fn dispatch(
         Route::ChangePassword => handlers::tokens(call, UseCase::ChangePassword).await,
         Route::ForgotPassword => handlers::forgot_password(call).await,
         Route::ResetPassword => handlers::reset_password(call).await,
+        Route::UpdateMe => email::update_me(call).await,
+        Route::VerifyEmail => email::verify_email(call).await,
+        Route::ResendVerification => email::resend(call).await,
         Route::AdminListUsers => admin::list(call).await,
         Route::AdminCreateUser => admin::create(call).await,
         Route::AdminImportUsers => admin::import(call).await,

@@ -37,6 +37,10 @@ pub enum Route {
     ChangePassword,
     ForgotPassword,
     ResetPassword,
+    /// `PATCH /me`: the caller's display name and address (email verification).
+    UpdateMe,
+    VerifyEmail,
+    ResendVerification,
     AdminListUsers,
     AdminCreateUser,
     AdminImportUsers,
@@ -68,12 +72,14 @@ const AUTH_ROUTES: Table = &[
     ("/sessions", &[("GET", Route::ListSessions, Signed)]),
     ("/sessions/{id}", &[("DELETE", Route::DeleteSession, Signed)]),
     ("/profile", &[("GET", Route::Profile, Signed)]),
-    ("/me", &[("GET", Route::Profile, Signed)]),
+    ("/me", &[("GET", Route::Profile, Signed), ("PATCH", Route::UpdateMe, Signed)]),
     ("/openapi.json", &[("GET", Route::OpenApi, Public)]),
     ("/signup", &[("POST", Route::Signup, Public)]),
     ("/change-password", &[("PUT", Route::ChangePassword, Signed)]),
     ("/forgot-password", &[("POST", Route::ForgotPassword, Public)]),
     ("/reset-password", &[("POST", Route::ResetPassword, Public)]),
+    ("/verify-email", &[("POST", Route::VerifyEmail, Public)]),
+    ("/verify-email/resend", &[("POST", Route::ResendVerification, Signed)]),
     (
         "/admin/users",
         &[
@@ -231,6 +237,9 @@ mod tests {
         assert_eq!(access("PATCH", "/auth/admin/users/x1"), Needs(ManageUsers));
         assert_eq!(access("POST", "/auth/admin/users/import"), Needs(ManageUsers));
         assert_eq!(access("GET", "/health"), Public);
+        assert_eq!(access("PATCH", "/auth/me"), Signed);
+        assert_eq!(access("POST", "/auth/verify-email"), Public);
+        assert_eq!(access("POST", "/auth/verify-email/resend"), Signed);
     }
 
     #[test]

@@ -118,7 +118,9 @@ async fn signup(call: &mut Call<'_>, map: Mapper<'_>) -> Result<Outcome, AuthErr
     let (p, client) = (call.p, client_info(&call.req));
     p.edge_rate_limit(&format!("signup:{}", client.ip.as_deref().unwrap_or("unknown"))).await?;
     let request = SignupRequest::parse(&p.config, &body)?;
-    let (tokens, _) = p.auth().signup(&request, &client).await?;
+    let (tokens, user) = p.auth().signup(&request, &client).await?;
+    // Email verification: the link goes out after the response.
+    super::email::after_signup(p, call.ctx, user, origin(&call.req).unwrap_or_default());
     Ok(Outcome::Tokens(tokens))
 }
 

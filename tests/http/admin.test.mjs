@@ -36,6 +36,7 @@ const ADMIN_VIEW_KEYS = [
   "disabled",
   "display_name",
   "email",
+  "email_verified",
   "id",
   "last_login_at",
   "role",

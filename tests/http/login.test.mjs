@@ -19,7 +19,7 @@ test("a correct username and password return the full token response", async () 
   const body = await res.json();
   assert.equal(body.token_type, "Bearer");
   assert.equal(body.expires_in, 900);
-  assert.deepEqual(Object.keys(body.user).sort(), ["created_at", "display_name", "email", "id", "role", "username"]);
+  assert.deepEqual(Object.keys(body.user).sort(), ["created_at", "display_name", "email", "email_verified", "id", "role", "username"]);
   assert.equal(body.user.id, user.id);
   assert.equal(body.user.display_name, "Alice");
   assert.match(body.user.created_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);

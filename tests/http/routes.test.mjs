@@ -12,7 +12,7 @@ after(async () => {
   await w?.close();
 });
 
-const USER_KEYS = ["created_at", "display_name", "email", "id", "role", "username"];
+const USER_KEYS = ["created_at", "display_name", "email", "email_verified", "id", "role", "username"];
 const ADMIN_KEYS = [...USER_KEYS, "disabled", "last_login_at", "updated_at"].sort();
 const RFC3339 = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
 const INTERNAL = ["D1", "SQL", "sqlite", "panicked", "wasm", "RuntimeError"];

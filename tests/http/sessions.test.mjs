@@ -100,7 +100,7 @@ test("a refresh returns a full token response with a new refresh token and a new
   assert.notEqual(next.access_token, tokens.access_token);
   assert.equal(parts(next.refresh_token).sid, parts(tokens.refresh_token).sid);
   assert.equal(decodeJwt(next.access_token).claims.sid, decodeJwt(tokens.access_token).claims.sid);
-  assert.deepEqual(Object.keys(next.user).sort(), ["created_at", "display_name", "email", "id", "role", "username"]);
+  assert.deepEqual(Object.keys(next.user).sort(), ["created_at", "display_name", "email", "email_verified", "id", "role", "username"]);
   assert.equal(next.user.username, user.username);
   await expectProfileOk(w, next.access_token, user);
 });

@@ -23,7 +23,7 @@ after(async () => {
   await Promise.all([w?.close(), wc?.close(), wd?.close()]);
 });
 
-const USER_KEYS = ["created_at", "display_name", "email", "id", "role", "username"];
+const USER_KEYS = ["created_at", "display_name", "email", "email_verified", "id", "role", "username"];
 const GOOD_PASSWORD = "violet tangerine harbour";
 
 const bearer = (token) => ({ Authorization: `Bearer ${token}` });

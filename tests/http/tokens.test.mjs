@@ -17,7 +17,7 @@ after(async () => {
   await w?.close();
 });
 
-const USER_KEYS = ["created_at", "display_name", "email", "id", "role", "username"];
+const USER_KEYS = ["created_at", "display_name", "email", "email_verified", "id", "role", "username"];
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 const b64url = (v) => Buffer.from(typeof v === "string" ? v : JSON.stringify(v)).toString("base64url");
 

@@ -50,6 +50,12 @@ pub enum AuthError {
     CsrfRejected,
     /// 400 `reset_token_invalid`: the reset token is unknown, already used or expired.
     ResetTokenInvalid,
+    /// 400 `verification_token_invalid`: the email-verification token is unknown, already used,
+    /// superseded by a newer link, or expired.
+    VerificationTokenInvalid,
+    /// 403 `email_not_verified`: the password was right, but `REQUIRE_EMAIL_VERIFICATION` is on and the
+    /// account's address is not verified yet.
+    EmailNotVerified,
     /// 403 `signup_disabled`: self-service signup is switched off (`SIGNUP_ENABLED=false`).
     SignupDisabled,
     /// 404 `not_found`: no such route or resource.
@@ -119,7 +125,9 @@ impl AuthError {
 
     pub fn status(&self) -> u16 {
         match self {
-            AuthError::InvalidRequest { .. } | AuthError::ResetTokenInvalid => 400,
+            AuthError::InvalidRequest { .. }
+            | AuthError::ResetTokenInvalid
+            | AuthError::VerificationTokenInvalid => 400,
             AuthError::InvalidCredentials
             | AuthError::TokenMissing
             | AuthError::TokenInvalid
@@ -135,6 +143,7 @@ impl AuthError {
             | AuthError::SignupDisabled
             | AuthError::ReauthenticationRequired
             | AuthError::MfaEnrollmentRequired { .. } => 403,
+            AuthError::EmailNotVerified => 403,
             AuthError::NotFound => 404,
             AuthError::MethodNotAllowed { .. } => 405,
             AuthError::UsernameTaken
@@ -166,6 +175,8 @@ impl AuthError {
             AuthError::NotFound => "not_found",
             AuthError::ResetTokenInvalid => "reset_token_invalid",
             AuthError::SignupDisabled => "signup_disabled",
+            AuthError::VerificationTokenInvalid => "verification_token_invalid",
+            AuthError::EmailNotVerified => "email_not_verified",
             AuthError::UsernameTaken => "username_taken",
             AuthError::EmailTaken => "email_taken",
             AuthError::LastAdmin => "last_admin",
@@ -201,6 +212,8 @@ impl AuthError {
             AuthError::NotFound => "Not found",
             AuthError::ResetTokenInvalid => "Invalid reset token",
             AuthError::SignupDisabled => "Signup disabled",
+            AuthError::VerificationTokenInvalid => "Invalid verification token",
+            AuthError::EmailNotVerified => "Email not verified",
             AuthError::UsernameTaken => "Username taken",
             AuthError::EmailTaken => "Email taken",
             AuthError::LastAdmin => "Last admin",
@@ -243,6 +256,13 @@ impl AuthError {
                 "The reset link is invalid, already used or expired. Request a new one.".into()
             }
             AuthError::SignupDisabled => "Self-service signup is disabled.".into(),
+            AuthError::VerificationTokenInvalid => {
+                "The verification link is invalid, already used, replaced by a newer one or expired. Request a new one."
+                    .into()
+            }
+            AuthError::EmailNotVerified => {
+                "This account's email address is not verified yet. Follow the link sent to it.".into()
+            }
             AuthError::UsernameTaken => "This username is already taken.".into(),
             AuthError::EmailTaken => "This email address is already in use.".into(),
             AuthError::LastAdmin => "The last active admin cannot be demoted, disabled or deleted.".into(),
@@ -346,6 +366,8 @@ mod tests {
             AuthError::NotFound,
             AuthError::ResetTokenInvalid,
             AuthError::SignupDisabled,
+            AuthError::VerificationTokenInvalid,
+            AuthError::EmailNotVerified,
             AuthError::UsernameTaken,
             AuthError::EmailTaken,
             AuthError::LastAdmin,

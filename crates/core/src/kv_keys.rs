@@ -8,7 +8,7 @@
 //! | `revoked-session:<session id>` | `1` | access-token lifetime + leeway + 1 s, at least 60 s | logout, logout-all, refresh-token reuse, session deletion, password change/reset, admin changes (`Revocations::revoke_session(s)`) |
 //! | `user-not-before:<user id>` | unix seconds, decimal | as above | logout-all, password change/reset, admin disable/role change/delete/revoke (`Revocations::revoke_user_before`) |
 //! | `rl:account:<digest>` | `rate_limit::Failures` as JSON, `{"n": failures, "t": last failure}` | `AccountPolicy::quiet_reset_seconds` (24 h) | failed login or wrong current password (`service::limits`) |
-//! | `rl:<window>:<digest>:<window start>` | count, decimal | until the window ends, at least 60 s | `service::limits` ([`Window`]) |
+//! | `rl:<window>:<digest>:<window start>` | count, decimal | until the window ends, at least 60 s | `service::limits` ([`Window`]; `verify-email` counts resent verification mails per user) |
 //! | `health:probe` | never written | - | read by the health check only: a miss proves KV answers |
 //!
 //! KV refuses TTLs under 60 s, hence the floors.
@@ -44,6 +44,8 @@ pub enum Window {
     ForgotIp,
     /// Forgot-password requests per address or username (`RATE_LIMIT_FORGOT_ADDRESS`).
     ForgotAddress,
+    /// Verification mails resent per user (`RATE_LIMIT_VERIFY_EMAIL`), keyed by the user id.
+    VerifyEmail,
 }
 
 impl Window {
@@ -54,6 +56,7 @@ impl Window {
             Window::SignupIp => "signup-ip",
             Window::ForgotIp => "forgot-ip",
             Window::ForgotAddress => "forgot-address",
+            Window::VerifyEmail => "verify-email",
         }
     }
 }
@@ -95,10 +98,15 @@ mod tests {
             window_counter(Window::ForgotAddress, "ana@example.com", 1_779_998_400),
             "rl:forgot-address:8e43ca37701228e74983efdb:1779998400"
         );
-        let names: Vec<_> = [Window::LoginIp, Window::SignupIp, Window::ForgotIp, Window::ForgotAddress]
-            .map(Window::name)
-            .into();
-        assert_eq!(names, ["login-ip", "signup-ip", "forgot-ip", "forgot-address"]);
+        let names: Vec<_> =
+            [Window::LoginIp, Window::SignupIp, Window::ForgotIp, Window::ForgotAddress, Window::VerifyEmail]
+                .map(Window::name)
+                .into();
+        assert_eq!(names, ["login-ip", "signup-ip", "forgot-ip", "forgot-address", "verify-email"]);
+        assert_eq!(
+            window_counter(Window::VerifyEmail, "u:cy_Qf85n2t-36uoK3yhT4g", 1_779_998_400),
+            format!("rl:verify-email:{}:1779998400", subject_digest("u:cy_Qf85n2t-36uoK3yhT4g"))
+        );
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub mod b64;
 pub mod common_passwords;
 pub mod config;
 pub mod ed25519;
+pub mod email;
 pub mod error;
 pub mod jwe;
 pub mod kv_keys;

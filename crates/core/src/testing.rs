@@ -45,6 +45,8 @@ pub struct MemoryStore {
     users: RefCell<Vec<User>>,
     sessions: RefCell<Vec<Session>>,
     resets: RefCell<Vec<ResetRecord>>,
+    /// Email-verification tokens (`crate::email::EmailStore`).
+    pub verifications: RefCell<Vec<crate::email::VerificationRecord>>,
     /// When set, the next `advance_session` loses a race: another caller advanced first.
     pub lose_next_race: RefCell<bool>,
     totp: RefCell<HashMap<String, TotpRecord>>,
@@ -175,6 +177,8 @@ impl MemoryStore {
             last_login_at: None,
             number,
             details: Default::default(),
+            email_verified_at: None,
+            pending_email: None,
         });
         id
     }
@@ -406,6 +410,9 @@ impl Store for MemoryStore {
             u.display_name = d.clone();
         }
         if let Some(e) = &patch.email {
+            if u.email != *e {
+                u.email_verified_at = None;
+            }
             u.email = e.clone();
         }
         u.updated_at = now;
@@ -503,6 +510,77 @@ impl Counters for MemoryCounters {
     async fn delete(&self, key: &str) -> Result<(), AuthError> {
         self.values.borrow_mut().remove(key);
         *self.writes.borrow_mut() += 1;
+        Ok(())
+    }
+}
+
+impl crate::email::EmailStore for MemoryStore {
+    async fn create_verification(&self, record: &crate::email::VerificationRecord) -> Result<(), AuthError> {
+        let mut v = self.verifications.borrow_mut();
+        v.retain(|r| r.user_id != record.user_id);
+        v.push(record.clone());
+        Ok(())
+    }
+
+    async fn find_verification(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<(crate::email::VerificationRecord, User)>, AuthError> {
+        let Some(r) = self.verifications.borrow().iter().find(|r| r.token_hash == token_hash).cloned() else {
+            return Ok(None);
+        };
+        Ok(self.users.borrow().iter().find(|u| u.id == r.user_id).cloned().map(|u| (r, u)))
+    }
+
+    async fn consume_verification(
+        &self,
+        token_hash: &str,
+        user_id: &str,
+        email: &str,
+        now: i64,
+    ) -> Result<bool, AuthError> {
+        let mut users = self.users.borrow_mut();
+        // The batch is one transaction: a taken address changes nothing, the token included.
+        if users.iter().any(|u| u.id != user_id && u.email.as_deref() == Some(email)) {
+            let pending = users.iter().any(|u| u.id == user_id && u.pending_email.as_deref() == Some(email));
+            if pending {
+                return Err(AuthError::EmailTaken);
+            }
+        }
+        let mut v = self.verifications.borrow_mut();
+        let Some(r) =
+            v.iter_mut().find(|r| r.token_hash == token_hash && r.used_at.is_none() && r.expires_at > now)
+        else {
+            return Ok(false);
+        };
+        r.used_at = Some(now);
+        if let Some(u) = users.iter_mut().find(|u| u.id == user_id) {
+            if u.pending_email.as_deref() == Some(email) {
+                u.email = u.pending_email.take();
+                u.email_verified_at = Some(now);
+            } else if u.email.as_deref() == Some(email) {
+                u.email_verified_at = Some(now);
+            }
+            u.updated_at = now;
+        }
+        Ok(true)
+    }
+
+    async fn update_profile(
+        &self,
+        user_id: &str,
+        patch: &crate::email::ProfilePatch,
+        now: i64,
+    ) -> Result<(), AuthError> {
+        if let Some(u) = self.users.borrow_mut().iter_mut().find(|u| u.id == user_id) {
+            if let Some(d) = &patch.display_name {
+                u.display_name = d.clone();
+            }
+            if let Some(p) = &patch.pending_email {
+                u.pending_email = p.clone();
+            }
+            u.updated_at = now;
+        }
         Ok(())
     }
 }

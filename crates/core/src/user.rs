@@ -46,6 +46,10 @@ pub struct User {
     pub updated_at: i64,
     pub last_login_at: Option<i64>,
     pub details: PersonalDetails,
+    /// When `email` was verified (`users.email_verified_at`, migration 0006); `None`: unverified.
+    pub email_verified_at: Option<i64>,
+    /// A requested new address, kept apart until its link is followed (`users.pending_email`).
+    pub pending_email: Option<String>,
 }
 
 /// The user object of every response (docs/openapi.json), as the user sees it.
@@ -54,6 +58,8 @@ pub struct UserView {
     pub id: String,
     pub username: String,
     pub email: Option<String>,
+    /// True when `email` is set and its owner followed a verification link (migration 0006).
+    pub email_verified: bool,
     pub display_name: Option<String>,
     pub role: String,
     pub created_at: String,
@@ -76,11 +82,17 @@ pub struct AdminUserView {
 }
 
 impl User {
+    /// True when the user has an address and it was verified.
+    pub fn email_verified(&self) -> bool {
+        self.email.is_some() && self.email_verified_at.is_some()
+    }
+
     pub fn view(&self) -> UserView {
         UserView {
             id: self.id.clone(),
             username: self.username.clone(),
             email: self.email.clone(),
+            email_verified: self.email_verified(),
             display_name: self.display_name.clone(),
             role: self.role.clone(),
             created_at: rfc3339(self.created_at),
@@ -153,15 +165,18 @@ mod tests {
             last_login_at: None,
             number: Some(1),
             details: Default::default(),
+            email_verified_at: None,
+            pending_email: Some("new@example.com".into()),
         };
         let plain = serde_json::to_string(&u.view()).unwrap();
         let admin = serde_json::to_string(&u.admin_view()).unwrap();
         for json in [&plain, &admin] {
             assert!(!json.contains("SECRET") && !json.contains("password"), "{json}");
+            assert!(!json.contains("new@example.com"), "a pending address is not shown: {json}");
         }
         assert_eq!(
             plain,
-            r#"{"id":"u1","username":"alice","email":null,"display_name":"Alice","role":"user","created_at":"1970-01-01T00:00:00Z"}"#
+            r#"{"id":"u1","username":"alice","email":null,"email_verified":false,"display_name":"Alice","role":"user","created_at":"1970-01-01T00:00:00Z"}"#
         );
         assert!(
             admin.contains(r#""disabled":false,"updated_at":"1970-01-01T00:01:00Z","last_login_at":null"#)

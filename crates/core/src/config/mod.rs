@@ -16,6 +16,7 @@ use crate::token::TokenService;
 
 mod durations;
 pub mod edge;
+pub mod email;
 mod keys;
 pub mod limits;
 pub mod mfa;
@@ -72,6 +73,8 @@ pub struct Config {
     pub edge: edge::EdgeSettings,
     /// Second factors.
     pub mfa: mfa::MfaSettings,
+    /// Email verification (`REQUIRE_EMAIL_VERIFICATION`, `EMAIL_VERIFICATION_TTL`, ...).
+    pub email: email::EmailSettings,
 }
 
 /// The mail webhook and the secret that signs its requests.
@@ -229,6 +232,7 @@ impl Config {
         let limits = limits::read(&get, &mut problems);
         let edge = edge::read(&get, &mut problems);
         let mfa = mfa::read(&get, &mut problems);
+        let email = email::read(&get, &mut problems);
         let extra_claims = crate::token::ExtraClaims::parse(&get("JWT_EXTRA_CLAIMS").unwrap_or_default())
             .unwrap_or_else(|e| {
                 problems.push(format!("JWT_EXTRA_CLAIMS: {e}"));
@@ -269,6 +273,7 @@ impl Config {
                 limits,
                 edge,
                 mfa,
+                email,
                 roles: roles_list,
                 environment,
             }),

@@ -28,6 +28,7 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
         if !self.config.signup_enabled {
             return Err(AuthError::SignupDisabled);
         }
+        self.check_signup_email(request.account.email.as_deref())?;
         let ip = client.ip.as_deref().unwrap_or("unknown");
         super::limits::check_and_count(
             &self.counters,
@@ -114,6 +115,10 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
     ) -> Result<Option<ResetMail>, AuthError> {
         let Some(user) = self.store.find_user_by_login(&request.0).await? else { return Ok(None) };
         let Some(email) = user.email.clone().filter(|_| !user.disabled) else { return Ok(None) };
+        // REQUIRE_EMAIL_VERIFICATION: reset links go to verified addresses only.
+        if !self.login_name_allowed(&user, &LoginName::Email(email.clone())) {
+            return Ok(None);
+        }
         let token = crate::random::token(32);
         let expires_at = self.now.saturating_add(self.config.reset_ttl_seconds as i64);
         self.store

@@ -37,6 +37,8 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
         let (config, now) = (self.config, self.now);
         let ip = client.ip.as_deref().unwrap_or("unknown");
         let user = self.store.find_user_by_login(&request.name).await?;
+        // REQUIRE_EMAIL_VERIFICATION: an unverified address is no login name (an unknown user).
+        let user = user.filter(|u| self.login_name_allowed(u, &request.name));
         let account = super::limits::account_subject(user.as_ref().map(|u| u.id.as_str()), &request.name);
         let guard = super::limits::check_login(config, &self.counters, ip, &account, now).await?;
         let (user, needs_rehash) = match self.check_password(user, &request.password) {
@@ -50,6 +52,7 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
         if user.disabled {
             return Err(AuthError::AccountDisabled);
         }
+        self.check_verified(&user)?;
         // A second factor: no session yet, only the pending login's `mfa_token`.
         if let Some(pending) = self.second_factor_challenge(&user).await? {
             return Err(pending);

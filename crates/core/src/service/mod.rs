@@ -6,10 +6,12 @@
 //! - [`sessions`]: authenticate (with revocation checks), refresh, logout, logout-all, session list
 //! - [`accounts`]: signup, change password, forgot/reset password
 //! - [`admin`]: the admin API
+//! - [`email`]: email verification, `PATCH /auth/me`
 //! - [`requests`]: the typed requests and their parsing
 
 pub mod accounts;
 pub mod admin;
+pub mod email;
 mod limits;
 mod login;
 pub mod mfa;
@@ -17,6 +19,7 @@ pub mod requests;
 mod sessions;
 
 pub use admin::{ImportReport, Skipped, UserPage};
+pub use email::{UpdateMeRequest, VerifyEmailRequest};
 pub use requests::{
     ChangePasswordRequest, CreateUserRequest, ForgotRequest, ImportRequest, ListUsersQuery, LoginRequest,
     LogoutRequest, RefreshRequest, ResetPasswordRequest, SignupRequest, UpdateUserRequest,

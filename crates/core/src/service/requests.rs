@@ -175,6 +175,8 @@ impl NewAccount {
             last_login_at: None,
             number: None,
             details: self.details,
+            email_verified_at: None,
+            pending_email: None,
         }
     }
 }
@@ -406,6 +408,8 @@ pub struct ImportedUser {
     pub display_name: Option<String>,
     pub role: String,
     pub password_hash: String,
+    /// `email_verified` of the entry (default false): the old system already verified the address.
+    pub email_verified: bool,
 }
 
 impl ImportRequest {
@@ -452,7 +456,19 @@ impl ImportedUser {
         let hash = text("password_hash").ok_or("unsupported_hash")?;
         crate::password::check_importable(hash)?;
         let display_name = text("display_name").and_then(|d| display_name(d).ok().flatten());
-        Ok(ImportedUser { username, email, display_name, role, password_hash: hash.to_string() })
+        let email_verified = match obj.get("email_verified") {
+            None | Some(Value::Null) => false,
+            Some(Value::Bool(b)) => *b && email.is_some(),
+            Some(_) => return Err("invalid_email_verified"),
+        };
+        Ok(ImportedUser {
+            username,
+            email,
+            display_name,
+            role,
+            password_hash: hash.to_string(),
+            email_verified,
+        })
     }
 
     pub(crate) fn into_user(self, now: i64) -> User {
@@ -469,12 +485,14 @@ impl ImportedUser {
             last_login_at: None,
             number: None,
             details: Default::default(),
+            email_verified_at: self.email_verified.then_some(now),
+            pending_email: None,
         }
     }
 }
 
 /// A display name: trimmed, at most 100 characters, no control characters; empty means none.
-fn display_name(raw: &str) -> Result<Option<String>, FieldError> {
+pub(super) fn display_name(raw: &str) -> Result<Option<String>, FieldError> {
     let s = raw.trim();
     if s.chars().count() > DISPLAY_NAME_MAX || s.chars().any(char::is_control) {
         return Err(FieldError::new(
@@ -694,6 +712,8 @@ mod tests {
             last_login_at: None,
             number: None,
             details: Default::default(),
+            email_verified_at: None,
+            pending_email: None,
         };
         let cursor = super::super::admin::encode_cursor(&user);
         let q = ListUsersQuery::parse(None, Some(&cursor), None).unwrap();
