@@ -313,3 +313,24 @@ describe("MFA_REQUIRED_ROLES", () => {
     await expectProblem(assert, await strict.post("/auth/login", { username: admin.username, password: "wrong password!" }), 401, "invalid_credentials");
   });
 });
+
+describe("sensitive changes need a recent sign-in", () => {
+  test("changing the email address with a sign-in older than 10 minutes is 403 reauthentication_required", async () => {
+    const { user, tokens } = await w.userWithToken({ email: `${uniqueName("old")}@example.com`.toLowerCase() });
+    const fresh = await w.fetch("/auth/me", {
+      method: "PATCH",
+      headers: { ...auth(tokens.access_token), "Content-Type": "application/json" },
+      body: JSON.stringify({ email: `${uniqueName("new")}@example.com`.toLowerCase() }),
+    });
+    assert.equal(fresh.status, 200, "right after the sign-in");
+    const old = Math.floor(Date.now() / 1000) - 3600;
+    await w.db.prepare("UPDATE sessions SET auth_time = ?1 WHERE user_id = ?2").bind(old, user.id).run();
+    const refreshed = await (await w.post("/auth/refresh", { refresh_token: tokens.refresh_token })).json();
+    const stale = await w.fetch("/auth/me", {
+      method: "PATCH",
+      headers: { ...auth(refreshed.access_token), "Content-Type": "application/json" },
+      body: JSON.stringify({ email: `${uniqueName("other")}@example.com`.toLowerCase() }),
+    });
+    await expectProblem(assert, stale, 403, "reauthentication_required");
+  });
+});

@@ -146,6 +146,13 @@ impl<S: Store + EmailStore, R: Revocations, C: Counters> Auth<'_, S, R, C> {
                 patch.pending_email = user.pending_email.is_some().then_some(None);
             }
             Some(e) => {
+                // A new address is a sensitive change: it needs a sign-in within the last 10 minutes
+                // [ASVS 6.8 re-authentication] (the token's `auth_time`).
+                let recent =
+                    access.claims.auth_time.is_some_and(|t| self.now - t <= super::mfa::RECENT_AUTH_SECONDS);
+                if !recent {
+                    return Err(AuthError::ReauthenticationRequired);
+                }
                 if let Some(other) = self.store.find_user_by_login(&LoginName::Email(e.clone())).await? {
                     if other.id != user.id {
                         return Err(AuthError::EmailTaken);
