@@ -46,10 +46,9 @@ if step "wasm build" make --no-print-directory build; then
     --test-force-exit tests/http/*.test.mjs
   http_passed=$(sed -n 's/^ℹ pass \([0-9]*\)$/\1/p' "$LOG_DIR/$(slug "HTTP tests (Miniflare)").log" | tail -n1)
   http_failed=$(sed -n 's/^ℹ fail \([0-9]*\)$/\1/p' "$LOG_DIR/$(slug "HTTP tests (Miniflare)").log" | tail -n1)
-  # The hosted pages (public/) in headless Chromium against the same Worker. tests/browser/mfa.test.mjs
-  # is not run yet: it needs the MFA and verify-email endpoints (see its header).
+  # The hosted pages (public/) in headless Chromium against the same Worker.
   step "browser tests (Chromium)" timeout 300 node --test --test-reporter=spec --test-timeout=120000 \
-    --test-force-exit tests/browser/pages.test.mjs
+    --test-force-exit tests/browser/*.test.mjs
   browser_passed=$(sed -n 's/^ℹ pass \([0-9]*\)$/\1/p' "$LOG_DIR/$(slug "browser tests (Chromium)").log" | tail -n1)
   browser_failed=$(sed -n 's/^ℹ fail \([0-9]*\)$/\1/p' "$LOG_DIR/$(slug "browser tests (Chromium)").log" | tail -n1)
 else

@@ -1,11 +1,8 @@
-// NOT RUN BY `make test` YET: TOTP enrolment, the second sign-in step and email verification through
-// the hosted pages. They need endpoints being built on other branches (POST /auth/mfa/totp/setup,
-// /auth/mfa/totp/enable, /auth/mfa/verify, the `mfa_required` login answer, POST /auth/verify-email);
-// until they are merged these tests fail. After merging, enable them by changing the glob of the
-// "browser tests (Chromium)" step of scripts/test.sh to tests/browser/*.test.mjs. By hand:
+// TOTP enrolment, the second sign-in step (a code, a recovery code once and never twice) and email
+// verification through the hosted pages, in headless Chromium (run by `make test`). By hand:
 //   node --test --test-force-exit tests/browser/mfa.test.mjs
 //
-// Assumed contracts (from the brief of those branches): setup -> 200 {otpauth_uri, secret, qr_svg};
+// The contracts they drive: setup -> 200 {otpauth_uri, secret, qr_svg};
 // enable {code} -> 200 {recovery_codes: [10 strings]}; login of an MFA account -> 401 problem
 // {code: "mfa_required", mfa_token, methods: ["totp", "recovery_code"]}; verify {mfa_token, code |
 // recovery_code} -> 200 token response (cookies set); the verification mail is a webhook body whose
@@ -112,6 +109,18 @@ test("TOTP: enrol on the account page, then sign in with a code and with a recov
     await page.getByLabel("Recovery code").fill(recovery[0]);
     await page.getByRole("button", { name: "Verify" }).click();
     await page.waitForURL("**/auth/ui/account");
+
+    // The same recovery code a second time: refused, with the API's detail.
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.waitForURL(/\/auth\/ui\/$/);
+    await submitCredentials(page, username, password);
+    await page.getByRole("button", { name: "Use a recovery code instead" }).click();
+    await page.getByLabel("Recovery code").fill(recovery[0]);
+    await page.getByRole("button", { name: "Verify" }).click();
+    const refused = page.locator("#message.error");
+    await refused.waitFor();
+    assert.match(await refused.textContent(), /code is not valid/);
+    assert.match(page.url(), /\/auth\/ui\/$/, "still on the sign-in page");
   });
 });
 

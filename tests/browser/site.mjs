@@ -6,7 +6,7 @@ import { chromium } from "playwright-core";
 import { mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
-import { sqlStatements, TEST_ITERATIONS, TEST_SECRET } from "../http/helpers.mjs";
+import { sqlStatements, TEST_ITERATIONS, TEST_MFA_KEY, TEST_SECRET } from "../http/helpers.mjs";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 export const LOG_DIR = path.join(ROOT, "target/test-logs");
@@ -67,6 +67,7 @@ export async function startSite({ bindings = {} } = {}) {
     },
     bindings: {
       JWT_SECRET: TEST_SECRET,
+      MFA_ENCRYPTION_KEY: TEST_MFA_KEY,
       PASSWORD_ITERATIONS: String(TEST_ITERATIONS),
       ENVIRONMENT: "development",
       COOKIE_MODE: "true",
