@@ -49,6 +49,19 @@ pub fn jwks(p: &Platform) -> Response {
     )
 }
 
+/// `GET /auth/return-origins`: the origins the hosted pages may send a person back to after sign-in
+/// (`?return_to=`): the deployment's `CORS_ORIGINS`, never `*` (a wildcard would make every site a
+/// redirect target). Public: browsers already learn them from the CORS headers.
+pub fn return_origins(p: &Platform) -> Response {
+    let origins: Vec<&str> = p.config.cors_origins.iter().map(String::as_str).filter(|o| *o != "*").collect();
+    response::json_response(
+        200,
+        &json!({ "origins": origins }),
+        "application/json",
+        response::CacheControl::Public,
+    )
+}
+
 /// `POST /auth/login`, `POST /auth/refresh`, `POST /auth/signup` (201), `PUT /auth/change-password`:
 /// a token response; in cookie mode the tokens also go into their cookies.
 pub async fn tokens(mut call: Call<'_>, use_case: UseCase) -> Result<Response, AuthError> {

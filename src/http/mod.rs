@@ -190,6 +190,7 @@ async fn dispatch(
         Route::Health => handlers::health(p).await,
         Route::OpenApi => handlers::openapi(p),
         Route::Jwks => Ok(handlers::jwks(p)),
+        Route::ReturnOrigins => Ok(handlers::return_origins(p)),
         Route::Login => handlers::tokens(call, UseCase::Login).await,
         Route::Refresh => handlers::tokens(call, UseCase::Refresh).await,
         Route::Logout => handlers::logout(call).await,

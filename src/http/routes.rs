@@ -25,6 +25,7 @@ pub enum Access {
 pub enum Route {
     Health,
     Jwks,
+    ReturnOrigins,
     OpenApi,
     Login,
     Refresh,
@@ -74,6 +75,8 @@ const AUTH_ROUTES: Table = &[
     ("/profile", &[("GET", Route::Profile, Signed)]),
     ("/me", &[("GET", Route::Profile, Signed), ("PATCH", Route::UpdateMe, Signed)]),
     ("/openapi.json", &[("GET", Route::OpenApi, Public)]),
+    // Where the hosted pages may send a person after sign-in (`?return_to=`): CORS_ORIGINS.
+    ("/return-origins", &[("GET", Route::ReturnOrigins, Public)]),
     ("/signup", &[("POST", Route::Signup, Public)]),
     ("/change-password", &[("PUT", Route::ChangePassword, Signed)]),
     ("/forgot-password", &[("POST", Route::ForgotPassword, Public)]),

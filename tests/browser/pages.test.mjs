@@ -10,10 +10,12 @@ import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { startSite, launchBrowser, withScreenshots, mailTo, uniqueName, ROOT, LOG_DIR } from "./site.mjs";
 
+const APP_ORIGIN = "https://app.example.test";
 let site;
 let browser;
 before(async () => {
-  [site, browser] = await Promise.all([startSite(), launchBrowser()]);
+  // One app origin is allowed as a return_to target (the pages ask the API: GET /auth/return-origins).
+  [site, browser] = await Promise.all([startSite({ bindings: { CORS_ORIGINS: APP_ORIGIN } }), launchBrowser()]);
 });
 after(async () => {
   await Promise.all([browser?.close(), site?.close()]);
@@ -216,6 +218,25 @@ test("return_to: a same-origin path is followed after sign-in, another origin is
     await page.getByLabel("Password", { exact: true }).fill(password);
     await page.getByRole("button", { name: "Sign in" }).click();
     await page.waitForURL("**/auth/ui/verify-email?from=test");
+  });
+});
+
+test("return_to: an origin listed in CORS_ORIGINS is followed after sign-in", async () => {
+  const username = uniqueName();
+  const password = "return to the app passphrase";
+  await fetch(`${site.url}/auth/signup`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ username, password }),
+  });
+  await inBrowser("return-to-app", async (page) => {
+    // The app itself is not running here: its pages are answered by the browser's router.
+    await page.route(`${APP_ORIGIN}/**`, (route) => route.fulfill({ contentType: "text/html", body: "<p>back in the app</p>" }));
+    await page.goto(`/auth/ui/?return_to=${encodeURIComponent(`${APP_ORIGIN}/done?x=1`)}`);
+    await page.getByLabel("Username or email").fill(username);
+    await page.getByLabel("Password", { exact: true }).fill(password);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.waitForURL(`${APP_ORIGIN}/done?x=1`);
   });
 });
 

@@ -227,3 +227,20 @@ test("an unknown user id is 404 not_found for an admin", async () => {
   const { tokens } = await w.userWithToken({ role: "admin" });
   await expectProblem(assert, await w.fetch("/auth/admin/users/no-such-id", bearer(tokens.access_token)), 404, "not_found");
 });
+
+test("GET /auth/return-origins lists CORS_ORIGINS without the wildcard, for the hosted pages' return_to", async () => {
+  const listed = await startWorker({ bindings: { CORS_ORIGINS: "https://app.example.com, *" } });
+  try {
+    const res = await listed.fetch("/auth/return-origins");
+    assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), { origins: ["https://app.example.com"] });
+  } finally {
+    await listed.close();
+  }
+  const none = await startWorker();
+  try {
+    assert.deepEqual(await (await none.fetch("/auth/return-origins")).json(), { origins: [] });
+  } finally {
+    await none.close();
+  }
+});

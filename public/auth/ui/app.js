@@ -98,14 +98,35 @@ export function clearMessage() {
 }
 
 /**
- * The `return_to` of this page's URL when it is safe to follow, else null. Only a path on this origin:
- * it starts with one "/" (not "//" nor "/\", which browsers read as another host) and resolves to this
- * origin. Another origin, even one in CORS_ORIGINS, is refused: a static page cannot read the
- * configuration (cross-origin return_to needs the API's help; see README "Hosted pages").
+ * The `return_to` of this page's URL when it is safe to follow, else null: a path on this origin (it
+ * starts with one "/", not "//" nor "/\", which browsers read as another host, and resolves to this
+ * origin), or an http(s) URL whose origin the API lists as allowed (`GET <base>/return-origins`, the
+ * deployment's CORS_ORIGINS). Anything else is ignored.
  */
-export function returnTo() {
+export async function returnTo() {
   const value = new URLSearchParams(location.search).get("return_to");
-  return safePath(value);
+  const path = safePath(value);
+  if (path !== null || typeof value !== "string") return path;
+  let url;
+  try {
+    url = new URL(value);
+  } catch {
+    return null;
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") return null;
+  if (url.username || url.password) return null;
+  try {
+    const { origins } = await send("GET", "/return-origins");
+    return Array.isArray(origins) && origins.includes(url.origin) ? url.href : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The raw `return_to`, to hand on to another page (checked where it is followed). */
+function rawReturnTo() {
+  const value = new URLSearchParams(location.search).get("return_to");
+  return typeof value === "string" && value.length <= 2048 ? value : null;
 }
 
 export function safePath(value) {
@@ -161,7 +182,7 @@ export function values(form) {
 
 /** Makes every `a[data-keep-return]` keep the page's `return_to` (sign-in <-> sign-up). */
 export function keepReturnTo() {
-  const target = returnTo();
+  const target = rawReturnTo();
   if (!target) return;
   for (const a of document.querySelectorAll("a[data-keep-return]")) {
     const url = new URL(a.href);

@@ -11,7 +11,7 @@ let mfaToken = null;
 let useRecovery = false;
 
 keepReturnTo();
-const done = () => location.assign(returnTo() ?? page("account"));
+const done = async () => location.assign((await returnTo()) ?? page("account"));
 
 function showMethod() {
   totpBox.hidden = useRecovery;
@@ -39,7 +39,7 @@ onSubmit(signin, async () => {
     showMethod();
     return;
   }
-  done();
+  await done();
 });
 
 switcher.addEventListener("click", () => {
@@ -52,5 +52,5 @@ onSubmit(mfa, async () => {
   const { code, recovery_code } = values(mfa);
   const body = useRecovery ? { mfa_token: mfaToken, recovery_code } : { mfa_token: mfaToken, code: code.replace(/\s+/g, "") };
   await api("POST", "/mfa/verify", body);
-  done();
+  await done();
 });

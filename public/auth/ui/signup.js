@@ -10,5 +10,5 @@ onSubmit(form, async () => {
   if (email) body.email = email;
   if (display_name) body.display_name = display_name;
   await api("POST", "/signup", body);
-  location.assign(returnTo() ?? page("account"));
+  location.assign((await returnTo()) ?? page("account"));
 });
