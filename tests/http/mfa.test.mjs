@@ -334,3 +334,33 @@ describe("sensitive changes need a recent sign-in", () => {
     await expectProblem(assert, stale, 403, "reauthentication_required");
   });
 });
+
+describe("guessing codes", () => {
+  test("setting up TOTP with a sign-in older than 10 minutes is 403 reauthentication_required", async () => {
+    const { user, tokens } = await w.userWithToken();
+    const old = Math.floor(Date.now() / 1000) - 3600;
+    await w.db.prepare("UPDATE sessions SET auth_time = ?1 WHERE user_id = ?2").bind(old, user.id).run();
+    const refreshed = await (await w.post("/auth/refresh", { refresh_token: tokens.refresh_token })).json();
+    await expectProblem(assert, await w.post("/auth/mfa/totp/setup", {}, auth(refreshed.access_token)), 403, "reauthentication_required");
+  });
+
+  test("wrong codes at disable count like failed logins, and a correct password does not reset the count", async () => {
+    const strict = await startWorker({ bindings: { LOGIN_FREE_FAILURES: "2" } });
+    try {
+      const { user, tokens } = await strict.userWithToken();
+      const setup = await (await strict.post("/auth/mfa/totp/setup", {}, auth(tokens.access_token))).json();
+      const secret = base32Decode(setup.secret);
+      assert.equal((await strict.post("/auth/mfa/totp/enable", { code: totp(secret, Date.now() / 1000 - 30) }, auth(tokens.access_token))).status, 200);
+      // One wrong code at disable (1 failure), the right password (the count must stay), one wrong
+      // code at verify (2 failures: the free ones are used up), then the next attempt is throttled.
+      await expectProblem(assert, await strict.post("/auth/mfa/totp/disable", { code: "000000" }, auth(tokens.access_token)), 401, "mfa_code_invalid");
+      const login = await strict.post("/auth/login", { username: user.username, password: user.password });
+      const { mfa_token } = await expectProblem(assert, login, 401, "mfa_required");
+      await expectProblem(assert, await strict.post("/auth/mfa/verify", { mfa_token, code: "000000" }), 401, "mfa_code_invalid");
+      const throttled = await strict.post("/auth/mfa/verify", { mfa_token, code: totp(secret) });
+      assert.equal(throttled.status, 429, "even the right code waits: the wrong ones were not forgotten");
+    } finally {
+      await strict.close();
+    }
+  });
+});

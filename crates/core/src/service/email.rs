@@ -147,7 +147,7 @@ impl<S: Store + EmailStore, R: Revocations, C: Counters> Auth<'_, S, R, C> {
             }
             Some(e) => {
                 // A new address is a sensitive change: it needs a sign-in within the last 10 minutes
-                // [ASVS 6.8 re-authentication] (the token's `auth_time`).
+                // [ASVS 5.0 7.5.1 re-authentication] (the token's `auth_time`).
                 let recent =
                     access.claims.auth_time.is_some_and(|t| self.now - t <= super::mfa::RECENT_AUTH_SECONDS);
                 if !recent {

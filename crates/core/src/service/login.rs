@@ -48,13 +48,18 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
             }
             other => other?,
         };
-        super::limits::login_succeeded(&self.counters, &guard).await?;
+        // With a second factor the account's failures (wrong codes included) are cleared only when the
+        // second step succeeds: a correct password alone must not reset the count of wrong codes.
+        let second_factor = self.store.totp(&user.id).await?.is_some_and(|t| t.enabled_at.is_some());
+        if !second_factor {
+            super::limits::login_succeeded(&self.counters, &guard).await?;
+        }
         if user.disabled {
             return Err(AuthError::AccountDisabled);
         }
         self.check_verified(&user)?;
         // A second factor: no session yet, only the pending login's `mfa_token`.
-        if let Some(pending) = self.second_factor_challenge(&user).await? {
+        if let Some(pending) = self.second_factor_challenge(&user, second_factor).await? {
             return Err(pending);
         }
         let new_hash = needs_rehash.then(|| config.hasher.hash(&request.password));

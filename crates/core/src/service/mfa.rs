@@ -8,7 +8,7 @@
 //!   code by a conditional write of its `used_at` (exactly once under concurrency). Wrong codes count
 //!   against the account like failed logins (the same progressive delay) [RFC 4226 §7.3].
 //! - Disabling needs a current code; new recovery codes need a sign-in within the last 10 minutes or a
-//!   current code [ASVS 6.8 re-authentication].
+//!   current code [ASVS 5.0 7.5.1 re-authentication].
 
 use super::{limits, Auth, ClientInfo, TokenResponse};
 use crate::error::AuthError;
@@ -65,6 +65,11 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
     /// D1: one read, one write.
     pub async fn totp_setup(&self, access: &VerifiedAccess) -> Result<TotpSetup, AuthError> {
         let key = self.mfa_key()?;
+        // Adding an authenticator is a sensitive change: a sign-in within the last 10 minutes, so a
+        // stolen, older access token cannot attach its own [ASVS 5.0 7.5.1].
+        if access.claims.auth_time.is_none_or(|t| self.now - t > RECENT_AUTH_SECONDS) {
+            return Err(AuthError::ReauthenticationRequired);
+        }
         let user = self.live_user(access).await?;
         let mut secret = [0u8; totp::SECRET_LEN];
         crate::random::fill(&mut secret);
@@ -106,7 +111,7 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
         factor: &SecondFactor,
     ) -> Result<(), AuthError> {
         let user = self.live_user(access).await?;
-        self.check_factor(&user.id, factor).await?;
+        self.check_counted(&user.id, factor).await?;
         self.store.remove_factors(&user.id).await?;
         Ok(())
     }
@@ -120,7 +125,7 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
     ) -> Result<RecoveryCodes, AuthError> {
         let user = self.live_user(access).await?;
         match factor {
-            Some(f) => self.check_factor(&user.id, f).await?,
+            Some(f) => self.check_counted(&user.id, f).await?,
             None => {
                 if !self.is_enabled(&user.id).await? {
                     return Err(AuthError::MfaNotEnabled);
@@ -141,8 +146,9 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
     pub(super) async fn second_factor_challenge(
         &self,
         user: &crate::user::User,
+        enabled: bool,
     ) -> Result<Option<AuthError>, AuthError> {
-        let purpose = if self.is_enabled(&user.id).await? {
+        let purpose = if enabled {
             ChallengePurpose::Login
         } else if self.config.mfa.required_roles.iter().any(|r| r == &user.role) {
             ChallengePurpose::Enroll
@@ -185,7 +191,8 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
                 role: user.role,
                 username: user.username,
                 amr: None,
-                auth_time: None,
+                // The password of this login was checked when the enrolment token was issued.
+                auth_time: Some(challenge.created_at),
             },
             issued_at: challenge.created_at,
             expires_at: challenge.expires_at,
@@ -268,7 +275,17 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
         }
     }
 
-    /// A wrong code outside a login (enabling): counted against the account like a failed login.
+    /// `check_factor`, a wrong code counted against the account like a failed login (so a stolen
+    /// access token cannot guess codes at these endpoints without limit) [RFC 4226 §7.3].
+    async fn check_counted(&self, user_id: &str, factor: &SecondFactor) -> Result<(), AuthError> {
+        match self.check_factor(user_id, factor).await {
+            Err(AuthError::MfaCodeInvalid) => Err(self.wrong_code(user_id).await),
+            other => other,
+        }
+    }
+
+    /// A wrong code outside a login (enabling, disabling, new recovery codes): counted against the
+    /// account like a failed login.
     async fn wrong_code(&self, user_id: &str) -> AuthError {
         let account = limits::account_subject(Some(user_id), &LoginName::Username(String::new()));
         match limits::check_login(self.config, &self.counters, "unknown", &account, self.now).await {
