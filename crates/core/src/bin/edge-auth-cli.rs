@@ -77,14 +77,21 @@ fn read_password() -> Result<String, String> {
     Ok(password)
 }
 
-/// An idempotent upsert: creates the user, or resets its password and role and re-enables it.
-/// Every value is validated above to contain no quote; `sql_str` escapes anyway.
+/// An idempotent upsert: creates the user, or resets its password and role and re-enables it. An
+/// `--email` given is set (the operator typed it, so it counts as verified); without one, the stored
+/// address stays. Every value is validated above to contain no quote; `sql_str` escapes anyway.
 fn upsert_sql(username: &str, email: Option<&str>, role: &str, hash: &str) -> String {
     let id = edge_auth_core::random::id();
+    let verified = if email.is_some() { "unixepoch()" } else { "NULL" };
     let email = email.map(sql_str).unwrap_or_else(|| "NULL".into());
     format!(
-        "INSERT INTO users (id, username, email, role, password_hash) VALUES ({}, {}, {email}, {}, {}) \
+        "INSERT INTO users (id, username, email, email_verified_at, role, password_hash) \
+         VALUES ({}, {}, {email}, {verified}, {}, {}) \
          ON CONFLICT (username) DO UPDATE SET password_hash = excluded.password_hash, role = excluded.role, \
+         email = COALESCE(excluded.email, users.email), \
+         email_verified_at = CASE WHEN excluded.email IS NULL THEN users.email_verified_at \
+           WHEN users.email IS excluded.email THEN COALESCE(users.email_verified_at, unixepoch()) \
+           ELSE unixepoch() END, \
          disabled = 0, updated_at = unixepoch();",
         sql_str(&id),
         sql_str(username),
