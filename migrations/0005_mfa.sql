@@ -33,7 +33,10 @@ CREATE TABLE mfa_challenges (
   used_at     INTEGER,
   -- 'login': the second step of a login; 'enroll': a role that must have a second factor
   -- (MFA_REQUIRED_ROLES) setting one up, which only the TOTP set-up endpoints accept.
-  purpose     TEXT NOT NULL DEFAULT 'login' CHECK (purpose IN ('login', 'enroll'))
+  purpose     TEXT NOT NULL DEFAULT 'login' CHECK (purpose IN ('login', 'enroll')),
+  -- The upgraded PHC hash when the stored one is below the configured cost: the password is known
+  -- only at the first step, so the upgrade waits here for the second (a hash, never the password).
+  new_hash    TEXT
 );
 
 -- How the session's login was authenticated (RFC 8176 amr values, comma-separated) and when.

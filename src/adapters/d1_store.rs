@@ -307,6 +307,7 @@ struct ChallengeRow {
     created_at: i64,
     expires_at: i64,
     purpose: String,
+    new_hash: Option<String>,
 }
 
 impl Factors for D1Store {
@@ -403,14 +404,15 @@ impl Factors for D1Store {
 
     async fn create_challenge(&self, challenge: &MfaChallenge) -> Result<(), AuthError> {
         self.changes(
-            "INSERT INTO mfa_challenges (token_hash, user_id, created_at, expires_at, purpose) \
-             VALUES (?1, ?2, ?3, ?4, ?5)",
+            "INSERT INTO mfa_challenges (token_hash, user_id, created_at, expires_at, purpose, new_hash) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             &[
                 s(&challenge.token_hash),
                 s(&challenge.user_id),
                 n(challenge.created_at),
                 n(challenge.expires_at),
                 s(challenge.purpose.as_str()),
+                opt(challenge.new_hash.as_deref()),
             ],
         )
         .await?;
@@ -418,7 +420,8 @@ impl Factors for D1Store {
     }
 
     async fn find_challenge(&self, token_hash: &str) -> Result<Option<MfaChallenge>, AuthError> {
-        let sql = "SELECT token_hash, user_id, created_at, expires_at, purpose FROM mfa_challenges \
+        let sql =
+            "SELECT token_hash, user_id, created_at, expires_at, purpose, new_hash FROM mfa_challenges \
                    WHERE token_hash = ?1 AND used_at IS NULL";
         Ok(first::<ChallengeRow>(self.statement(sql, &[s(token_hash)])?).await?.map(|r| MfaChallenge {
             token_hash: r.token_hash,
@@ -426,6 +429,7 @@ impl Factors for D1Store {
             created_at: r.created_at,
             expires_at: r.expires_at,
             purpose: if r.purpose == "enroll" { ChallengePurpose::Enroll } else { ChallengePurpose::Login },
+            new_hash: r.new_hash,
         }))
     }
 

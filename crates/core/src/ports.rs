@@ -86,6 +86,8 @@ pub struct MfaChallenge {
     pub expires_at: i64,
     /// What the token may do.
     pub purpose: ChallengePurpose,
+    /// An upgraded password hash to store when the login completes (rehash on login).
+    pub new_hash: Option<String>,
 }
 
 /// What an `mfa_token` may do.

@@ -59,10 +59,10 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
         }
         self.check_verified(&user)?;
         // A second factor: no session yet, only the pending login's `mfa_token`.
-        if let Some(pending) = self.second_factor_challenge(&user, second_factor).await? {
+        let new_hash = needs_rehash.then(|| config.hasher.hash(&request.password));
+        if let Some(pending) = self.second_factor_challenge(&user, second_factor, new_hash.clone()).await? {
             return Err(pending);
         }
-        let new_hash = needs_rehash.then(|| config.hasher.hash(&request.password));
         let session = self.new_session(&user.id, client);
         let record = LoginRecord { user_id: &user.id, now, new_hash: new_hash.as_deref() };
         self.store.start_session(&record, &session).await?;

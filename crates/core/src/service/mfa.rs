@@ -147,6 +147,7 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
         &self,
         user: &crate::user::User,
         enabled: bool,
+        new_hash: Option<String>,
     ) -> Result<Option<AuthError>, AuthError> {
         let purpose = if enabled {
             ChallengePurpose::Login
@@ -162,6 +163,7 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
             created_at: self.now,
             expires_at: self.now + CHALLENGE_SECONDS,
             purpose,
+            new_hash,
         };
         self.store.create_challenge(&challenge).await?;
         Ok(Some(match purpose {
@@ -231,7 +233,8 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
             None => return Err(AuthError::MfaTokenInvalid),
         };
         let session = self.new_session_with(&user.id, client, &["pwd", "otp"]);
-        let record = LoginRecord { user_id: &user.id, now: self.now, new_hash: None };
+        let record =
+            LoginRecord { user_id: &user.id, now: self.now, new_hash: challenge.new_hash.as_deref() };
         self.store.start_session(&record, &session).await?;
         self.token_response(&user, &session, session.generation)
     }

@@ -948,3 +948,88 @@ fn rate_limit_counters_live_under_the_kv_key_names() {
         assert!(counters.values.borrow().contains_key(&key), "{key}");
     }
 }
+
+// ---- second factor --------------------------------------------------------------------------------
+
+/// A config with an MFA key, a user `carol` with TOTP enabled at `NOW`, and her raw secret.
+fn with_totp() -> (Config, MemoryStore, Vec<u8>) {
+    let c = config_with(&[
+        ("MFA_ENCRYPTION_KEY", "TU1NTU1NTU1NTU1NTU1NTU1NTU1NTU1NTU1NTU1NTU0"),
+        ("PASSWORD_ITERATIONS", "2000"),
+    ]);
+    let store = MemoryStore::with_user(&c, "carol", "correct horse", "user");
+    let tokens = do_login(&c, &store, "carol", "correct horse");
+    let (kv, counters) = (MemoryRevocations::default(), MemoryCounters::default());
+    let auth = at(&c, &store, &kv, &counters, NOW);
+    let access = block_on(auth.authenticate(&tokens.access_token)).unwrap();
+    let setup = block_on(auth.totp_setup(&access)).unwrap();
+    let secret = data_encoding::BASE32_NOPAD.decode(setup.secret.as_bytes()).unwrap();
+    let code = format!("{:06}", crate::totp::code(&secret, crate::totp::step_at(NOW) - 1));
+    block_on(auth.totp_enable(&access, &code)).unwrap();
+    (c, store, secret)
+}
+
+fn pending_login(c: &Config, store: &MemoryStore, now: i64) -> String {
+    let e = block_on(
+        at(c, store, &MemoryRevocations::default(), &MemoryCounters::default(), now)
+            .login(&login_req("carol", "correct horse"), &ClientInfo::default()),
+    )
+    .unwrap_err();
+    match e {
+        AuthError::MfaRequired { mfa_token, methods } => {
+            assert_eq!(methods, vec!["totp", "recovery_code"]);
+            mfa_token
+        }
+        other => panic!("expected mfa_required, got {other:?}"),
+    }
+}
+
+#[test]
+fn an_mfa_token_works_for_five_minutes_and_not_a_second_longer() {
+    let (c, store, secret) = with_totp();
+    let verify_at = |token: &str, t: i64| {
+        let code =
+            mfa::SecondFactor::Totp(format!("{:06}", crate::totp::code(&secret, crate::totp::step_at(t))));
+        block_on(at(&c, &store, &MemoryRevocations::default(), &MemoryCounters::default(), t).mfa_verify(
+            token,
+            &code,
+            &ClientInfo::default(),
+        ))
+    };
+    let late = pending_login(&c, &store, NOW + 60);
+    assert_eq!(verify_at(&late, NOW + 60 + mfa::CHALLENGE_SECONDS).unwrap_err(), AuthError::MfaTokenInvalid);
+    let in_time = pending_login(&c, &store, NOW + 600);
+    let tokens = verify_at(&in_time, NOW + 600 + mfa::CHALLENGE_SECONDS - 1).unwrap();
+    assert!(!tokens.access_token.is_empty());
+}
+
+#[test]
+fn a_pending_login_yields_no_session_and_no_token() {
+    let (c, store, _) = with_totp();
+    let before = block_on(store.list_sessions(&store.get("carol").id, NOW + 30)).unwrap().len();
+    let token = pending_login(&c, &store, NOW + 30);
+    assert_eq!(block_on(store.list_sessions(&store.get("carol").id, NOW + 30)).unwrap().len(), before);
+    let (kv, counters) = (MemoryRevocations::default(), MemoryCounters::default());
+    let auth = at(&c, &store, &kv, &counters, NOW + 30);
+    assert_eq!(block_on(auth.authenticate(&token)).unwrap_err(), AuthError::TokenInvalid);
+}
+
+#[test]
+fn a_weak_hash_of_an_account_with_a_second_factor_is_upgraded_when_the_login_completes() {
+    let (c, store, secret) = with_totp();
+    let weak = crate::password::PasswordHasher::new(1_000).unwrap().hash("correct horse");
+    store.update("carol", |u| u.password_hash = weak.clone());
+    let token = pending_login(&c, &store, NOW + 30);
+    assert_eq!(store.get("carol").password_hash, weak, "not before the second step");
+    let code =
+        mfa::SecondFactor::Totp(format!("{:06}", crate::totp::code(&secret, crate::totp::step_at(NOW + 30))));
+    block_on(at(&c, &store, &MemoryRevocations::default(), &MemoryCounters::default(), NOW + 30).mfa_verify(
+        &token,
+        &code,
+        &ClientInfo::default(),
+    ))
+    .unwrap();
+    let stored = store.get("carol").password_hash;
+    assert_ne!(stored, weak);
+    assert!(stored.contains("i=2000,"), "{stored}");
+}
