@@ -25,7 +25,9 @@ mod email;
 
 const USER_COLUMNS: &str = "u.id, u.number, u.username, u.email, u.display_name, u.role, u.password_hash, \
                             u.disabled, u.created_at, u.updated_at, u.last_login_at, u.first_name, \
-                            u.last_name, u.phone, u.document_id, u.email_verified_at, u.pending_email";
+                            u.last_name, u.phone, u.document_id, u.email_verified_at, u.pending_email, \
+                            (SELECT COUNT(*) FROM mfa_totp t WHERE t.user_id = u.id \
+                             AND t.enabled_at IS NOT NULL) AS second_factor";
 const SESSION_COLUMNS: &str = "s.id AS s_id, s.user_id AS s_user_id, s.seed AS s_seed, \
     s.generation AS s_generation, s.rotated_at AS s_rotated_at, s.created_at AS s_created_at, \
     s.last_used_at AS s_last_used_at, s.expires_at AS s_expires_at, s.user_agent AS s_user_agent, \
@@ -55,6 +57,8 @@ struct UserRow {
     document_id: Option<String>,
     email_verified_at: Option<i64>,
     pending_email: Option<String>,
+    /// 1 when an enabled TOTP authenticator exists (USER_COLUMNS' subquery).
+    second_factor: i64,
 }
 
 impl From<UserRow> for User {
@@ -79,6 +83,7 @@ impl From<UserRow> for User {
             },
             email_verified_at: r.email_verified_at,
             pending_email: r.pending_email,
+            second_factor: r.second_factor != 0,
         }
     }
 }

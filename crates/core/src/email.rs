@@ -11,7 +11,6 @@
 use crate::error::AuthError;
 use crate::user::User;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 /// Longest token looked up: ours are 43 characters; anything much longer is refused unhashed.
 pub const MAX_TOKEN_LEN: usize = 128;
@@ -90,10 +89,8 @@ impl<T: EmailStore + ?Sized> EmailStore for &T {
     }
 }
 
-/// Verification tokens are stored as hex SHA-256, like reset tokens [ASVS 7.2.3].
-pub fn hash_token(token: &str) -> String {
-    Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
-}
+/// Verification tokens are stored as their hash, like reset tokens.
+pub use crate::random::hash_token;
 
 /// `{"type": "verify_email", "to", "username", "link", "expires_at"}`.
 #[derive(Clone, Serialize)]

@@ -16,6 +16,15 @@ pub fn id() -> String {
     token(16)
 }
 
+/// How a single-use secret made here (reset and verification tokens, `mfa_token`s, recovery codes) is
+/// stored and looked up: only its SHA-256, hex [ASVS 7.2.3]. The tokens carry 256 random bits, which no
+/// salt or slow hash would protect further; recovery codes carry 50 (docs/security.md, "Second factor",
+/// says what that leaves).
+pub fn hash_token(token: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// `bytes` random bytes, base64url without padding.
 pub fn token(bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];

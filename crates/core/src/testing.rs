@@ -155,6 +155,12 @@ impl Factors for MemoryStore {
 }
 
 impl MemoryStore {
+    /// The user as D1 reads it: with `second_factor` from the TOTP table.
+    fn with_factor(&self, user: &User) -> User {
+        let second_factor = self.totp.borrow().get(&user.id).is_some_and(|t| t.enabled_at.is_some());
+        User { second_factor, ..user.clone() }
+    }
+
     pub fn with_user(config: &Config, username: &str, password: &str, role: &str) -> Self {
         let store = MemoryStore::default();
         store.add_user(config, username, password, role);
@@ -179,6 +185,7 @@ impl MemoryStore {
             details: Default::default(),
             email_verified_at: None,
             pending_email: None,
+            second_factor: false,
         });
         id
     }
@@ -215,11 +222,11 @@ impl Store for MemoryStore {
                 LoginName::Username(n) => u.username.eq_ignore_ascii_case(n),
                 LoginName::Email(e) => u.email.as_deref() == Some(e.as_str()),
             })
-            .cloned())
+            .map(|u| self.with_factor(u)))
     }
 
     async fn find_user(&self, id: &str) -> Result<Option<User>, AuthError> {
-        Ok(self.users.borrow().iter().find(|u| u.id == id).cloned())
+        Ok(self.users.borrow().iter().find(|u| u.id == id).map(|u| self.with_factor(u)))
     }
 
     async fn start_session(&self, login: &LoginRecord<'_>, session: &Session) -> Result<(), AuthError> {

@@ -50,6 +50,9 @@ pub struct User {
     pub email_verified_at: Option<i64>,
     /// A requested new address, kept apart until its link is followed (`users.pending_email`).
     pub pending_email: Option<String>,
+    /// Whether the user has an enabled TOTP authenticator: read with the user, so that a login needs
+    /// no second query to know whether to ask for it.
+    pub second_factor: bool,
 }
 
 /// The user object of every response (docs/openapi.json), as the user sees it.
@@ -167,6 +170,7 @@ mod tests {
             details: Default::default(),
             email_verified_at: None,
             pending_email: Some("new@example.com".into()),
+            second_factor: false,
         };
         let plain = serde_json::to_string(&u.view()).unwrap();
         let admin = serde_json::to_string(&u.admin_view()).unwrap();

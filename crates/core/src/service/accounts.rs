@@ -10,7 +10,6 @@ use crate::ports::{Counters, ResetRecord, Revocations, Store};
 use crate::token::VerifiedAccess;
 use crate::user::{rfc3339, User};
 use crate::validate::LoginName;
-use sha2::{Digest, Sha256};
 
 /// Longest reset token looked up: ours are 43 characters (32 random bytes, base64url); anything much
 /// longer is not one, and is refused without hashing it or asking D1.
@@ -56,10 +55,7 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
         client: &ClientInfo,
     ) -> Result<TokenResponse, AuthError> {
         let (config, now) = (self.config, self.now);
-        let user = match self.store.find_user(&access.claims.sub).await? {
-            Some(u) if !u.disabled => u,
-            _ => return Err(AuthError::TokenInvalid),
-        };
+        let user = self.caller(access).await?;
         let ip = client.ip.as_deref().unwrap_or("unknown");
         let name = LoginName::Username(user.username.clone());
         let account = super::limits::account_subject(Some(&user.id), &name);
@@ -123,7 +119,7 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
         let expires_at = self.now.saturating_add(self.config.reset_ttl_seconds as i64);
         self.store
             .create_reset(&ResetRecord {
-                token_hash: hash_reset_token(&token),
+                token_hash: crate::random::hash_token(&token),
                 user_id: user.id.clone(),
                 created_at: self.now,
                 expires_at,
@@ -152,7 +148,7 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
         if request.token.len() > MAX_RESET_TOKEN_LEN {
             return Err(AuthError::ResetTokenInvalid);
         }
-        let token_hash = hash_reset_token(&request.token);
+        let token_hash = crate::random::hash_token(&request.token);
         let (reset, user) = self.store.find_reset(&token_hash).await?.ok_or(AuthError::ResetTokenInvalid)?;
         if reset.used_at.is_some() || now >= reset.expires_at || user.disabled {
             return Err(AuthError::ResetTokenInvalid);
@@ -167,11 +163,6 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
         self.store.replace_password(&user.id, &config.hasher.hash(&request.new_password), now, None).await?;
         self.end_all_sessions(&user.id, None).await.map(drop)
     }
-}
-
-/// Reset tokens are stored as SHA-256 (hex): 256 random bits need no slow hash [ASVS 7.2.3].
-pub fn hash_reset_token(token: &str) -> String {
-    Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn one_field(e: FieldError) -> AuthError {

@@ -136,7 +136,7 @@ impl<S: Store + EmailStore, R: Revocations, C: Counters> Auth<'_, S, R, C> {
         request: &UpdateMeRequest,
         origin: &str,
     ) -> Result<(UserView, Vec<Mail>), AuthError> {
-        let mut user = self.active_user(access).await?;
+        let mut user = self.caller(access).await?;
         let mut patch = ProfilePatch { display_name: request.display_name.clone(), pending_email: None };
         let mut new_address = None;
         match &request.email {
@@ -148,9 +148,7 @@ impl<S: Store + EmailStore, R: Revocations, C: Counters> Auth<'_, S, R, C> {
             Some(e) => {
                 // A new address is a sensitive change: it needs a sign-in within the last 10 minutes
                 // [ASVS 5.0 7.5.1 re-authentication] (the token's `auth_time`).
-                let recent =
-                    access.claims.auth_time.is_some_and(|t| self.now - t <= super::mfa::RECENT_AUTH_SECONDS);
-                if !recent {
+                if !self.signed_in_recently(access) {
                     return Err(AuthError::ReauthenticationRequired);
                 }
                 if let Some(other) = self.store.find_user_by_login(&LoginName::Email(e.clone())).await? {
@@ -221,19 +219,12 @@ impl<S: Store + EmailStore, R: Revocations, C: Counters> Auth<'_, S, R, C> {
         access: &VerifiedAccess,
         origin: &str,
     ) -> Result<Option<VerifyMail>, AuthError> {
-        let user = self.active_user(access).await?;
+        let user = self.caller(access).await?;
         let target =
             user.pending_email.clone().or_else(|| user.email.clone().filter(|_| !user.email_verified()));
         let Some(address) = target else { return Ok(None) };
         self.count_mail(&user).await?;
         Ok(Some(self.issue(&user, &address, origin).await?))
-    }
-
-    async fn active_user(&self, access: &VerifiedAccess) -> Result<User, AuthError> {
-        match self.store.find_user(&access.claims.sub).await? {
-            Some(u) if !u.disabled => Ok(u),
-            _ => Err(AuthError::TokenInvalid),
-        }
     }
 
     /// One more verification mail for this user (`RATE_LIMIT_VERIFY_EMAIL`), or 429.

@@ -50,7 +50,7 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
         };
         // With a second factor the account's failures (wrong codes included) are cleared only when the
         // second step succeeds: a correct password alone must not reset the count of wrong codes.
-        let second_factor = self.store.totp(&user.id).await?.is_some_and(|t| t.enabled_at.is_some());
+        let second_factor = user.second_factor;
         if !second_factor {
             super::limits::login_succeeded(&self.counters, &guard).await?;
         }
@@ -87,9 +87,21 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
     /// `GET /auth/profile`: the caller, read fresh from D1. A deleted or disabled user is 401 even
     /// while the token has not expired.
     pub async fn profile(&self, access: &VerifiedAccess) -> Result<UserView, AuthError> {
+        Ok(self.caller(access).await?.view())
+    }
+
+    /// The caller's user, read fresh from D1: a deleted or disabled user is 401 `token_invalid` even
+    /// while its access token has not expired. D1: one read.
+    pub(super) async fn caller(&self, access: &VerifiedAccess) -> Result<User, AuthError> {
         match self.store.find_user(&access.claims.sub).await? {
-            Some(user) if !user.disabled => Ok(user.view()),
+            Some(user) if !user.disabled => Ok(user),
             _ => Err(AuthError::TokenInvalid),
         }
+    }
+
+    /// Whether the caller signed in within the last 10 minutes (the token's `auth_time`): what a
+    /// sensitive change without a fresh code needs [ASVS 5.0 7.5.1].
+    pub(super) fn signed_in_recently(&self, access: &VerifiedAccess) -> bool {
+        access.claims.auth_time.is_some_and(|t| self.now - t <= super::mfa::RECENT_AUTH_SECONDS)
     }
 }

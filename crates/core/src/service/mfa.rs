@@ -13,12 +13,12 @@
 use super::{limits, Auth, ClientInfo, TokenResponse};
 use crate::error::AuthError;
 use crate::ports::{ChallengePurpose, Counters, LoginRecord, MfaChallenge, Revocations, Store};
+use crate::random::hash_token;
 use crate::roles::{self, Permission};
 use crate::token::VerifiedAccess;
 use crate::totp;
 use crate::validate::LoginName;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 /// How long an `mfa_token` lives.
 pub const CHALLENGE_SECONDS: i64 = 5 * 60;
@@ -67,10 +67,10 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
         let key = self.mfa_key()?;
         // Adding an authenticator is a sensitive change: a sign-in within the last 10 minutes, so a
         // stolen, older access token cannot attach its own [ASVS 5.0 7.5.1].
-        if access.claims.auth_time.is_none_or(|t| self.now - t > RECENT_AUTH_SECONDS) {
+        if !self.signed_in_recently(access) {
             return Err(AuthError::ReauthenticationRequired);
         }
-        let user = self.live_user(access).await?;
+        let user = self.caller(access).await?;
         let mut secret = [0u8; totp::SECRET_LEN];
         crate::random::fill(&mut secret);
         let sealed = crate::sealed::seal(key, &user.id, &secret);
@@ -87,7 +87,7 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
     /// `POST /mfa/totp/enable {code}`: the first code proves the app works; returns the recovery codes.
     /// D1: one read, one batch.
     pub async fn totp_enable(&self, access: &VerifiedAccess, code: &str) -> Result<RecoveryCodes, AuthError> {
-        let user = self.live_user(access).await?;
+        let user = self.caller(access).await?;
         let record = match self.store.totp(&user.id).await? {
             Some(r) if r.enabled_at.is_some() => return Err(AuthError::MfaAlreadyEnabled),
             Some(r) => r,
@@ -110,7 +110,7 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
         access: &VerifiedAccess,
         factor: &SecondFactor,
     ) -> Result<(), AuthError> {
-        let user = self.live_user(access).await?;
+        let user = self.caller(access).await?;
         self.check_counted(&user.id, factor).await?;
         self.store.remove_factors(&user.id).await?;
         Ok(())
@@ -123,15 +123,14 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
         access: &VerifiedAccess,
         factor: Option<&SecondFactor>,
     ) -> Result<RecoveryCodes, AuthError> {
-        let user = self.live_user(access).await?;
+        let user = self.caller(access).await?;
         match factor {
             Some(f) => self.check_counted(&user.id, f).await?,
             None => {
                 if !self.is_enabled(&user.id).await? {
                     return Err(AuthError::MfaNotEnabled);
                 }
-                let recent = access.claims.auth_time.is_some_and(|t| self.now - t <= RECENT_AUTH_SECONDS);
-                if !recent {
+                if !self.signed_in_recently(access) {
                     return Err(AuthError::ReauthenticationRequired);
                 }
             }
@@ -158,7 +157,7 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
         };
         let token = crate::random::token(32);
         let challenge = MfaChallenge {
-            token_hash: hash(&token),
+            token_hash: hash_token(&token),
             user_id: user.id.clone(),
             created_at: self.now,
             expires_at: self.now + CHALLENGE_SECONDS,
@@ -175,7 +174,7 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
     /// The caller of the TOTP set-up endpoints when it holds an enrolment `mfa_token` instead of an
     /// access token: a stand-in for the access token, for those two endpoints only.
     pub async fn enrolling(&self, mfa_token: &str) -> Result<VerifiedAccess, AuthError> {
-        let challenge = match self.store.find_challenge(&hash(mfa_token)).await? {
+        let challenge = match self.store.find_challenge(&hash_token(mfa_token)).await? {
             Some(c) if c.expires_at > self.now && c.purpose == ChallengePurpose::Enroll => c,
             _ => return Err(AuthError::TokenInvalid),
         };
@@ -209,7 +208,7 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
         factor: &SecondFactor,
         client: &ClientInfo,
     ) -> Result<TokenResponse, AuthError> {
-        let token_hash = hash(mfa_token);
+        let token_hash = hash_token(mfa_token);
         let challenge = match self.store.find_challenge(&token_hash).await? {
             Some(c) if c.expires_at > self.now && c.purpose == ChallengePurpose::Login => c,
             _ => return Err(AuthError::MfaTokenInvalid),
@@ -268,7 +267,9 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
                 }
             }
             SecondFactor::Recovery(code) => {
-                self.store.burn_recovery_code(user_id, &hash(&normalize_recovery(code)), self.now).await?
+                self.store
+                    .burn_recovery_code(user_id, &hash_token(&normalize_recovery(code)), self.now)
+                    .await?
             }
         };
         if accepted {
@@ -305,13 +306,6 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
             AuthError::Unavailable("a TOTP secret does not open (MFA_ENCRYPTION_KEY changed?)".into())
         })
     }
-
-    async fn live_user(&self, access: &VerifiedAccess) -> Result<crate::user::User, AuthError> {
-        match self.store.find_user(&access.claims.sub).await? {
-            Some(u) if !u.disabled => Ok(u),
-            _ => Err(AuthError::TokenInvalid),
-        }
-    }
 }
 
 /// 10 codes like `ABCDE-FGHJK` (base32: 50 bits each) and their hashes.
@@ -322,7 +316,7 @@ fn new_recovery_codes() -> (Vec<String>, Vec<String>) {
             crate::random::fill(&mut bytes);
             let text = &totp::base32(&bytes)[..10];
             let code = format!("{}-{}", &text[..5], &text[5..]);
-            let h = hash(&normalize_recovery(&code));
+            let h = hash_token(&normalize_recovery(&code));
             (code, h)
         })
         .unzip()
@@ -331,10 +325,6 @@ fn new_recovery_codes() -> (Vec<String>, Vec<String>) {
 /// A recovery code as compared: upper case, without spaces or dashes (people type them loosely).
 fn normalize_recovery(code: &str) -> String {
     code.chars().filter(|c| c.is_ascii_alphanumeric()).map(|c| c.to_ascii_uppercase()).collect()
-}
-
-fn hash(text: &str) -> String {
-    Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]
@@ -351,7 +341,7 @@ mod tests {
         assert_eq!(unique.len(), RECOVERY_CODES);
         for (code, h) in codes.iter().zip(&hashes) {
             assert_eq!(code.len(), 11, "{code}");
-            assert_eq!(&hash(&normalize_recovery(&code.to_lowercase().replace('-', " "))), h);
+            assert_eq!(&hash_token(&normalize_recovery(&code.to_lowercase().replace('-', " "))), h);
         }
     }
 }

@@ -177,6 +177,7 @@ impl NewAccount {
             details: self.details,
             email_verified_at: None,
             pending_email: None,
+            second_factor: false,
         }
     }
 }
@@ -487,6 +488,7 @@ impl ImportedUser {
             details: Default::default(),
             email_verified_at: self.email_verified.then_some(now),
             pending_email: None,
+            second_factor: false,
         }
     }
 }
@@ -714,6 +716,7 @@ mod tests {
             details: Default::default(),
             email_verified_at: None,
             pending_email: None,
+            second_factor: false,
         };
         let cursor = super::super::admin::encode_cursor(&user);
         let q = ListUsersQuery::parse(None, Some(&cursor), None).unwrap();
