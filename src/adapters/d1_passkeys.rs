@@ -84,7 +84,11 @@ impl Passkeys for D1Store {
         let sql = format!(
             "SELECT {PASSKEY_COLUMNS} FROM passkeys p WHERE p.user_id = ?1 ORDER BY p.created_at DESC, p.rowid DESC"
         );
-        all::<PasskeyRow>(self.statement(&sql, &[s(user_id)])?).await?.into_iter().map(TryInto::try_into).collect()
+        all::<PasskeyRow>(self.statement(&sql, &[s(user_id)])?)
+            .await?
+            .into_iter()
+            .map(TryInto::try_into)
+            .collect()
     }
 
     async fn find_passkey(&self, id: &str) -> Result<Option<(PasskeyRecord, User)>, AuthError> {
@@ -143,7 +147,10 @@ impl Passkeys for D1Store {
 
     async fn rename_passkey(&self, user_id: &str, id: &str, name: &str) -> Result<bool, AuthError> {
         let changed = self
-            .changes("UPDATE passkeys SET name = ?3 WHERE id = ?1 AND user_id = ?2", &[s(id), s(user_id), s(name)])
+            .changes(
+                "UPDATE passkeys SET name = ?3 WHERE id = ?1 AND user_id = ?2",
+                &[s(id), s(user_id), s(name)],
+            )
             .await?;
         Ok(changed == 1)
     }
@@ -161,9 +168,10 @@ impl Passkeys for D1Store {
         if changed == 1 {
             return Ok(PasskeyDeletion::Deleted);
         }
-        let still = first::<serde_json::Value>(
-            self.statement("SELECT 1 AS one FROM passkeys WHERE id = ?1 AND user_id = ?2", &[s(id), s(user_id)])?,
-        )
+        let still = first::<serde_json::Value>(self.statement(
+            "SELECT 1 AS one FROM passkeys WHERE id = ?1 AND user_id = ?2",
+            &[s(id), s(user_id)],
+        )?)
         .await?;
         Ok(if still.is_some() { PasskeyDeletion::LastFactor } else { PasskeyDeletion::NotFound })
     }
@@ -209,8 +217,9 @@ impl Passkeys for D1Store {
             &[s(challenge_hash), n(now)],
         )?;
         let Some(r) = first::<ChallengeRow>(statement).await? else { return Ok(None) };
-        let purpose = WebauthnPurpose::parse(&r.purpose)
-            .ok_or_else(|| AuthError::Unavailable(format!("D1 row: webauthn_challenges.purpose {:?}", r.purpose)))?;
+        let purpose = WebauthnPurpose::parse(&r.purpose).ok_or_else(|| {
+            AuthError::Unavailable(format!("D1 row: webauthn_challenges.purpose {:?}", r.purpose))
+        })?;
         Ok(Some(WebauthnChallenge {
             challenge_hash: r.challenge_hash,
             purpose,

@@ -121,10 +121,7 @@ const AUTH_ROUTES: Table = &[
     ("/passkeys/register", &[("POST", Route::PasskeyRegister, SignedOrEnrolling)]),
     ("/passkeys/login/options", &[("POST", Route::PasskeyLoginOptions, Public)]),
     ("/passkeys/login", &[("POST", Route::PasskeyLogin, Public)]),
-    (
-        "/passkeys/{id}",
-        &[("PATCH", Route::RenamePasskey, Signed), ("DELETE", Route::DeletePasskey, Signed)],
-    ),
+    ("/passkeys/{id}", &[("PATCH", Route::RenamePasskey, Signed), ("DELETE", Route::DeletePasskey, Signed)]),
 ];
 
 /// Absolute paths outside `BASE_PATH`.

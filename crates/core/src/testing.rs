@@ -447,7 +447,8 @@ impl Store for MemoryStore {
 
 impl Passkeys for MemoryStore {
     async fn list_passkeys(&self, user_id: &str) -> Result<Vec<PasskeyRecord>, AuthError> {
-        let mut list: Vec<_> = self.passkeys.borrow().iter().filter(|p| p.user_id == user_id).cloned().collect();
+        let mut list: Vec<_> =
+            self.passkeys.borrow().iter().filter(|p| p.user_id == user_id).cloned().collect();
         list.reverse();
         list.sort_by_key(|p| std::cmp::Reverse(p.created_at));
         Ok(list)
@@ -675,4 +676,9 @@ impl crate::email::EmailStore for MemoryStore {
         }
         Ok(())
     }
+}
+
+/// The relying party of the tests: `localhost`, pages at `http://localhost:8787`.
+pub fn site() -> crate::config::webauthn::Site {
+    config().webauthn.site("http://localhost:8787", "localhost")
 }

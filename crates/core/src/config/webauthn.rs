@@ -84,7 +84,9 @@ pub(super) fn read(
     };
     WebauthnSettings {
         rp_id,
-        rp_name: get("WEBAUTHN_RP_NAME").filter(|v| !v.trim().is_empty()).unwrap_or_else(|| issuer.to_string()),
+        rp_name: get("WEBAUTHN_RP_NAME")
+            .filter(|v| !v.trim().is_empty())
+            .unwrap_or_else(|| issuer.to_string()),
         origins,
         user_verification,
     }

@@ -11,10 +11,10 @@
 //!   current code [ASVS 5.0 7.5.1 re-authentication].
 
 use super::{limits, Auth, ClientInfo, TokenResponse};
+use crate::config::webauthn::Site;
 use crate::error::AuthError;
 use crate::ports::{ChallengePurpose, Counters, LoginRecord, MfaChallenge, Revocations, Store};
 use crate::random::hash_token;
-use crate::config::webauthn::Site;
 use crate::roles::{self, Permission};
 use crate::token::VerifiedAccess;
 use crate::totp;
@@ -169,7 +169,9 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
         };
         self.store.create_challenge(&challenge).await?;
         Ok(Some(match purpose {
-            ChallengePurpose::Login => AuthError::MfaRequired { mfa_token: token, methods: Self::methods_of(user) },
+            ChallengePurpose::Login => {
+                AuthError::MfaRequired { mfa_token: token, methods: Self::methods_of(user) }
+            }
             ChallengePurpose::Enroll => AuthError::MfaEnrollmentRequired { mfa_token: token },
         }))
     }

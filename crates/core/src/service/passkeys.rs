@@ -525,7 +525,9 @@ fn invalid(e: webauthn::WebauthnError) -> AuthError {
 }
 
 /// `POST /passkeys/login/options`'s body: `username` (or `email`), `mfa_token`, or neither.
-pub fn parse_login_options(body: &serde_json::Map<String, serde_json::Value>) -> Result<LoginOptionsFor, AuthError> {
+pub fn parse_login_options(
+    body: &serde_json::Map<String, serde_json::Value>,
+) -> Result<LoginOptionsFor, AuthError> {
     let mut f = crate::validate::Fields::new(body);
     let name = f.optional_str("username");
     let email = f.optional_str("email");
@@ -533,21 +535,21 @@ pub fn parse_login_options(body: &serde_json::Map<String, serde_json::Value>) ->
     f.finish()?;
     match (name.or(email), mfa_token) {
         (None, None) => Ok(LoginOptionsFor::Anyone),
-        (Some(n), None) => crate::validate::login_name(n)
-            .map(LoginOptionsFor::Name)
-            .map_err(|e| AuthError::InvalidRequest { detail: "The request has invalid fields.".into(), errors: vec![e] }),
+        (Some(n), None) => crate::validate::login_name(n).map(LoginOptionsFor::Name).map_err(|e| {
+            AuthError::InvalidRequest { detail: "The request has invalid fields.".into(), errors: vec![e] }
+        }),
         (None, Some(t)) if t.len() <= 128 => Ok(LoginOptionsFor::SecondFactor(t.to_string())),
         (None, Some(_)) => Err(AuthError::MfaTokenInvalid),
-        (Some(_), Some(_)) => Err(AuthError::field(
-            "mfa_token",
-            "invalid_value",
-            "Give `username` or `mfa_token`, not both.",
-        )),
+        (Some(_), Some(_)) => {
+            Err(AuthError::field("mfa_token", "invalid_value", "Give `username` or `mfa_token`, not both."))
+        }
     }
 }
 
 /// The `credential` member of a body: a JSON object (the browser's `credential.toJSON()`).
-pub fn credential_of(body: &serde_json::Map<String, serde_json::Value>) -> Result<&serde_json::Value, AuthError> {
+pub fn credential_of(
+    body: &serde_json::Map<String, serde_json::Value>,
+) -> Result<&serde_json::Value, AuthError> {
     match body.get("credential") {
         Some(v @ serde_json::Value::Object(_)) => Ok(v),
         None | Some(serde_json::Value::Null) => {
