@@ -1,21 +1,27 @@
 //! `Counters` over Workers KV: rate-limit counters (key names: `edge_auth_core::kv_keys`; schema:
-//! docs/storage.md), and the KV calls the revocation adapter shares.
+//! docs/storage.md), and the KV calls the revocation adapter shares; the global failed-login budget
+//! over the optional Rate Limiting binding.
 
 use edge_auth_core::ports::Counters;
 use edge_auth_core::AuthError;
 use std::rc::Rc;
-use worker::{KvError, KvStore};
+use worker::{KvError, KvStore, RateLimiter};
 
 /// KV refuses `expirationTtl` below 60 seconds.
 const MIN_TTL_SECONDS: u64 = 60;
 
+/// The one key every failed password login counts under: the budget is global (per Cloudflare
+/// location: the binding counts per location).
+const FAILED_LOGIN_BUDGET_KEY: &str = "failed-login";
+
 pub struct KvCounters {
     kv: Result<Rc<KvStore>, AuthError>,
+    failed_login_limiter: Option<Rc<RateLimiter>>,
 }
 
 impl KvCounters {
-    pub fn new(kv: Result<Rc<KvStore>, AuthError>) -> Self {
-        KvCounters { kv }
+    pub fn new(kv: Result<Rc<KvStore>, AuthError>, failed_login_limiter: Option<Rc<RateLimiter>>) -> Self {
+        KvCounters { kv, failed_login_limiter }
     }
 
     fn kv(&self) -> Result<&KvStore, AuthError> {
@@ -56,5 +62,18 @@ impl Counters for KvCounters {
 
     async fn delete(&self, key: &str) -> Result<(), AuthError> {
         self.kv()?.delete(key).await.map_err(failed("KV delete"))
+    }
+
+    fn has_failed_login_budget(&self) -> bool {
+        self.failed_login_limiter.is_some()
+    }
+
+    async fn spend_failed_login(&self) -> Result<bool, AuthError> {
+        let Some(limiter) = &self.failed_login_limiter else { return Ok(true) };
+        let outcome = limiter
+            .limit(FAILED_LOGIN_BUDGET_KEY.to_string())
+            .await
+            .map_err(|e| AuthError::Unavailable(format!("failed-login limiter: {e}")))?;
+        Ok(outcome.success)
     }
 }

@@ -23,6 +23,9 @@ pub const D1_BINDING: &str = "DB";
 pub const KV_BINDING: &str = "AUTH_KV";
 /// Optional Cloudflare Rate Limiting binding, an extra layer in front of the KV counters.
 pub const RATE_LIMITER_BINDING: &str = "AUTH_RATE_LIMITER";
+/// Optional Rate Limiting binding: the global failed-login budget (README.md, "Abuse protection").
+/// Without it there is no budget.
+pub const FAILED_LOGIN_LIMITER_BINDING: &str = "LOGIN_FAILURE_LIMITER";
 
 /// The request's bindings, resolved once when the request starts. A missing D1 or KV binding is
 /// kept as its error, so only the endpoints that need it answer 503.
@@ -31,6 +34,7 @@ struct Bindings {
     db: Result<Rc<D1Database>, AuthError>,
     kv: Result<Rc<KvStore>, AuthError>,
     limiter: Option<Rc<RateLimiter>>,
+    failed_login_limiter: Option<Rc<RateLimiter>>,
 }
 
 impl Bindings {
@@ -40,6 +44,7 @@ impl Bindings {
             db: env.d1(D1_BINDING).map(Rc::new).map_err(|_| missing(D1_BINDING)),
             kv: env.kv(KV_BINDING).map(Rc::new).map_err(|_| missing(KV_BINDING)),
             limiter: env.rate_limiter(RATE_LIMITER_BINDING).ok().map(Rc::new),
+            failed_login_limiter: env.rate_limiter(FAILED_LOGIN_LIMITER_BINDING).ok().map(Rc::new),
         }
     }
 }
@@ -84,7 +89,7 @@ impl Platform {
     }
 
     pub fn counters(&self) -> KvCounters {
-        KvCounters::new(self.bindings.kv.clone())
+        KvCounters::new(self.bindings.kv.clone(), self.bindings.failed_login_limiter.clone())
     }
 
     /// The optional Rate Limiting binding (`[[ratelimits]]` in wrangler.toml), keyed by `key`:

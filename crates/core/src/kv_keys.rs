@@ -9,6 +9,7 @@
 //! | `user-not-before:<user id>` | unix seconds, decimal | as above | logout-all, password change/reset, admin disable/role change/delete/revoke (`Revocations::revoke_user_before`) |
 //! | `rl:account:<digest>` | `rate_limit::Failures` as JSON, `{"n": failures, "t": last failure}` | `AccountPolicy::quiet_reset_seconds` (24 h) | failed login or wrong current password (`service::limits`) |
 //! | `rl:<window>:<digest>:<window start>` | count, decimal | until the window ends, at least 60 s | `service::limits` ([`Window`]; `verify-email` counts resent verification mails per user) |
+//! | `rl:global-failed-login` | `1` | 60 s (KV's minimum) | a failed password login that the optional global failed-login budget (the `LOGIN_FAILURE_LIMITER` binding) finds over budget (`service::limits`): password logins answer 429 before hashing while it lives |
 //! | `health:probe` | never written | - | read by the health check only: a miss proves KV answers |
 //!
 //! KV refuses TTLs under 60 s, hence the floors.
@@ -32,6 +33,10 @@ pub const HEALTH_PROBE: &str = "health:probe";
 pub fn account_failures(account: &str) -> String {
     format!("rl:account:{}", subject_digest(account))
 }
+
+/// Present while the global failed-login budget is spent: every password login answers 429 before
+/// any hashing until it expires. Read in the same bulk read as a login's other counters.
+pub const GLOBAL_FAILED_LOGIN: &str = "rl:global-failed-login";
 
 /// The fixed windows of request counters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,6 +90,7 @@ mod tests {
         assert_eq!(revoked_session("teCfDeembls8RnCU84XhCw"), "revoked-session:teCfDeembls8RnCU84XhCw");
         assert_eq!(user_not_before("cy_Qf85n2t-36uoK3yhT4g"), "user-not-before:cy_Qf85n2t-36uoK3yhT4g");
         assert_eq!(HEALTH_PROBE, "health:probe");
+        assert_eq!(GLOBAL_FAILED_LOGIN, "rl:global-failed-login");
     }
 
     #[test]

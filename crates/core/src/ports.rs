@@ -331,6 +331,18 @@ pub trait Counters {
     /// Writes several keys, concurrently. A refused write (KV allows one per second per key) is an error.
     async fn put_many(&self, entries: &[(String, String, u64)]) -> Result<(), AuthError>;
     async fn delete(&self, key: &str) -> Result<(), AuthError>;
+    /// Whether a global failed-login budget is configured (the Worker: the optional
+    /// `LOGIN_FAILURE_LIMITER` Rate Limiting binding). Without one, nothing reads its KV flag and
+    /// [`Counters::spend_failed_login`] is never called.
+    fn has_failed_login_budget(&self) -> bool {
+        false
+    }
+    /// Counts one failed password login against the global budget: `false` once it is spent. (The
+    /// Rate Limiting binding counts and answers in one call and cannot be asked without counting,
+    /// which is why this runs after the hash, on failures only.)
+    async fn spend_failed_login(&self) -> Result<bool, AuthError> {
+        Ok(true)
+    }
 }
 
 // A borrowed adapter is an adapter: the use cases own their handles (`service::Auth`), and a caller
@@ -512,5 +524,11 @@ impl<T: Counters + ?Sized> Counters for &T {
     }
     async fn delete(&self, key: &str) -> Result<(), AuthError> {
         (**self).delete(key).await
+    }
+    fn has_failed_login_budget(&self) -> bool {
+        (**self).has_failed_login_budget()
+    }
+    async fn spend_failed_login(&self) -> Result<bool, AuthError> {
+        (**self).spend_failed_login().await
     }
 }

@@ -581,10 +581,29 @@ pub struct MemoryCounters {
     pub writes: RefCell<u64>,
     /// When set, every write fails (KV refusing: one write per second per key).
     pub refuse_writes: RefCell<bool>,
+    /// The global failed-login budget (the Rate Limiting binding in the Worker): `Some(n)` lets `n`
+    /// more failures through before it answers "over"; `None`, no budget configured.
+    pub failed_login_budget: RefCell<Option<u32>>,
+    /// Calls to `spend_failed_login` so far.
+    pub budget_calls: RefCell<u64>,
+    /// When set, `spend_failed_login` fails (the binding erring).
+    pub budget_unavailable: RefCell<bool>,
+    /// The keys of every bulk read so far, one entry per `get_many`.
+    pub bulk_reads: RefCell<Vec<Vec<String>>>,
+    /// The TTL of every key's last write.
+    pub ttls: RefCell<HashMap<String, u64>>,
+}
+
+impl MemoryCounters {
+    /// Counters with a global failed-login budget of `failures`.
+    pub fn with_failed_login_budget(failures: u32) -> Self {
+        MemoryCounters { failed_login_budget: RefCell::new(Some(failures)), ..Default::default() }
+    }
 }
 
 impl Counters for MemoryCounters {
     async fn get_many(&self, keys: &[&str]) -> Result<Vec<Option<String>>, AuthError> {
+        self.bulk_reads.borrow_mut().push(keys.iter().map(|k| k.to_string()).collect());
         Ok(keys.iter().map(|k| self.values.borrow().get(*k).cloned()).collect())
     }
 
@@ -595,6 +614,7 @@ impl Counters for MemoryCounters {
         for (k, v, ttl) in entries {
             assert!(*ttl >= 60, "KV refuses TTLs under 60 s");
             self.values.borrow_mut().insert(k.clone(), v.clone());
+            self.ttls.borrow_mut().insert(k.clone(), *ttl);
             *self.writes.borrow_mut() += 1;
         }
         Ok(())
@@ -604,6 +624,22 @@ impl Counters for MemoryCounters {
         self.values.borrow_mut().remove(key);
         *self.writes.borrow_mut() += 1;
         Ok(())
+    }
+
+    fn has_failed_login_budget(&self) -> bool {
+        self.failed_login_budget.borrow().is_some()
+    }
+
+    async fn spend_failed_login(&self) -> Result<bool, AuthError> {
+        *self.budget_calls.borrow_mut() += 1;
+        if *self.budget_unavailable.borrow() {
+            return Err(AuthError::Unavailable("rate limiter: binding failed".into()));
+        }
+        let mut budget = self.failed_login_budget.borrow_mut();
+        let remaining = budget.as_mut().expect("spent only when a budget is configured");
+        let within = *remaining > 0;
+        *remaining = remaining.saturating_sub(1);
+        Ok(within)
     }
 }
 

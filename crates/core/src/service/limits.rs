@@ -1,7 +1,8 @@
 //! Rate limiting of login, signup and forgot-password, over the `Counters` port (KV).
 //!
-//! KV work per request: a login reads two counters (client IP, account) in one bulk read; a failed login
-//! writes both; a successful login writes nothing, unless the account had failures to clear (one
+//! KV work per request: a login reads two counters (client IP, account) in one bulk read, three with
+//! a global failed-login budget (its flag); a failed login writes both (and the flag, once the budget
+//! is spent); a successful login writes nothing, unless the account had failures to clear (one
 //! delete). Signup and forgot-password read and write their counters on every request. Any KV
 //! failure fails closed: 503 on a read, 429 on a refused write.
 
@@ -13,12 +14,19 @@ use crate::ports::Counters;
 use crate::rate_limit::{Decision, Failures, WindowLimit};
 use crate::validate::LoginName;
 
+/// How long password logins stay refused once the global failed-login budget is spent: KV's
+/// shortest TTL, and the Rate Limiting binding's longest period (10 or 60 s), so the refusal ends
+/// about when the budget's window does.
+pub const BUDGET_SPENT_SECONDS: u64 = 60;
+
 /// What a login's limit check read, to update after the attempt.
 #[derive(Debug, Clone)]
 pub struct LoginGuard {
     ip_key: Option<(String, u32, u64)>,
     account_key: String,
     failures: Failures,
+    /// A failure spends the global failed-login budget (a password login, with a budget configured).
+    spends_budget: bool,
 }
 
 /// Who an account counter belongs to: the user when the name matched one (so username and email
@@ -30,14 +38,38 @@ pub fn account_subject(user_id: Option<&str>, name: &LoginName) -> String {
     }
 }
 
-/// Before verifying a password: refuses (429) when the client IP or the account is over its limit.
-/// `account` comes from [`account_subject`]; it is hashed into the key.
+/// Before verifying a login factor: refuses (429) when the client IP or the account is over its
+/// limit. `account` comes from [`account_subject`]; it is hashed into the key.
 pub async fn check_login(
     config: &Config,
     counters: &impl Counters,
     ip: &str,
     account: &str,
     now: i64,
+) -> Result<LoginGuard, AuthError> {
+    check(config, counters, ip, account, now, false).await
+}
+
+/// [`check_login`] before a password is hashed (`POST /auth/login`): with a global failed-login
+/// budget, also refused (429) while its flag lives, read in the same bulk KV read, so a spent budget
+/// costs no hash at all; and a failure then spends that budget ([`login_failed`]).
+pub async fn check_password_login(
+    config: &Config,
+    counters: &impl Counters,
+    ip: &str,
+    account: &str,
+    now: i64,
+) -> Result<LoginGuard, AuthError> {
+    check(config, counters, ip, account, now, counters.has_failed_login_budget()).await
+}
+
+async fn check(
+    config: &Config,
+    counters: &impl Counters,
+    ip: &str,
+    account: &str,
+    now: i64,
+    budget: bool,
 ) -> Result<LoginGuard, AuthError> {
     let account_key = kv_keys::account_failures(account);
     // Counting every request, the IP counter was checked and counted before the request was read
@@ -52,18 +84,36 @@ pub async fn check_login(
     if let Some((k, _)) = &ip_key {
         keys.push(k);
     }
-    let values = counters.get_many(&keys).await?;
+    if budget {
+        keys.push(kv_keys::GLOBAL_FAILED_LOGIN);
+    }
+    let mut values = counters.get_many(&keys).await?.into_iter();
     let failures: Failures =
-        values[0].as_deref().and_then(|v| serde_json::from_slice(v.as_bytes()).ok()).unwrap_or_default();
-    let ip_count = values.get(1).cloned().flatten().and_then(|v| v.parse::<u32>().ok()).unwrap_or(0);
+        values.next().flatten().and_then(|v| serde_json::from_slice(v.as_bytes()).ok()).unwrap_or_default();
+    let ip_count = match ip_key {
+        Some(_) => values.next().flatten().and_then(|v| v.parse::<u32>().ok()).unwrap_or(0),
+        None => 0,
+    };
+    let budget_spent = budget && values.next().flatten().is_some();
     if let Some((_, limit)) = &ip_key {
         deny(limit.decide(ip_count, now))?;
     }
     deny(config.limits.account.decide(&failures, now))?;
-    Ok(LoginGuard { ip_key: ip_key.map(|(k, l)| (k, ip_count, window_ttl(&l, now))), account_key, failures })
+    if budget_spent {
+        return Err(AuthError::RateLimited { retry_after: BUDGET_SPENT_SECONDS });
+    }
+    Ok(LoginGuard {
+        ip_key: ip_key.map(|(k, l)| (k, ip_count, window_ttl(&l, now))),
+        account_key,
+        failures,
+        spends_budget: budget,
+    })
 }
 
-/// After a failed password: one more failure for the IP and the account (two concurrent writes).
+/// After a failed attempt: one more failure for the IP and the account (two concurrent writes).
+/// After a failed password ([`check_password_login`]) it also spends one unit of the global
+/// failed-login budget, and the failure that finds the budget spent writes its flag in the same
+/// batch, so the next password logins are refused before hashing.
 pub async fn login_failed(
     config: &Config,
     counters: &impl Counters,
@@ -80,7 +130,14 @@ pub async fn login_failed(
     if let Some((key, count, ttl)) = &guard.ip_key {
         writes.push((key.clone(), (count + 1).to_string(), *ttl));
     }
-    counters.put_many(&writes).await.map_err(refused_write)
+    // The budget's answer comes first, but an error from it must not keep the failure from being
+    // counted per IP and per account: it is returned after the writes.
+    let budget = if guard.spends_budget { counters.spend_failed_login().await } else { Ok(true) };
+    if budget == Ok(false) {
+        writes.push((kv_keys::GLOBAL_FAILED_LOGIN.to_string(), "1".to_string(), BUDGET_SPENT_SECONDS));
+    }
+    counters.put_many(&writes).await.map_err(refused_write)?;
+    budget.map(drop)
 }
 
 /// After a correct password: clears the account's failures, if it had any (no write otherwise).

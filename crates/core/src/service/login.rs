@@ -12,8 +12,8 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
     ///
     /// Unknown user and wrong password give the same error after the same hashing work (a dummy hash at
     /// the configured cost) [ASVS 6.3.8]; `account_disabled` is only told after a correct password.
-    /// Rate limits come first (client IP and account, see `super::limits`); a failure is counted the
-    /// same way for unknown and known users.
+    /// Rate limits come first (client IP, account and, when configured, the global failed-login
+    /// budget, see `super::limits`); a failure is counted the same way for unknown and known users.
     /// D1: one read, then one batch (login time + rehash, new session). KV: two reads; two writes on
     /// failure; none on success (one delete if the account had failures).
     /// Counts one login request against the client IP's limit, before the request is even read,
@@ -40,7 +40,7 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
         // REQUIRE_EMAIL_VERIFICATION: an unverified address is no login name (an unknown user).
         let user = user.filter(|u| self.login_name_allowed(u, &request.name));
         let account = super::limits::account_subject(user.as_ref().map(|u| u.id.as_str()), &request.name);
-        let guard = super::limits::check_login(config, &self.counters, ip, &account, now).await?;
+        let guard = super::limits::check_password_login(config, &self.counters, ip, &account, now).await?;
         let (user, needs_rehash) = match self.check_password(user, &request.password) {
             Err(AuthError::InvalidCredentials) => {
                 super::limits::login_failed(config, &self.counters, &guard, now).await?;

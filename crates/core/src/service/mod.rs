@@ -135,6 +135,8 @@ fn truncate(s: &str, max_chars: usize) -> String {
 }
 
 #[cfg(test)]
+mod budget_tests;
+#[cfg(test)]
 mod passkey_tests;
 #[cfg(test)]
 mod tests;
