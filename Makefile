@@ -7,7 +7,7 @@ RUST_SOURCES := $(shell find src crates js -name '*.rs' -o -name '*.mjs' 2>/dev/
 	$(wildcard crates/*/Cargo.toml) docs/openapi.json scripts/build-worker.sh scripts/wasm-opt.sh \
 	rust-toolchain.toml
 
-.PHONY: help setup build dev test bench size-report clean create-admin
+.PHONY: help setup build dev test bench load size-report clean create-admin
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -31,6 +31,9 @@ create-admin: ## create/reset an admin: make create-admin ENV=local|production (
 
 bench: ## measure hash speed, token ops, wasm size and HTTP throughput; prints one table
 	@bash scripts/bench.sh
+
+load: ## load and cost under autocannon (health, profile, refresh, failed logins, the budget); one table
+	@bash scripts/load.sh
 
 size-report: ## what the wasm is made of: bytes per crate and the largest items (twiggy)
 	@bash scripts/size-report.sh

@@ -22,13 +22,14 @@
 // Linux only (/proc); loopback only; every loop is bounded (--rounds <= 50, --fresh <= 20).
 // MINIFLARE_WORKERD_V8_FLAGS (space-separated V8 flags for workerd) is passed through by Miniflare.
 import crypto from "node:crypto";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createRequire } from "node:module";
 import { build } from "esbuild";
 import { Miniflare } from "miniflare";
+import { sched, workerdPids } from "./bench/http-worker.mjs";
 import { argon2id as nobleArgon2id } from "@noble/hashes/argon2.js";
 
 const require = createRequire(import.meta.url);
@@ -101,38 +102,11 @@ await build({
 });
 writeFileSync(join(dir, "kdf.wasm"), readFileSync(WASM_PATH));
 
-// CPU time of a process, all its threads, in ms, and the time its threads spent runnable but waiting
-// for a CPU (Linux schedstat: nanoseconds on CPU, nanoseconds on the run queue, per thread). The
-// machine may be shared, so CPU time is the steadier measure; wall time is shown as well, and the
-// run-queue wait says how much of a wall time was other processes' doing.
-const sched = (pid) => {
-  let cpu = 0;
-  let wait = 0;
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      const [c, w] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ").map(Number);
-      cpu += c;
-      wait += w;
-    } catch {
-      // the thread ended meanwhile
-    }
-  }
-  return { cpu: cpu / 1e6, wait: wait / 1e6 };
-};
+// CPU time of a process (all threads) and its run-queue wait, from Linux schedstat
+// (scripts/bench/http-worker.mjs). The machine may be shared, so CPU time is the steadier measure;
+// wall time is shown as well, and the run-queue wait says how much of a wall time was other
+// processes' doing.
 const cpuMs = (pid) => sched(pid).cpu;
-// The workerd process Miniflare started (a child of this process).
-const workerdPids = () =>
-  readdirSync("/proc")
-    .filter((d) => /^\d+$/.test(d))
-    .filter((d) => {
-      try {
-        const stat = readFileSync(`/proc/${d}/stat`, "utf8");
-        const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-        return stat.includes("(workerd)") && Number(fields[1]) === process.pid;
-      } catch {
-        return false;
-      }
-    });
 
 const startWorker = async () => {
   const before = new Set(workerdPids());

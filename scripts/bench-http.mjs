@@ -1,41 +1,23 @@
 // HTTP benchmark through local workerd (Miniflare runs the same workerd binary as `wrangler dev`,
 // without wrangler's dev proxy in front), driven by autocannon from this process. The Worker is the
-// built one (build/), at the DEFAULT password cost, with the default rate limits. Prints markdown.
+// built one (build/), at the DEFAULT password cost, with the default rate limits (the setup is
+// scripts/bench/http-worker.mjs, shared with `make load`). Prints markdown.
 //   node scripts/bench-http.mjs          (BENCH_SECONDS, BENCH_CONNECTIONS to change the load)
-import autocannon from "autocannon";
-import { startWorker } from "../tests/http/helpers.mjs";
+import { cannon, startBenchWorker, warm } from "./bench/http-worker.mjs";
+import { phcHash } from "../tests/http/helpers.mjs";
 
 const DURATION = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
 
-const w = await startWorker({
-  bindings: {
-    PASSWORD_ITERATIONS: "220000",
-    RATE_LIMIT_LOGIN_IP: "10/15m",
-    LOGIN_FREE_FAILURES: "5",
-    ENVIRONMENT: "production",
-  },
-  // The Worker logs one line per request; drop them so the table stays readable.
-  handleRuntimeStdio: (stdout, stderr) => {
-    stdout.resume();
-    stderr.resume();
-  },
-});
-const base = (await w.mf.ready).toString().replace(/\/$/, "");
+const { w, base } = await startBenchWorker();
 const password = "a long benchmark passphrase";
-const { phcHash } = await import("../tests/http/helpers.mjs");
 await w.seedUser({ username: "bench", password, role: "admin", passwordHash: phcHash(password, 220000) });
 const loginBody = JSON.stringify({ username: "bench", password });
 const token = (await w.login("bench", password)).body.access_token;
 
-function run(opts) {
-  return new Promise((resolve, reject) => {
-    autocannon({ duration: DURATION, connections: CONNECTIONS, ...opts }, (err, res) => (err ? reject(err) : resolve(res)));
-  });
-}
+const run = (opts) => cannon({ duration: DURATION, connections: CONNECTIONS, ...opts });
 
-// Warm the isolate (first requests compile and tier up the wasm).
-for (let i = 0; i < 50; i++) await fetch(`${base}/.well-known/jwks.json`).then((r) => r.arrayBuffer());
+await warm(base);
 
 const cases = [
   { name: "GET /.well-known/jwks.json (no I/O)", opts: { url: `${base}/.well-known/jwks.json` } },
@@ -69,13 +51,7 @@ console.log(`| profile / no-I/O requests/s | ${(rows[1].rps / rows[0].rps).toFix
 // The hash as the Worker ships it (its own wasm build, wasm-opt and all): one login at a time at the
 // default cost minus the same at 1,000 iterations, each its own instance, medians of 9 after 3 warm-ups.
 const loginMs = async (iterations) => {
-  const v = await startWorker({
-    bindings: { PASSWORD_ITERATIONS: String(iterations) },
-    handleRuntimeStdio: (stdout, stderr) => {
-      stdout.resume();
-      stderr.resume();
-    },
-  });
+  const { w: v } = await startBenchWorker({ bindings: { PASSWORD_ITERATIONS: String(iterations) } });
   await v.seedUser({ username: "bench", password, role: "user", passwordHash: phcHash(password, iterations) });
   for (let i = 0; i < 3; i++) await v.login("bench", password);
   const times = [];
