@@ -14,6 +14,12 @@ const MIN_TTL_SECONDS: u64 = 60;
 /// location: the binding counts per location).
 const FAILED_LOGIN_BUDGET_KEY: &str = "failed-login";
 
+thread_local! {
+    /// Until when (unix seconds) this isolate knows the failed-login budget to be spent (a Worker
+    /// isolate is one thread; a new isolate starts at 0 and learns from the KV flag).
+    static BUDGET_SPENT_UNTIL: std::cell::Cell<i64> = const { std::cell::Cell::new(0) };
+}
+
 pub struct KvCounters {
     kv: Result<Rc<KvStore>, AuthError>,
     failed_login_limiter: Option<Rc<RateLimiter>>,
@@ -75,5 +81,13 @@ impl Counters for KvCounters {
             .await
             .map_err(|e| AuthError::Unavailable(format!("failed-login limiter: {e}")))?;
         Ok(outcome.success)
+    }
+
+    fn failed_login_budget_spent_until(&self) -> i64 {
+        BUDGET_SPENT_UNTIL.with(|c| c.get())
+    }
+
+    fn set_failed_login_budget_spent_until(&self, until: i64) {
+        BUDGET_SPENT_UNTIL.with(|c| c.set(until));
     }
 }

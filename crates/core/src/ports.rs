@@ -343,6 +343,17 @@ pub trait Counters {
     async fn spend_failed_login(&self) -> Result<bool, AuthError> {
         Ok(true)
     }
+    /// Until when (unix seconds) this isolate knows the budget to be spent: a memo, no I/O, so that
+    /// logins already past their KV read when the flag was written are refused before hashing too.
+    /// The Worker keeps it per isolate; 0 when unknown.
+    fn failed_login_budget_spent_until(&self) -> i64 {
+        0
+    }
+    /// Records that the budget is spent until `until` (unix seconds), for
+    /// [`Counters::failed_login_budget_spent_until`].
+    fn set_failed_login_budget_spent_until(&self, until: i64) {
+        let _ = until;
+    }
 }
 
 // A borrowed adapter is an adapter: the use cases own their handles (`service::Auth`), and a caller
@@ -530,5 +541,11 @@ impl<T: Counters + ?Sized> Counters for &T {
     }
     async fn spend_failed_login(&self) -> Result<bool, AuthError> {
         (**self).spend_failed_login().await
+    }
+    fn failed_login_budget_spent_until(&self) -> i64 {
+        (**self).failed_login_budget_spent_until()
+    }
+    fn set_failed_login_budget_spent_until(&self, until: i64) {
+        (**self).set_failed_login_budget_spent_until(until)
     }
 }

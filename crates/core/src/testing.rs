@@ -588,6 +588,8 @@ pub struct MemoryCounters {
     pub budget_calls: RefCell<u64>,
     /// When set, `spend_failed_login` fails (the binding erring).
     pub budget_unavailable: RefCell<bool>,
+    /// The isolate's memo of a spent budget (unix seconds; 0: none).
+    pub budget_spent_until: RefCell<i64>,
     /// The keys of every bulk read so far, one entry per `get_many`.
     pub bulk_reads: RefCell<Vec<Vec<String>>>,
     /// The TTL of every key's last write.
@@ -640,6 +642,14 @@ impl Counters for MemoryCounters {
         let within = *remaining > 0;
         *remaining = remaining.saturating_sub(1);
         Ok(within)
+    }
+
+    fn failed_login_budget_spent_until(&self) -> i64 {
+        *self.budget_spent_until.borrow()
+    }
+
+    fn set_failed_login_budget_spent_until(&self, until: i64) {
+        *self.budget_spent_until.borrow_mut() = until;
     }
 }
 

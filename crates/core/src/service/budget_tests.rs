@@ -1,7 +1,7 @@
 //! The global failed-login budget (`LOGIN_FAILURE_LIMITER` in the Worker) over the in-memory ports:
-//! a failed password login spends it, the failure that finds it spent writes the KV flag, and while
-//! the flag lives every password login is refused before any hashing. Without a budget, nothing of
-//! this happens.
+//! a failed password login spends it, the failure that finds it spent writes the KV flag (and the
+//! isolate remembers it), and while the flag lives every password login is refused before any
+//! hashing. Without a budget, nothing of this happens.
 
 use super::*;
 use crate::config::Config;
@@ -25,10 +25,21 @@ fn login(
     name: &str,
     password: &str,
 ) -> Result<TokenResponse, AuthError> {
+    login_at(c, store, counters, name, password, NOW)
+}
+
+fn login_at(
+    c: &Config,
+    store: &MemoryStore,
+    counters: &MemoryCounters,
+    name: &str,
+    password: &str,
+    now: i64,
+) -> Result<TokenResponse, AuthError> {
     let request =
         LoginRequest::parse(json!({"username": name, "password": password}).as_object().unwrap()).unwrap();
     let client = ClientInfo { user_agent: None, ip: Some("198.51.100.7".into()) };
-    let auth = Auth { config: c, store, revocations: &MemoryRevocations::default(), counters, now: NOW };
+    let auth = Auth { config: c, store, revocations: &MemoryRevocations::default(), counters, now };
     block_on(auth.login(&request, &client))
 }
 
@@ -66,6 +77,7 @@ fn the_failure_that_finds_the_budget_spent_writes_the_flag_for_60_seconds() {
     assert_eq!(*counters.budget_calls.borrow(), 3);
     assert_eq!(counters.values.borrow().get(GLOBAL_FAILED_LOGIN).map(String::as_str), Some("1"));
     assert_eq!(counters.ttls.borrow()[GLOBAL_FAILED_LOGIN], 60, "KV's shortest TTL");
+    assert_eq!(*counters.budget_spent_until.borrow(), NOW + 60, "and this isolate remembers it as long");
 }
 
 #[test]
@@ -87,8 +99,35 @@ fn while_the_flag_lives_every_password_login_is_refused_before_hashing() {
     assert_eq!(*counters.writes.borrow(), writes, "no counter written");
     assert_eq!(*counters.budget_calls.borrow(), calls, "the budget is not asked");
     assert_eq!(store.get("alice").last_login_at, None);
-    // The flag expires (KV's TTL): logins go through again.
+    // The flag expires with KV's TTL, the isolate's memo at the same time: logins go through again.
     counters.values.borrow_mut().remove(GLOBAL_FAILED_LOGIN);
+    assert_eq!(*counters.budget_spent_until.borrow(), NOW + 60);
+    assert!(login_at(&c, &store, &counters, "alice", "correct horse", NOW + 60).is_ok());
+}
+
+#[test]
+fn logins_past_their_kv_read_when_the_budget_was_found_spent_are_refused_before_hashing() {
+    // A burst: many logins of one isolate have read KV (no flag yet) and wait for the CPU while one
+    // failure finds the budget spent. The isolate's memo, checked right before hashing, stops them.
+    let c = config();
+    let store = MemoryStore::with_user(&c, "alice", "correct horse", "user");
+    let counters = MemoryCounters::with_failed_login_budget(10);
+    *counters.budget_spent_until.borrow_mut() = NOW + 30;
+    let hashes = verification_count();
+    let refused = AuthError::RateLimited { retry_after: 30 };
+    assert_eq!(login(&c, &store, &counters, "alice", "correct horse").unwrap_err(), refused);
+    assert_eq!(login(&c, &store, &counters, "mallory", "nope").unwrap_err(), refused);
+    assert_eq!(verification_count(), hashes, "refused before hashing");
+    assert_eq!(*counters.budget_calls.borrow(), 0);
+    assert!(login_at(&c, &store, &counters, "alice", "correct horse", NOW + 30).is_ok(), "the memo ends");
+}
+
+#[test]
+fn without_a_budget_the_isolate_memo_is_ignored() {
+    let c = config();
+    let store = MemoryStore::with_user(&c, "alice", "correct horse", "user");
+    let counters = MemoryCounters::default();
+    *counters.budget_spent_until.borrow_mut() = NOW + 30;
     assert!(login(&c, &store, &counters, "alice", "correct horse").is_ok());
 }
 

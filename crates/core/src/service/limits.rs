@@ -135,9 +135,21 @@ pub async fn login_failed(
     let budget = if guard.spends_budget { counters.spend_failed_login().await } else { Ok(true) };
     if budget == Ok(false) {
         writes.push((kv_keys::GLOBAL_FAILED_LOGIN.to_string(), "1".to_string(), BUDGET_SPENT_SECONDS));
+        counters.set_failed_login_budget_spent_until(now.saturating_add(BUDGET_SPENT_SECONDS as i64));
     }
     counters.put_many(&writes).await.map_err(refused_write)?;
     budget.map(drop)
+}
+
+/// Right before hashing a password: 429 when this isolate already knows the global budget to be
+/// spent (its memo, no I/O). A burst leaves many logins of one isolate waiting for the CPU after
+/// their KV read; without this, each of them would still hash after the flag was written.
+pub fn before_hashing(counters: &impl Counters, guard: &LoginGuard, now: i64) -> Result<(), AuthError> {
+    let until = counters.failed_login_budget_spent_until();
+    if guard.spends_budget && until > now {
+        return Err(AuthError::RateLimited { retry_after: (until - now) as u64 });
+    }
+    Ok(())
 }
 
 /// After a correct password: clears the account's failures, if it had any (no write otherwise).

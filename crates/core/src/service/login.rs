@@ -41,6 +41,7 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
         let user = user.filter(|u| self.login_name_allowed(u, &request.name));
         let account = super::limits::account_subject(user.as_ref().map(|u| u.id.as_str()), &request.name);
         let guard = super::limits::check_password_login(config, &self.counters, ip, &account, now).await?;
+        super::limits::before_hashing(&self.counters, &guard, now)?;
         let (user, needs_rehash) = match self.check_password(user, &request.password) {
             Err(AuthError::InvalidCredentials) => {
                 super::limits::login_failed(config, &self.counters, &guard, now).await?;
