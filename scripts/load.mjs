@@ -4,7 +4,8 @@
 //
 // Every scenario is RUNS short runs (LOAD_SECONDS each); the table shows medians over the runs and
 // the status counts summed over them. Then the CPU of one failed login, from the workerd process's
-// CPU time, and what bounds an attacker's spend. Every loop is bounded; about 1.5 minutes on 2 cores.
+// CPU time, and what bounds an attacker's spend. Every loop is bounded; 1.5-2 minutes on 2 cores with the defaults.
+// Linux only (the CPU times come from /proc).
 //   node scripts/load.mjs   (LOAD_SECONDS 1-10, default 3; LOAD_RUNS 1-9, default 3;
 //                            LOAD_CONNECTIONS 1-50, default 10; LOAD_ATTACK_RATE 1-50, default 9;
 //                            LOAD_BUDGET 1-1000, default 10)
@@ -57,6 +58,7 @@ const failedLogin = () => {
 
 /** The Worker under load (default cost and limits), a signed-in user for the profile rows. */
 const main = await startBenchWorker();
+if (main.pid === undefined) throw new Error("load: cannot find the workerd process Miniflare started");
 /** The workerd processes started so far, to wait for before each run. */
 const workerdPids = [main.pid];
 const workerd = () => workerdPids;
@@ -344,7 +346,8 @@ What each row computes (autocannon on loopback; ${defaults}):
   9 in 10 a wrong password for a new unknown name from a new IP (each a full hash: no per-IP or
   per-account counter fills, the spray the per-IP limit alone does not stop).
 - profile, beside failed logins: the profile load and, at the same time, failed logins like the mix's
-  at ${ATTACK_RATE}/s (autocannon overallRate, ${ATTACK_RATE} connections); the indented row is those logins.
+  offered at ${ATTACK_RATE}/s (autocannon overallRate, ${ATTACK_RATE} connections); the indented row counts those
+  answered within the runs.
 - with a budget: the same in another instance with the LOGIN_FAILURE_LIMITER binding (${BUDGET} failures
   per 60 s), spent first by failures one at a time (the first 429 was failure ${spentAt}: ${spentAt - 1} hashed);
   for the flag's 60 s logins are 429 before hashing; "alone" is that instance's profile load before.
