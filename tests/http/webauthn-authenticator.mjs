@@ -162,7 +162,8 @@ export class SoftAuthenticator {
    * sets ED); trailing (bytes after everything); credentialId (Buffer), signCount (initial counter),
    * counterStep (added per assertion; 0 for authenticators that keep 0); fmt ("none" | "packed" | other);
    * attStmt (replaces the statement), packedAlg (attStmt.alg), x5c (array of Buffers: full attestation),
-   * flipAttestationSignature; credentialType (PublicKeyCredential.type), ignoreExclude; keep.
+   * flipAttestationSignature; credentialType (PublicKeyCredential.type), transports (null: none given),
+   * ignoreExclude; keep.
    */
   create(options, knobs = {}) {
     const rpId = knobs.rpId ?? options.rp?.id;
@@ -235,7 +236,7 @@ export class SoftAuthenticator {
         authenticatorData: b64u(authData),
         publicKeyAlgorithm: alg,
         publicKey: b64u(keyPair.publicKey.export({ format: "der", type: "spki" })),
-        transports: this.transports,
+        ...(knobs.transports === null ? {} : { transports: knobs.transports ?? this.transports }),
       },
       clientExtensionResults: options.extensions?.credProps ? { credProps: { rk: true } } : {},
       authenticatorAttachment: "platform",
