@@ -170,7 +170,7 @@ export class SoftAuthenticator {
     const alg = knobs.alg ?? pickAlgorithm(options.pubKeyCredParams);
     const excluded = (options.excludeCredentials ?? []).map((c) => c.id);
     if (!knobs.ignoreExclude && this.credentials.some((c) => excluded.includes(b64u(c.id)))) {
-      // §6.3.2 step 3: an authenticator holding an excluded credential refuses (InvalidStateError).
+      // §6.3.2: an authenticator holding an excluded credential refuses (InvalidStateError).
       throw new Error("InvalidStateError: this authenticator already holds an excluded credential");
     }
     const keyPair = newKeyPair(alg);

@@ -168,7 +168,7 @@ test("knobs: each one changes exactly what it names", () => {
   assert.equal(credential.signCount, 3);
 });
 
-test("an authenticator holding an excluded credential refuses to create another [WebAuthn L3 §6.3.2 step 3]", () => {
+test("an authenticator holding an excluded credential refuses to create another [WebAuthn L3 §6.3.2]", () => {
   const a = new SoftAuthenticator();
   const { json } = a.create(creationOptions());
   assert.throws(() => a.create(creationOptions({ excludeCredentials: [{ type: "public-key", id: json.id }] })), /InvalidStateError/);
