@@ -8,7 +8,7 @@
 // D1, not by waiting.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { createHmac, randomBytes } from "node:crypto";
+import { createHmac, generateKeyPairSync, randomBytes } from "node:crypto";
 import { atStartOfSecond, decodeJwt, expectProblem, expectTokens, parseSetCookie, startWorker, uniqueName } from "./helpers.mjs";
 import { ALG, SoftAuthenticator, aaguidText } from "./webauthn-authenticator.mjs";
 import { encode as cborEncode } from "cborg";
@@ -126,6 +126,18 @@ function offCurveCoseKey() {
   const x = randomBytes(32);
   const y = randomBytes(32);
   return Buffer.from(cborEncode(new Map([[1, 2], [3, ALG.ES256], [-1, 1], [-2, x], [-3, y]])));
+}
+
+/** A COSE EC2 key on P-384 (crv 2) that claims ES256, whose curve is P-256 only [RFC 9053 §2.1]. */
+function p384CoseKey() {
+  const jwk = generateKeyPairSync("ec", { namedCurve: "P-384" }).publicKey.export({ format: "jwk" });
+  return Buffer.from(cborEncode(new Map([[1, 2], [3, ALG.ES256], [-1, 2], [-2, b64uBytes(jwk.x)], [-3, b64uBytes(jwk.y)]])));
+}
+
+/** A COSE OKP key on X25519 (crv 4, a key-agreement curve) that claims EdDSA [RFC 9053 §7.2]. */
+function x25519CoseKey() {
+  const jwk = generateKeyPairSync("x25519").publicKey.export({ format: "jwk" });
+  return Buffer.from(cborEncode(new Map([[1, 1], [3, ALG.EdDSA], [-1, 4], [-2, b64uBytes(jwk.x)]])));
 }
 
 /** A COSE OKP key with a 31-byte Ed25519 public key. */
@@ -297,6 +309,9 @@ describe("registration", () => {
     ["a COSE key whose alg says EdDSA on a P-256 key", { alg: ALG.ES256, coseAlg: ALG.EdDSA }, /key|algorithm/i],
     ["a P-256 point that is not on the curve", { alg: ALG.ES256, publicKey: offCurveCoseKey() }, /key/i],
     ["an Ed25519 key of 31 bytes", { alg: ALG.EdDSA, publicKey: shortOkpCoseKey() }, /key/i],
+    ["a P-384 key that claims ES256", { alg: ALG.ES256, publicKey: p384CoseKey() }, /key/i],
+    ["an X25519 key that claims EdDSA", { alg: ALG.EdDSA, publicKey: x25519CoseKey() }, /key/i],
+    ["fmt none with a non-empty attStmt [WebAuthn L3 §8.7]", { fmt: "none", attStmt: { sig: randomBytes(64) } }, /attestation/i],
     ["attestation format fido-u2f", { fmt: "fido-u2f", attStmt: { sig: randomBytes(70), x5c: [randomBytes(200)] } }, /attestation/i],
     ["attestation format tpm", { fmt: "tpm", attStmt: {} }, /attestation/i],
     ["packed self-attestation with one signature bit flipped", { alg: ALG.ES256, fmt: "packed", flipAttestationSignature: true }, /attestation|signature/i],
@@ -624,6 +639,7 @@ describe("sign-in refusals: all 401 invalid_credentials, identical to a wrong pa
     ["a userHandle of no user", { get: { userHandle: randomBytes(16) } }],
     ["Alice's credential with Bob's userHandle", { get: "bobsHandle" }],
     ["Alice's credential with Bob's userHandle, after options for Bob's username", { get: "bobsHandle", optionsBody: "bob" }],
+    ["Alice's credential and handle, after options for Bob's username (not in allowCredentials)", { get: {}, optionsBody: "bob" }],
     ["authenticatorData cut short (no counter)", { get: "truncated" }],
   ];
   for (const [label, spec] of cases) {
