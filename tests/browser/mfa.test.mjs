@@ -54,7 +54,7 @@ async function submitCredentials(page, username, password) {
   await page.goto("/auth/ui/");
   await page.getByLabel("Username or email").fill(username);
   await page.getByLabel("Password", { exact: true }).fill(password);
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
 }
 
 test("TOTP: enrol on the account page, then sign in with a code and with a recovery code", { timeout: 120000 }, async () => {

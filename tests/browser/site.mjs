@@ -28,11 +28,13 @@ function assetsConfig() {
  * Starts Miniflare on a free port. Returns {url, mf, db, mail, close}: `url` is http://localhost:<port>
  * (localhost, a secure context for Chromium, so the `__Host-`/`Secure` cookies of cookie mode work over
  * plain HTTP); `mail` collects the parsed bodies of the mail webhook (reset links).
+ * `urlBindings(url)` gives bindings that need the site's URL (WEBAUTHN_ORIGINS): Miniflare picks the
+ * port when it starts (port 0), so they are set by a restart with the new bindings, which keeps the port.
  */
-export async function startSite({ bindings = {} } = {}) {
+export async function startSite({ bindings = {}, urlBindings } = {}) {
   const assets = assetsConfig();
   const mail = [];
-  const mf = new Miniflare({
+  const options = {
     modules: [
       { type: "ESModule", path: path.join(ROOT, "js/entry.mjs") },
       { type: "ESModule", path: path.join(ROOT, "js/guard.mjs") },
@@ -81,9 +83,16 @@ export async function startSite({ bindings = {} } = {}) {
       LOGIN_FREE_FAILURES: "99",
       ...bindings,
     },
-  });
+  };
+  const mf = new Miniflare(options);
   const ready = await mf.ready;
   const url = `http://localhost:${ready.port}`;
+  if (urlBindings) {
+    // Still port 0: on a restart, Miniflare asks the runtime for the port it had (its #getSocketAddress).
+    await mf.setOptions({ ...options, bindings: { ...options.bindings, ...urlBindings(url) } });
+    const again = await mf.ready;
+    if (again.port !== ready.port) throw new Error(`the site moved from port ${ready.port} to ${again.port}`);
+  }
   const db = await mf.getD1Database("DB");
   const dir = path.join(ROOT, "migrations");
   for (const file of readdirSync(dir).filter((f) => f.endsWith(".sql")).sort()) {
