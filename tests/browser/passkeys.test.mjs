@@ -77,19 +77,33 @@ async function addAuthenticator(page) {
   };
 }
 
+/** Reports every console call of the pages' scripts to the test (window.__consoleCall, a binding). */
+function reportConsoleCalls() {
+  for (const method of ["log", "info", "warn", "error", "debug", "trace", "dir", "table"]) {
+    const original = console[method].bind(console);
+    console[method] = (...args) => {
+      window.__consoleCall(method);
+      original(...args);
+    };
+  }
+}
+
 /**
- * A fresh browser profile with a virtual authenticator; fails on any script error, CSP refusal or
- * console output other than Chromium's own "Failed to load resource" line for a 4xx answer (the pages
- * log nothing, so nothing secret can reach the console).
+ * A fresh browser profile with a virtual authenticator. Fails on any script error, CSP refusal or
+ * console error other than Chromium's own "Failed to load resource" line for a 4xx answer, and on any
+ * console call at all by the pages' scripts: they log nothing, so nothing secret reaches the console.
+ * (Chromium's own warnings, such as the one about RS256 missing from pubKeyCredParams, are not calls.)
  */
 async function inBrowser(name, fn, { initScripts = [] } = {}) {
   const context = await browser.newContext({ baseURL: site.url });
-  for (const script of initScripts) await context.addInitScript(script);
   const noise = [];
+  await context.exposeBinding("__consoleCall", (_source, method) => noise.push(`the page called console.${method}`));
+  await context.addInitScript(reportConsoleCalls);
+  for (const script of initScripts) await context.addInitScript(script);
   context.on("page", (p) => p.on("pageerror", (e) => noise.push(String(e))));
   const page = await context.newPage();
   page.on("console", (m) => {
-    if (!(m.type() === "error" && m.text().startsWith("Failed to load resource"))) noise.push(`console.${m.type()}: ${m.text()}`);
+    if (m.type() === "error" && !m.text().startsWith("Failed to load resource")) noise.push(`console error: ${m.text()}`);
   });
   try {
     const authenticator = await addAuthenticator(page);
@@ -123,7 +137,9 @@ async function submitPassword(page, username) {
 async function onAccountPage(page) {
   await page.waitForURL("**/auth/ui/account");
   await page.locator("body[data-ready=true]").waitFor();
-  await page.locator("#passkeys-empty:not([hidden]), #passkeys li").first().waitFor();
+  // The list, or the API's error (fails fast while the endpoints are missing).
+  await page.locator("#passkeys-empty:not([hidden]), #passkeys li, #message.error").first().waitFor();
+  if (await page.locator("#message.error").count()) throw new Error(`account page: ${await message(page).textContent()}`);
 }
 
 async function signOut(page) {
