@@ -15,7 +15,7 @@ function explain(e, action) {
     return new Error("This passkey is the last way to sign in to your account (it has no password): add another passkey or set a password before removing it.");
   }
   if (e?.code === "passkey_exists") return new Error("This passkey is registered already.");
-  if (e?.status === 404) return new Error("That passkey is no longer on your account.");
+  if (e?.status === 404 && action !== "add") return new Error("That passkey is no longer on your account.");
   return e;
 }
 
@@ -112,6 +112,7 @@ function item(passkey) {
     } catch (e) {
       remove.disabled = false;
       showError(explain(e, "remove"));
+      if (e?.status === 404) await loadPasskeys().catch(() => {});
     }
   });
   actions.append(rename, remove);

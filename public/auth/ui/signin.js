@@ -107,8 +107,11 @@ onSubmit(signin, async () => {
     signin.hidden = true;
     passkeyBox.hidden = true;
     mfa.hidden = false;
-    showMessage(e.problem.detail || "Confirm it is you with your second step.");
     showMethod();
+    if (!hasCode && mfaPasskey.hidden) {
+      throw new Error("Your account's second step is a passkey, and this browser cannot use passkeys. Use a browser that can, or ask an administrator to reset your second step.");
+    }
+    showMessage(e.problem.detail || "Confirm it is you with your second step.");
     return;
   }
   await done();
