@@ -42,8 +42,12 @@ case "$API_PROFILE" in
   native|pos|pharmacy|pin-cookies|vinyl|accounts) ;;
   *) echo "API_PROFILE must be native, pos, pharmacy, pin-cookies, vinyl or accounts, got '$API_PROFILE'" >&2; exit 2 ;;
 esac
-grep -v '^API_PROFILE=' .dev.vars > .dev.vars.tmp || true
-printf 'API_PROFILE=%s\n' "$API_PROFILE" >> .dev.vars.tmp
+# Passkeys: browsers refuse WebAuthn on an IP address, so the pages are used at http://localhost:$PORT
+# and the relying party is `localhost` (docs/passkeys.md). Rewritten each run: PORT may change.
+WEBAUTHN_RP_ID="${WEBAUTHN_RP_ID:-localhost}"
+WEBAUTHN_ORIGINS="${WEBAUTHN_ORIGINS:-http://localhost:$PORT}"
+grep -v -E '^(API_PROFILE|WEBAUTHN_RP_ID|WEBAUTHN_ORIGINS)=' .dev.vars > .dev.vars.tmp || true
+printf 'API_PROFILE=%s\nWEBAUTHN_RP_ID=%s\nWEBAUTHN_ORIGINS=%s\n' "$API_PROFILE" "$WEBAUTHN_RP_ID" "$WEBAUTHN_ORIGINS" >> .dev.vars.tmp
 mv .dev.vars.tmp .dev.vars
 chmod 600 .dev.vars
 
@@ -88,6 +92,7 @@ cat <<BANNER
   edge-auth is starting at $base   (API_PROFILE=$API_PROFILE)
     auth API      $base$auth_path   (OpenAPI: $base${auth_path%/}/openapi.json)
     health        $base/health
+    hosted pages  http://localhost:$PORT/auth/ui/   (passkeys: RP ID $WEBAUTHN_RP_ID, origin $WEBAUTHN_ORIGINS)
     dev admin     username: admin   email: admin@example.com   password: $admin_password
 
   Log in:

@@ -22,12 +22,16 @@ use worker::{D1Database, D1PreparedStatement};
 // Email verification's queries (`EmailStore`), in a file of their own.
 #[path = "d1_email.rs"]
 mod email;
+// Passkeys' queries (`Passkeys`).
+#[path = "d1_passkeys.rs"]
+mod passkeys;
 
 const USER_COLUMNS: &str = "u.id, u.number, u.username, u.email, u.display_name, u.role, u.password_hash, \
                             u.disabled, u.created_at, u.updated_at, u.last_login_at, u.first_name, \
                             u.last_name, u.phone, u.document_id, u.email_verified_at, u.pending_email, \
                             (SELECT COUNT(*) FROM mfa_totp t WHERE t.user_id = u.id \
-                             AND t.enabled_at IS NOT NULL) AS second_factor";
+                             AND t.enabled_at IS NOT NULL) AS second_factor, \
+                            EXISTS (SELECT 1 FROM passkeys pk WHERE pk.user_id = u.id) AS passkeys";
 const SESSION_COLUMNS: &str = "s.id AS s_id, s.user_id AS s_user_id, s.seed AS s_seed, \
     s.generation AS s_generation, s.rotated_at AS s_rotated_at, s.created_at AS s_created_at, \
     s.last_used_at AS s_last_used_at, s.expires_at AS s_expires_at, s.user_agent AS s_user_agent, \
@@ -59,6 +63,8 @@ struct UserRow {
     pending_email: Option<String>,
     /// 1 when an enabled TOTP authenticator exists (USER_COLUMNS' subquery).
     second_factor: i64,
+    /// 1 when the user has a passkey.
+    passkeys: i64,
 }
 
 impl From<UserRow> for User {
@@ -84,6 +90,7 @@ impl From<UserRow> for User {
             email_verified_at: r.email_verified_at,
             pending_email: r.pending_email,
             second_factor: r.second_factor != 0,
+            passkeys: r.passkeys != 0,
         }
     }
 }

@@ -41,10 +41,11 @@ pub async fn recovery_codes(mut call: Call<'_>) -> Result<Response, AuthError> {
     Ok(response::json(200, &codes))
 }
 
-/// `POST /auth/mfa/verify {mfa_token, code | recovery_code}`: the token response of the login.
+/// `POST /auth/mfa/verify {mfa_token, code | recovery_code | credential}`: the token response of the login.
 pub async fn verify(mut call: Call<'_>) -> Result<Response, AuthError> {
     let request = MfaVerifyRequest::parse(&body::json_object(&mut call.req).await?)?;
     let (p, client) = (call.p, client_info(&call.req));
-    let tokens = p.auth().mfa_verify(&request.mfa_token, &request.factor, &client).await?;
+    let site = super::passkeys::site_of(&call.req, p)?;
+    let tokens = p.auth().mfa_verify(&request.mfa_token, &request.factor, &site, &client).await?;
     Ok(handlers::token_response(p, &tokens))
 }

@@ -9,6 +9,7 @@ mod cors;
 mod email;
 mod handlers;
 mod mfa;
+mod passkeys;
 pub mod profiles;
 pub mod response;
 mod routes;
@@ -218,5 +219,12 @@ async fn dispatch(
         Route::MfaTotpDisable => mfa::disable(call).await,
         Route::MfaRecoveryCodes => mfa::recovery_codes(call).await,
         Route::MfaVerify => mfa::verify(call).await,
+        Route::PasskeyRegisterOptions => passkeys::register_options(call).await,
+        Route::PasskeyRegister => passkeys::register(call).await,
+        Route::PasskeyLoginOptions => passkeys::login_options(call).await,
+        Route::PasskeyLogin => passkeys::login(call).await,
+        Route::ListPasskeys => passkeys::list(call).await,
+        Route::RenamePasskey => passkeys::rename(call).await,
+        Route::DeletePasskey => passkeys::delete(call).await,
     }
 }

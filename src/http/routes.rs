@@ -55,6 +55,13 @@ pub enum Route {
     MfaTotpDisable,
     MfaRecoveryCodes,
     MfaVerify,
+    PasskeyRegisterOptions,
+    PasskeyRegister,
+    PasskeyLoginOptions,
+    PasskeyLogin,
+    ListPasskeys,
+    RenamePasskey,
+    DeletePasskey,
     /// CORS preflight / capability probe on any known path.
     Options,
 }
@@ -108,6 +115,13 @@ const AUTH_ROUTES: Table = &[
     ("/mfa/recovery-codes", &[("POST", Route::MfaRecoveryCodes, Signed)]),
     // Public: the caller has no access token yet, only the `mfa_token` of its login.
     ("/mfa/verify", &[("POST", Route::MfaVerify, Public)]),
+    // Passkeys (docs/passkeys.md). Registration like the TOTP set-up: signed in, or enrolling.
+    ("/passkeys", &[("GET", Route::ListPasskeys, Signed)]),
+    ("/passkeys/register/options", &[("POST", Route::PasskeyRegisterOptions, SignedOrEnrolling)]),
+    ("/passkeys/register", &[("POST", Route::PasskeyRegister, SignedOrEnrolling)]),
+    ("/passkeys/login/options", &[("POST", Route::PasskeyLoginOptions, Public)]),
+    ("/passkeys/login", &[("POST", Route::PasskeyLogin, Public)]),
+    ("/passkeys/{id}", &[("PATCH", Route::RenamePasskey, Signed), ("DELETE", Route::DeletePasskey, Signed)]),
 ];
 
 /// Absolute paths outside `BASE_PATH`.

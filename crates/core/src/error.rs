@@ -102,6 +102,18 @@ pub enum AuthError {
     /// 403 `reauthentication_required`: a sensitive change needs a sign-in within the last 10 minutes
     /// or a current code.
     ReauthenticationRequired,
+    /// 400 `passkey_invalid`: a passkey registration failed a WebAuthn check; `reason` names it (safe to
+    /// show: it says which check, never what the values were).
+    PasskeyInvalid {
+        reason: &'static str,
+    },
+    /// 401 `invalid_credentials`: a passkey sign-in failed (unknown credential, bad signature, wrong
+    /// origin or RP, used challenge...): one answer for every cause, like a wrong password.
+    PasskeyRejected,
+    /// 409 `passkey_exists`: this credential is registered already.
+    PasskeyExists,
+    /// 409 `last_factor`: the account has no password and this is its last passkey.
+    LastFactor,
     /// 500 `internal_error`: a bug or an unexpected platform failure. The string is logged, never sent.
     Internal(String),
     /// 503 `service_unavailable`: the deployment is misconfigured or a backing store is down. The string
@@ -127,7 +139,8 @@ impl AuthError {
         match self {
             AuthError::InvalidRequest { .. }
             | AuthError::ResetTokenInvalid
-            | AuthError::VerificationTokenInvalid => 400,
+            | AuthError::VerificationTokenInvalid
+            | AuthError::PasskeyInvalid { .. } => 400,
             AuthError::InvalidCredentials
             | AuthError::TokenMissing
             | AuthError::TokenInvalid
@@ -136,7 +149,8 @@ impl AuthError {
             | AuthError::RefreshTokenReused
             | AuthError::MfaRequired { .. }
             | AuthError::MfaTokenInvalid
-            | AuthError::MfaCodeInvalid => 401,
+            | AuthError::MfaCodeInvalid
+            | AuthError::PasskeyRejected => 401,
             AuthError::AccountDisabled
             | AuthError::Forbidden
             | AuthError::CsrfRejected
@@ -150,7 +164,9 @@ impl AuthError {
             | AuthError::EmailTaken
             | AuthError::LastAdmin
             | AuthError::MfaAlreadyEnabled
-            | AuthError::MfaNotEnabled => 409,
+            | AuthError::MfaNotEnabled
+            | AuthError::PasskeyExists
+            | AuthError::LastFactor => 409,
             AuthError::PayloadTooLarge { .. } => 413,
             AuthError::UnsupportedMediaType => 415,
             AuthError::RateLimited { .. } => 429,
@@ -191,6 +207,10 @@ impl AuthError {
             AuthError::MfaAlreadyEnabled => "mfa_already_enabled",
             AuthError::MfaNotEnabled => "mfa_not_enabled",
             AuthError::ReauthenticationRequired => "reauthentication_required",
+            AuthError::PasskeyInvalid { .. } => "passkey_invalid",
+            AuthError::PasskeyRejected => "invalid_credentials",
+            AuthError::PasskeyExists => "passkey_exists",
+            AuthError::LastFactor => "last_factor",
             AuthError::Internal(_) => "internal_error",
             AuthError::Unavailable(_) => "service_unavailable",
         }
@@ -228,6 +248,10 @@ impl AuthError {
             AuthError::MfaAlreadyEnabled => "Second factor already enabled",
             AuthError::MfaNotEnabled => "No second factor",
             AuthError::ReauthenticationRequired => "Recent authentication required",
+            AuthError::PasskeyInvalid { .. } => "Passkey not accepted",
+            AuthError::PasskeyRejected => "Invalid credentials",
+            AuthError::PasskeyExists => "Passkey already registered",
+            AuthError::LastFactor => "Last sign-in method",
             AuthError::Internal(_) => "Internal error",
             AuthError::Unavailable(_) => "Service unavailable",
         }
@@ -296,6 +320,15 @@ impl AuthError {
             AuthError::ReauthenticationRequired => {
                 "Sign in again, or give a current code, to make this change.".into()
             }
+            AuthError::PasskeyInvalid { reason } => format!("The passkey was not accepted: {reason}"),
+            AuthError::PasskeyRejected => {
+                "The passkey could not be verified. Try again, or sign in another way.".into()
+            }
+            AuthError::PasskeyExists => "This passkey is already registered.".into(),
+            AuthError::LastFactor => {
+                "This is the account's only way to sign in (it has no password): add another passkey first."
+                    .into()
+            }
             AuthError::Internal(_) => "An unexpected error occurred.".into(),
             AuthError::Unavailable(_) => "The service is temporarily unavailable.".into(),
         }
@@ -306,7 +339,9 @@ impl AuthError {
         match self {
             AuthError::TokenMissing => Some("invalid_request"),
             AuthError::TokenInvalid | AuthError::TokenExpired => Some("invalid_token"),
-            AuthError::InvalidCredentials | AuthError::MfaRequired { .. } => Some("invalid_request"),
+            AuthError::InvalidCredentials | AuthError::MfaRequired { .. } | AuthError::PasskeyRejected => {
+                Some("invalid_request")
+            }
             AuthError::MfaTokenInvalid | AuthError::MfaCodeInvalid => Some("invalid_token"),
             AuthError::RefreshTokenInvalid | AuthError::RefreshTokenReused => Some("invalid_token"),
             _ => None,
@@ -355,6 +390,10 @@ mod tests {
         let all = [
             AuthError::bad_request("x"),
             AuthError::InvalidCredentials,
+            AuthError::PasskeyRejected,
+            AuthError::PasskeyInvalid { reason: "x" },
+            AuthError::PasskeyExists,
+            AuthError::LastFactor,
             AuthError::TokenMissing,
             AuthError::TokenInvalid,
             AuthError::TokenExpired,

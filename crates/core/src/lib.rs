@@ -8,6 +8,7 @@
 //! - [`roles`]: who may do what
 //! - [`config`]: every setting, read and validated once
 //! - [`service`]: the use cases, written against the [`ports`]
+//! - [`webauthn`]: passkey registrations and assertions verified (ES256, EdDSA), no I/O
 //! - [`kv_keys`]: every Workers KV key name
 //! - [`error`]: the one error type
 
@@ -35,6 +36,7 @@ pub mod totp;
 pub mod unicode;
 pub mod user;
 pub mod validate;
+pub mod webauthn;
 
 #[cfg(test)]
 mod testing;

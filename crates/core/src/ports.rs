@@ -142,8 +142,109 @@ pub trait Factors {
     async fn consume_challenge(&self, token_hash: &str, now: i64) -> Result<bool, AuthError>;
 }
 
+/// A registered passkey (WebAuthn credential) as stored: public material only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PasskeyRecord {
+    /// The credential id, base64url without padding.
+    pub id: String,
+    pub user_id: String,
+    /// The COSE_Key bytes as registered.
+    pub public_key: Vec<u8>,
+    /// Its COSE algorithm (-7 ES256, -8 EdDSA).
+    pub algorithm: i64,
+    pub sign_count: u32,
+    pub transports: Vec<String>,
+    pub backup_eligible: bool,
+    pub backup_state: bool,
+    pub aaguid: String,
+    pub name: String,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+}
+
+/// What a WebAuthn challenge was issued for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WebauthnPurpose {
+    /// Adding a passkey to the signed-in user `user_id`.
+    Register,
+    /// A passkey sign-in (of `user_id` when the options named one).
+    Login,
+    /// The second step of the pending password login whose `mfa_token` hash is `mfa_token_hash`.
+    SecondFactor,
+}
+
+impl WebauthnPurpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WebauthnPurpose::Register => "register",
+            WebauthnPurpose::Login => "login",
+            WebauthnPurpose::SecondFactor => "second_factor",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [WebauthnPurpose::Register, WebauthnPurpose::Login, WebauthnPurpose::SecondFactor]
+            .into_iter()
+            .find(|p| p.as_str() == s)
+    }
+}
+
+/// A WebAuthn challenge as stored (only the SHA-256 of its bytes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebauthnChallenge {
+    pub challenge_hash: String,
+    pub purpose: WebauthnPurpose,
+    pub user_id: Option<String>,
+    pub mfa_token_hash: Option<String>,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+/// The result of deleting a passkey.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasskeyDeletion {
+    Deleted,
+    NotFound,
+    /// Refused: the account has no password and this is its last passkey.
+    LastFactor,
+}
+
+/// Passkeys and their challenges in D1.
+pub trait Passkeys {
+    /// The user's passkeys, newest first.
+    async fn list_passkeys(&self, user_id: &str) -> Result<Vec<PasskeyRecord>, AuthError>;
+    /// A passkey by credential id, with its user, in one query.
+    async fn find_passkey(&self, id: &str) -> Result<Option<(PasskeyRecord, User)>, AuthError>;
+    /// Stores a new passkey. False when the credential id is registered already (to anyone).
+    async fn add_passkey(&self, passkey: &PasskeyRecord) -> Result<bool, AuthError>;
+    /// Records a use: moves the sign count from `from` to `to` (and the backup state) if it is still at
+    /// `from`: true for exactly one of several concurrent callers.
+    async fn use_passkey(
+        &self,
+        id: &str,
+        from: u32,
+        to: u32,
+        backup_state: bool,
+        now: i64,
+    ) -> Result<bool, AuthError>;
+    /// Renames one of the user's passkeys. False when the user has no such passkey.
+    async fn rename_passkey(&self, user_id: &str, id: &str, name: &str) -> Result<bool, AuthError>;
+    /// Deletes one of the user's passkeys, never the last one of an account without a password (in the
+    /// same statement, so two concurrent deletes cannot both pass the check).
+    async fn delete_passkey(&self, user_id: &str, id: &str) -> Result<PasskeyDeletion, AuthError>;
+    /// Removes every passkey of the user (the admin's factor reset).
+    async fn remove_passkeys(&self, user_id: &str) -> Result<(), AuthError>;
+    async fn create_webauthn_challenge(&self, challenge: &WebauthnChallenge) -> Result<(), AuthError>;
+    /// Takes (deletes and returns) an unexpired challenge: `Some` for exactly one caller.
+    async fn take_webauthn_challenge(
+        &self,
+        challenge_hash: &str,
+        now: i64,
+    ) -> Result<Option<WebauthnChallenge>, AuthError>;
+}
+
 /// Users and sessions in D1: everything that must be exact (rotation, single use) lives here.
-pub trait Store: Factors {
+pub trait Store: Factors + Passkeys {
     /// The user whose username (case-insensitive) or email matches.
     async fn find_user_by_login(&self, name: &LoginName) -> Result<Option<User>, AuthError>;
     async fn find_user(&self, id: &str) -> Result<Option<User>, AuthError>;
@@ -276,6 +377,47 @@ impl<T: Factors + ?Sized> Factors for &T {
     }
     async fn consume_challenge(&self, token_hash: &str, now: i64) -> Result<bool, AuthError> {
         (**self).consume_challenge(token_hash, now).await
+    }
+}
+
+impl<T: Passkeys + ?Sized> Passkeys for &T {
+    async fn list_passkeys(&self, user_id: &str) -> Result<Vec<PasskeyRecord>, AuthError> {
+        (**self).list_passkeys(user_id).await
+    }
+    async fn find_passkey(&self, id: &str) -> Result<Option<(PasskeyRecord, User)>, AuthError> {
+        (**self).find_passkey(id).await
+    }
+    async fn add_passkey(&self, passkey: &PasskeyRecord) -> Result<bool, AuthError> {
+        (**self).add_passkey(passkey).await
+    }
+    async fn use_passkey(
+        &self,
+        id: &str,
+        from: u32,
+        to: u32,
+        backup_state: bool,
+        now: i64,
+    ) -> Result<bool, AuthError> {
+        (**self).use_passkey(id, from, to, backup_state, now).await
+    }
+    async fn rename_passkey(&self, user_id: &str, id: &str, name: &str) -> Result<bool, AuthError> {
+        (**self).rename_passkey(user_id, id, name).await
+    }
+    async fn delete_passkey(&self, user_id: &str, id: &str) -> Result<PasskeyDeletion, AuthError> {
+        (**self).delete_passkey(user_id, id).await
+    }
+    async fn remove_passkeys(&self, user_id: &str) -> Result<(), AuthError> {
+        (**self).remove_passkeys(user_id).await
+    }
+    async fn create_webauthn_challenge(&self, challenge: &WebauthnChallenge) -> Result<(), AuthError> {
+        (**self).create_webauthn_challenge(challenge).await
+    }
+    async fn take_webauthn_challenge(
+        &self,
+        challenge_hash: &str,
+        now: i64,
+    ) -> Result<Option<WebauthnChallenge>, AuthError> {
+        (**self).take_webauthn_challenge(challenge_hash, now).await
     }
 }
 

@@ -64,6 +64,16 @@ impl RefreshKey {
         mac.finalize().into_bytes().into()
     }
 
+    /// An HMAC of `data` under this key and `label` (domain separation): stable, unguessable values the
+    /// server derives without storing them (the made-up credential ids of passkey sign-in options).
+    pub fn derive_value(&self, label: &[u8], data: &[u8]) -> [u8; 32] {
+        let mut mac = SimpleHmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes any key length");
+        mac.update(label);
+        mac.update(&(data.len() as u32).to_be_bytes());
+        mac.update(data);
+        mac.finalize().into_bytes().into()
+    }
+
     /// The refresh token of `generation` of a session.
     pub fn mint(&self, session_id: &str, seed: &[u8], generation: u64) -> String {
         let mac = self.mac(session_id, seed, generation);

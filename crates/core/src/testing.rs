@@ -3,8 +3,8 @@
 use crate::config::Config;
 use crate::error::AuthError;
 use crate::ports::{
-    Counters, Factors, Guarded, LoginRecord, MfaChallenge, ResetRecord, RevocationState, Revocations, Store,
-    TotpRecord, UserPatch, UserQuery,
+    Counters, Factors, Guarded, LoginRecord, MfaChallenge, PasskeyDeletion, PasskeyRecord, Passkeys,
+    ResetRecord, RevocationState, Revocations, Store, TotpRecord, UserPatch, UserQuery, WebauthnChallenge,
 };
 use crate::session::Session;
 use crate::user::User;
@@ -53,6 +53,9 @@ pub struct MemoryStore {
     /// (user id, code hash, used at)
     recovery: RefCell<Vec<(String, String, Option<i64>)>>,
     challenges: RefCell<Vec<(MfaChallenge, Option<i64>)>>,
+    /// Passkeys, in insertion order.
+    pub passkeys: RefCell<Vec<PasskeyRecord>>,
+    pub webauthn_challenges: RefCell<Vec<WebauthnChallenge>>,
 }
 
 impl Factors for MemoryStore {
@@ -158,7 +161,8 @@ impl MemoryStore {
     /// The user as D1 reads it: with `second_factor` from the TOTP table.
     fn with_factor(&self, user: &User) -> User {
         let second_factor = self.totp.borrow().get(&user.id).is_some_and(|t| t.enabled_at.is_some());
-        User { second_factor, ..user.clone() }
+        let passkeys = self.passkeys.borrow().iter().any(|p| p.user_id == user.id);
+        User { second_factor, passkeys, ..user.clone() }
     }
 
     pub fn with_user(config: &Config, username: &str, password: &str, role: &str) -> Self {
@@ -186,6 +190,7 @@ impl MemoryStore {
             email_verified_at: None,
             pending_email: None,
             second_factor: false,
+            passkeys: false,
         });
         id
     }
@@ -435,7 +440,88 @@ impl Store for MemoryStore {
         }
         users.retain(|u| u.id != id);
         self.sessions.borrow_mut().retain(|s| s.user_id != id);
+        self.passkeys.borrow_mut().retain(|p| p.user_id != id);
         Ok(Guarded::Done)
+    }
+}
+
+impl Passkeys for MemoryStore {
+    async fn list_passkeys(&self, user_id: &str) -> Result<Vec<PasskeyRecord>, AuthError> {
+        let mut list: Vec<_> =
+            self.passkeys.borrow().iter().filter(|p| p.user_id == user_id).cloned().collect();
+        list.reverse();
+        list.sort_by_key(|p| std::cmp::Reverse(p.created_at));
+        Ok(list)
+    }
+    async fn find_passkey(&self, id: &str) -> Result<Option<(PasskeyRecord, User)>, AuthError> {
+        let Some(p) = self.passkeys.borrow().iter().find(|p| p.id == id).cloned() else { return Ok(None) };
+        let user = self.users.borrow().iter().find(|u| u.id == p.user_id).map(|u| self.with_factor(u));
+        Ok(user.map(|u| (p, u)))
+    }
+    async fn add_passkey(&self, passkey: &PasskeyRecord) -> Result<bool, AuthError> {
+        let mut all = self.passkeys.borrow_mut();
+        if all.iter().any(|p| p.id == passkey.id) {
+            return Ok(false);
+        }
+        all.push(passkey.clone());
+        Ok(true)
+    }
+    async fn use_passkey(
+        &self,
+        id: &str,
+        from: u32,
+        to: u32,
+        backup_state: bool,
+        now: i64,
+    ) -> Result<bool, AuthError> {
+        let mut all = self.passkeys.borrow_mut();
+        match all.iter_mut().find(|p| p.id == id && p.sign_count == from) {
+            Some(p) => {
+                (p.sign_count, p.backup_state, p.last_used_at) = (to, backup_state, Some(now));
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+    async fn rename_passkey(&self, user_id: &str, id: &str, name: &str) -> Result<bool, AuthError> {
+        let mut all = self.passkeys.borrow_mut();
+        match all.iter_mut().find(|p| p.id == id && p.user_id == user_id) {
+            Some(p) => {
+                p.name = name.to_string();
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+    async fn delete_passkey(&self, user_id: &str, id: &str) -> Result<PasskeyDeletion, AuthError> {
+        let has_password = self.users.borrow().iter().any(|u| u.id == user_id && !u.password_hash.is_empty());
+        let mut all = self.passkeys.borrow_mut();
+        if !all.iter().any(|p| p.id == id && p.user_id == user_id) {
+            return Ok(PasskeyDeletion::NotFound);
+        }
+        if !has_password && all.iter().filter(|p| p.user_id == user_id).count() <= 1 {
+            return Ok(PasskeyDeletion::LastFactor);
+        }
+        all.retain(|p| p.id != id);
+        Ok(PasskeyDeletion::Deleted)
+    }
+    async fn remove_passkeys(&self, user_id: &str) -> Result<(), AuthError> {
+        self.passkeys.borrow_mut().retain(|p| p.user_id != user_id);
+        Ok(())
+    }
+    async fn create_webauthn_challenge(&self, challenge: &WebauthnChallenge) -> Result<(), AuthError> {
+        self.webauthn_challenges.borrow_mut().push(challenge.clone());
+        Ok(())
+    }
+    async fn take_webauthn_challenge(
+        &self,
+        challenge_hash: &str,
+        now: i64,
+    ) -> Result<Option<WebauthnChallenge>, AuthError> {
+        let mut all = self.webauthn_challenges.borrow_mut();
+        let Some(i) = all.iter().position(|c| c.challenge_hash == challenge_hash) else { return Ok(None) };
+        let taken = all.remove(i);
+        Ok((taken.expires_at > now).then_some(taken))
     }
 }
 
@@ -590,4 +676,9 @@ impl crate::email::EmailStore for MemoryStore {
         }
         Ok(())
     }
+}
+
+/// The relying party of the tests: `localhost`, pages at `http://localhost:8787`.
+pub fn site() -> crate::config::webauthn::Site {
+    config().webauthn.site("http://localhost:8787", "localhost")
 }

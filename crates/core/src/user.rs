@@ -53,6 +53,8 @@ pub struct User {
     /// Whether the user has an enabled TOTP authenticator: read with the user, so that a login needs
     /// no second query to know whether to ask for it.
     pub second_factor: bool,
+    /// Whether the user has at least one passkey (read with the user, like `second_factor`).
+    pub passkeys: bool,
 }
 
 /// The user object of every response (docs/openapi.json), as the user sees it.
@@ -171,6 +173,7 @@ mod tests {
             email_verified_at: None,
             pending_email: Some("new@example.com".into()),
             second_factor: false,
+            passkeys: false,
         };
         let plain = serde_json::to_string(&u.view()).unwrap();
         let admin = serde_json::to_string(&u.admin_view()).unwrap();

@@ -20,6 +20,7 @@ pub mod email;
 mod keys;
 pub mod limits;
 pub mod mfa;
+pub mod webauthn;
 
 use durations::duration_setting;
 pub use durations::{parse_duration, MAX_DURATION_SECONDS};
@@ -73,6 +74,8 @@ pub struct Config {
     pub edge: edge::EdgeSettings,
     /// Second factors.
     pub mfa: mfa::MfaSettings,
+    /// Passkeys: relying party, origins, user verification (`WEBAUTHN_*`).
+    pub webauthn: webauthn::WebauthnSettings,
     /// Email verification (`REQUIRE_EMAIL_VERIFICATION`, `EMAIL_VERIFICATION_TTL`, ...).
     pub email: email::EmailSettings,
 }
@@ -233,6 +236,7 @@ impl Config {
         let edge = edge::read(&get, &mut problems);
         let mfa = mfa::read(&get, &mut problems);
         let email = email::read(&get, &mut problems);
+        let webauthn = webauthn::read(&get, &mfa.issuer, &mut problems);
         let extra_claims = crate::token::ExtraClaims::parse(&get("JWT_EXTRA_CLAIMS").unwrap_or_default())
             .unwrap_or_else(|e| {
                 problems.push(format!("JWT_EXTRA_CLAIMS: {e}"));
@@ -273,6 +277,7 @@ impl Config {
                 limits,
                 edge,
                 mfa,
+                webauthn,
                 email,
                 roles: roles_list,
                 environment,

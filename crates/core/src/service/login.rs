@@ -50,7 +50,7 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
         };
         // With a second factor the account's failures (wrong codes included) are cleared only when the
         // second step succeeds: a correct password alone must not reset the count of wrong codes.
-        let second_factor = user.second_factor;
+        let second_factor = user.second_factor || user.passkeys;
         if !second_factor {
             super::limits::login_succeeded(&self.counters, &guard).await?;
         }

@@ -11,6 +11,7 @@
 //!   current code [ASVS 5.0 7.5.1 re-authentication].
 
 use super::{limits, Auth, ClientInfo, TokenResponse};
+use crate::config::webauthn::Site;
 use crate::error::AuthError;
 use crate::ports::{ChallengePurpose, Counters, LoginRecord, MfaChallenge, Revocations, Store};
 use crate::random::hash_token;
@@ -44,11 +45,13 @@ pub struct RecoveryCodes {
     pub recovery_codes: Vec<String>,
 }
 
-/// A second factor as typed: a TOTP code or a recovery code.
+/// A second factor as typed: a TOTP code or a recovery code; or a passkey's assertion
+/// (`AuthenticationResponseJSON`), accepted only to finish a login.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SecondFactor {
     Totp(String),
     Recovery(String),
+    Passkey(serde_json::Value),
 }
 
 impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
@@ -166,7 +169,9 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
         };
         self.store.create_challenge(&challenge).await?;
         Ok(Some(match purpose {
-            ChallengePurpose::Login => AuthError::MfaRequired { mfa_token: token, methods: METHODS.to_vec() },
+            ChallengePurpose::Login => {
+                AuthError::MfaRequired { mfa_token: token, methods: Self::methods_of(user) }
+            }
             ChallengePurpose::Enroll => AuthError::MfaEnrollmentRequired { mfa_token: token },
         }))
     }
@@ -200,12 +205,13 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
         })
     }
 
-    /// `POST /mfa/verify {mfa_token, code | recovery_code}`: the second step of a login; the token
-    /// response of a session whose `amr` is `pwd` + `otp`.
+    /// `POST /mfa/verify {mfa_token, code | recovery_code | credential}`: the second step of a login;
+    /// the token response of a session whose `amr` is `pwd` + `otp` (or `hwk` / `swk` for a passkey).
     pub async fn mfa_verify(
         &self,
         mfa_token: &str,
         factor: &SecondFactor,
+        site: &Site,
         client: &ClientInfo,
     ) -> Result<TokenResponse, AuthError> {
         let token_hash = hash_token(mfa_token);
@@ -216,12 +222,21 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
         let account = limits::account_subject(Some(&challenge.user_id), &LoginName::Username(String::new()));
         let ip = client.ip.as_deref().unwrap_or("unknown");
         let guard = limits::check_login(self.config, &self.counters, ip, &account, self.now).await?;
-        if let Err(e) = self.check_factor(&challenge.user_id, factor).await {
-            if e == AuthError::MfaCodeInvalid {
-                limits::login_failed(self.config, &self.counters, &guard, self.now).await?;
+        let checked = match factor {
+            SecondFactor::Passkey(credential) => {
+                self.check_passkey_factor(site, &token_hash, &challenge.user_id, credential).await
             }
-            return Err(e);
-        }
+            other => self.check_factor(&challenge.user_id, other).await.map(|()| "otp"),
+        };
+        let method = match checked {
+            Ok(method) => method,
+            Err(e) => {
+                if e == AuthError::MfaCodeInvalid {
+                    limits::login_failed(self.config, &self.counters, &guard, self.now).await?;
+                }
+                return Err(e);
+            }
+        };
         if !self.store.consume_challenge(&token_hash, self.now).await? {
             return Err(AuthError::MfaTokenInvalid);
         }
@@ -231,7 +246,7 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
             Some(_) => return Err(AuthError::AccountDisabled),
             None => return Err(AuthError::MfaTokenInvalid),
         };
-        let session = self.new_session_with(&user.id, client, &["pwd", "otp"]);
+        let session = self.new_session_with(&user.id, client, &["pwd", method]);
         let record =
             LoginRecord { user_id: &user.id, now: self.now, new_hash: challenge.new_hash.as_deref() };
         self.store.start_session(&record, &session).await?;
@@ -245,6 +260,7 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
             return Err(AuthError::NotFound);
         }
         self.store.remove_factors(user_id).await?;
+        self.store.remove_passkeys(user_id).await?;
         self.end_all_sessions(user_id, None).await.map(drop)
     }
 
@@ -271,6 +287,8 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
                     .burn_recovery_code(user_id, &hash_token(&normalize_recovery(code)), self.now)
                     .await?
             }
+            // A passkey finishes a login only (`mfa_verify`); here a code is asked for.
+            SecondFactor::Passkey(_) => false,
         };
         if accepted {
             Ok(())
@@ -381,8 +399,18 @@ impl MfaVerifyRequest {
         let mut f = crate::validate::Fields::new(body);
         let token = f.required_str("mfa_token").map(str::to_string);
         f.finish()?;
-        let factor = parse_factor(body, true)?
-            .ok_or_else(|| AuthError::bad_request("A second factor is required."))?;
+        let factor = match body.get("credential") {
+            None | Some(serde_json::Value::Null) => parse_factor(body, true)?
+                .ok_or_else(|| AuthError::bad_request("A second factor is required."))?,
+            Some(_) if body.contains_key("code") || body.contains_key("recovery_code") => {
+                return Err(AuthError::field(
+                    "credential",
+                    "invalid_value",
+                    "Give `code`, `recovery_code` or `credential`, only one.",
+                ))
+            }
+            Some(_) => SecondFactor::Passkey(super::passkeys::credential_of(body)?.clone()),
+        };
         match token {
             Some(mfa_token) if mfa_token.len() <= 128 => Ok(MfaVerifyRequest { mfa_token, factor }),
             Some(_) => Err(AuthError::MfaTokenInvalid),

@@ -7,6 +7,7 @@
 //! - [`accounts`]: signup, change password, forgot/reset password
 //! - [`admin`]: the admin API
 //! - [`email`]: email verification, `PATCH /auth/me`
+//! - [`mfa`], [`passkeys`]: second factors; passkeys (WebAuthn) as first and second factor
 //! - [`requests`]: the typed requests and their parsing
 
 pub mod accounts;
@@ -15,6 +16,7 @@ pub mod email;
 mod limits;
 mod login;
 pub mod mfa;
+pub mod passkeys;
 pub mod requests;
 mod sessions;
 

@@ -178,6 +178,7 @@ impl NewAccount {
             email_verified_at: None,
             pending_email: None,
             second_factor: false,
+            passkeys: false,
         }
     }
 }
@@ -489,6 +490,7 @@ impl ImportedUser {
             email_verified_at: self.email_verified.then_some(now),
             pending_email: None,
             second_factor: false,
+            passkeys: false,
         }
     }
 }
@@ -717,6 +719,7 @@ mod tests {
             email_verified_at: None,
             pending_email: None,
             second_factor: false,
+            passkeys: false,
         };
         let cursor = super::super::admin::encode_cursor(&user);
         let q = ListUsersQuery::parse(None, Some(&cursor), None).unwrap();

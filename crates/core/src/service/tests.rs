@@ -993,6 +993,7 @@ fn an_mfa_token_works_for_five_minutes_and_not_a_second_longer() {
         block_on(at(&c, &store, &MemoryRevocations::default(), &MemoryCounters::default(), t).mfa_verify(
             token,
             &code,
+            &crate::testing::site(),
             &ClientInfo::default(),
         ))
     };
@@ -1026,6 +1027,7 @@ fn a_weak_hash_of_an_account_with_a_second_factor_is_upgraded_when_the_login_com
     block_on(at(&c, &store, &MemoryRevocations::default(), &MemoryCounters::default(), NOW + 30).mfa_verify(
         &token,
         &code,
+        &crate::testing::site(),
         &ClientInfo::default(),
     ))
     .unwrap();
