@@ -29,29 +29,38 @@ const PASSWORD = "passkey long passphrase";
 const NO_PASSKEY = /cancelled or timed out, or this device has no passkey/;
 const REJECTED = /This passkey was not accepted/;
 
-/** Keeps conditional requests pending until aborted; records every WebAuthn get in window.__webauthn. */
+/**
+ * Keeps conditional requests pending until aborted, and reports every WebAuthn get to the test through
+ * the window.__webauthnCall binding (the record outlives the page's navigation): the conditional ones,
+ * their abort, and each modal one with whether a conditional one was still pending when it started.
+ * (Init scripts also run in about:blank, which is no secure context and has no WebAuthn.)
+ */
 function pendingAutofill() {
+  if (!window.isSecureContext || !navigator.credentials) return;
   const original = navigator.credentials.get.bind(navigator.credentials);
-  const calls = [];
-  window.__webauthn = calls;
+  const conditional = [];
+  window.__autofillPending = () => conditional.some((c) => !c.aborted);
   navigator.credentials.get = (options) => {
     if (options?.mediation === "conditional") {
-      const call = { kind: "conditional", aborted: false, allowCredentials: options.publicKey?.allowCredentials?.length ?? 0 };
-      calls.push(call);
+      const call = { aborted: false };
+      conditional.push(call);
+      window.__webauthnCall({ kind: "conditional", allowCredentials: options.publicKey?.allowCredentials?.length ?? 0 });
       return new Promise((_, reject) => {
         options.signal?.addEventListener("abort", () => {
           call.aborted = true;
+          window.__webauthnCall({ kind: "conditional aborted" });
           reject(options.signal.reason);
         });
       });
     }
-    calls.push({ kind: "modal", whileConditionalPending: calls.some((c) => c.kind === "conditional" && !c.aborted) });
+    window.__webauthnCall({ kind: "modal", whileConditionalPending: window.__autofillPending() });
     return original(options);
   };
 }
 
 /** A browser without the WebAuthn Level 3 JSON helpers: the pages' base64url fallback does their work. */
 function withoutJSONHelpers() {
+  if (!window.isSecureContext || !window.PublicKeyCredential) return;
   delete PublicKeyCredential.parseCreationOptionsFromJSON;
   delete PublicKeyCredential.parseRequestOptionsFromJSON;
   delete PublicKeyCredential.prototype.toJSON;
@@ -97,7 +106,9 @@ function reportConsoleCalls() {
 async function inBrowser(name, fn, { initScripts = [] } = {}) {
   const context = await browser.newContext({ baseURL: site.url });
   const noise = [];
+  const webauthnCalls = [];
   await context.exposeBinding("__consoleCall", (_source, method) => noise.push(`the page called console.${method}`));
+  await context.exposeBinding("__webauthnCall", (_source, call) => webauthnCalls.push(call));
   await context.addInitScript(reportConsoleCalls);
   for (const script of initScripts) await context.addInitScript(script);
   context.on("page", (p) => p.on("pageerror", (e) => noise.push(String(e))));
@@ -107,7 +118,7 @@ async function inBrowser(name, fn, { initScripts = [] } = {}) {
   });
   try {
     const authenticator = await addAuthenticator(page);
-    await withScreenshots(context, name, () => fn(page, authenticator, context));
+    await withScreenshots(context, name, () => fn(page, { authenticator, context, webauthnCalls }));
     assert.deepEqual(noise, []);
   } finally {
     await context.close();
@@ -127,8 +138,8 @@ async function signUp() {
 
 const message = (page) => page.locator("#message");
 
-async function submitPassword(page, username) {
-  await page.goto("/auth/ui/");
+async function submitPassword(page, username, { goto = true } = {}) {
+  if (goto) await page.goto("/auth/ui/");
   await page.getByLabel("Username or email").fill(username);
   await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
   await page.getByRole("button", { name: "Sign in", exact: true }).click();
@@ -169,14 +180,18 @@ async function amr(context) {
 }
 
 /** Waits until the sign-in page's autofill request is pending (pendingAutofill). */
-const autofillPending = (page) =>
-  page.waitForFunction(() => window.__webauthn?.some((c) => c.kind === "conditional" && !c.aborted && c.allowCredentials === 0));
+const autofillPending = (page) => page.waitForFunction(() => window.__autofillPending?.() === true);
 
-/** Every modal request started after the autofill request was aborted. */
-async function assertAutofillAbortedFirst(page) {
-  const calls = await page.evaluate(() => window.__webauthn);
-  assert.ok(calls.some((c) => c.kind === "modal"), "a modal request was made");
-  assert.deepEqual(calls.filter((c) => c.kind === "modal" && c.whileConditionalPending), [], "no modal request while the autofill one was pending");
+/**
+ * The WebAuthn requests since `from` (an index into `calls`): at least one modal one, and each started
+ * only after the pending autofill request had been aborted.
+ */
+function assertAutofillAbortedFirst(calls, from) {
+  const since = calls.slice(from);
+  assert.ok(since.some((c) => c.kind === "modal"), `a modal request was made: ${JSON.stringify(since)}`);
+  assert.ok(since.some((c) => c.kind === "conditional aborted"), `the autofill request was aborted: ${JSON.stringify(since)}`);
+  assert.deepEqual(since.filter((c) => c.kind === "modal" && c.whileConditionalPending), [], "no modal request while the autofill one was pending");
+  assert.deepEqual(since.filter((c) => c.kind === "conditional" && c.allowCredentials !== 0), [], "the autofill options name no user");
 }
 
 test(
@@ -186,7 +201,7 @@ test(
     const username = await signUp();
     await inBrowser(
       "passkey-flow",
-      async (page, authenticator, context) => {
+      async (page, { authenticator, context, webauthnCalls }) => {
         await submitPassword(page, username);
         await onAccountPage(page);
         assert.equal(await page.locator("#passkeys-empty").isVisible(), true);
@@ -211,9 +226,12 @@ test(
         // Sign out; sign in with the passkey alone: no username typed.
         await signOut(page);
         await autofillPending(page);
+        assert.equal(await page.getByLabel("Username or email").inputValue(), "", "no username typed");
+        let mark = webauthnCalls.length;
         await page.getByRole("button", { name: "Sign in with a passkey" }).click();
         await onAccountPage(page);
-        await assertAutofillAbortedFirst(page);
+        assertAutofillAbortedFirst(webauthnCalls, mark);
+        assert.equal(await meStatus(page), 200);
         assert.deepEqual(await amr(context), ["hwk"]);
         const used = page.locator("#passkeys li").first();
         assert.match(await used.textContent(), /last used /);
@@ -221,13 +239,21 @@ test(
 
         // The password now needs a second step, and the passkey is offered beside the code field.
         await signOut(page);
-        await submitPassword(page, username);
+        await autofillPending(page);
+        mark = webauthnCalls.length;
+        const login = page.waitForResponse((r) => new URL(r.url()).pathname === "/auth/login");
+        await submitPassword(page, username, { goto: false });
+        const pending = await (await login).json();
+        assert.equal(pending.code, "mfa_required");
+        assert.ok(pending.methods.includes("webauthn"), JSON.stringify(pending.methods));
         const usePasskey = page.getByRole("button", { name: "Use a passkey" });
         await usePasskey.waitFor();
+        assert.match(await message(page).textContent(), /confirm it is you with your passkey/);
+        assert.equal(await page.getByLabel("6-digit code from your authenticator app").isVisible(), false, "no code field: the account has no app");
         assert.equal(await meStatus(page), 401, "no session before the second step");
         await usePasskey.click();
         await onAccountPage(page);
-        await assertAutofillAbortedFirst(page);
+        assertAutofillAbortedFirst(webauthnCalls, mark);
         assert.deepEqual(await amr(context), ["pwd", "hwk"]);
 
         // Rename.
@@ -263,7 +289,7 @@ test(
 
 test("refused in the browser: with the authenticator's passkey gone, neither sign-in nor the second step yields a session", { timeout: 120000 }, async () => {
   const username = await signUp();
-  await inBrowser("passkey-refusal", async (page, authenticator) => {
+  await inBrowser("passkey-refusal", async (page, { authenticator }) => {
     await submitPassword(page, username);
     await onAccountPage(page);
     await addPasskey(page);
@@ -308,7 +334,7 @@ test("without PublicKeyCredential.parse*FromJSON and toJSON, the pages' own base
   const username = await signUp();
   await inBrowser(
     "passkey-fallback",
-    async (page, authenticator, context) => {
+    async (page, { authenticator, context }) => {
       await submitPassword(page, username);
       await onAccountPage(page);
       assert.deepEqual(

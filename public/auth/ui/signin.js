@@ -111,11 +111,19 @@ onSubmit(signin, async () => {
     if (!hasCode && mfaPasskey.hidden) {
       throw new Error("Your account's second step is a passkey, and this browser cannot use passkeys. Use a browser that can, or ask an administrator to reset your second step.");
     }
-    showMessage(e.problem.detail || "Confirm it is you with your second step.");
+    showMessage(secondStepMessage(e.problem.detail));
     return;
   }
   await done();
 });
+
+// The API's `detail` speaks of codes (it predates passkeys): a passkey-only second step says its own.
+function secondStepMessage(detail) {
+  const passkey = !mfaPasskey.hidden;
+  if (!hasCode) return "The password is right; now confirm it is you with your passkey.";
+  const text = detail || "The password is right; enter a code from your authenticator app.";
+  return passkey ? `${text} Or use a passkey.` : text;
+}
 
 switcher.addEventListener("click", () => {
   useRecovery = !useRecovery;
