@@ -10,7 +10,7 @@
 // records that the page aborts it before any modal request starts. The autofill test runs without it.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startSite, launchBrowser, withScreenshots, uniqueName } from "./site.mjs";
+import { startSite, launchBrowser, withScreenshots, uniqueName, totp } from "./site.mjs";
 
 let site;
 let browser;
@@ -313,6 +313,41 @@ test("refused in the browser: with the authenticator's passkey gone, neither sig
     assert.match(await message(page).textContent(), NO_PASSKEY);
     assert.equal(await meStatus(page), 401);
   });
+});
+
+test("with an authenticator app and a passkey, the second step offers both: the code field and the passkey beside it", { timeout: 120000 }, async () => {
+  const username = await signUp();
+  await inBrowser(
+    "passkey-with-totp",
+    async (page, { context, webauthnCalls }) => {
+      await submitPassword(page, username);
+      await onAccountPage(page);
+      await page.getByRole("button", { name: "Set up an authenticator app" }).click();
+      await page.locator("#totp-form:not([hidden])").waitFor();
+      const secret = (await page.locator("#totp-secret").textContent()).trim();
+      await page.getByLabel("6-digit code from the app").fill(totp(secret));
+      await page.getByRole("button", { name: "Turn on two-step verification" }).click();
+      await page.locator("#recovery").waitFor();
+      await addPasskey(page, "Key");
+      await signOut(page);
+
+      await autofillPending(page);
+      const mark = webauthnCalls.length;
+      const login = page.waitForResponse((r) => new URL(r.url()).pathname === "/auth/login");
+      await submitPassword(page, username, { goto: false });
+      assert.deepEqual([...(await (await login).json()).methods].sort(), ["recovery_code", "totp", "webauthn"]);
+      const code = page.getByLabel("6-digit code from your authenticator app");
+      await code.waitFor();
+      assert.equal(await page.getByRole("button", { name: "Use a passkey" }).isVisible(), true);
+      assert.equal(await page.getByRole("button", { name: "Verify" }).isVisible(), true);
+      assert.match(await message(page).textContent(), /Or use a passkey\.$/);
+      await page.getByRole("button", { name: "Use a passkey" }).click();
+      await onAccountPage(page);
+      assertAutofillAbortedFirst(webauthnCalls, mark);
+      assert.deepEqual(await amr(context), ["pwd", "hwk"]);
+    },
+    { initScripts: [pendingAutofill] },
+  );
 });
 
 test("autofill: the username field offers the passkey (conditional mediation) and signs in", { timeout: 120000 }, async () => {
