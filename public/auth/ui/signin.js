@@ -32,7 +32,8 @@ function showMethod() {
 }
 
 // The API answers every failed passkey sign-in with `invalid_credentials` and a failed passkey second
-// step with `mfa_code_invalid`; their `detail`s speak of passwords and codes, so the page says it here.
+// step with `mfa_code_invalid` (whose `detail` speaks of codes): one message for both, with the likely
+// cause a person can act on.
 const REJECTED = "This passkey was not accepted. It may have been removed from your account: sign in with your password instead.";
 function passkeyRefused(e) {
   return e?.code === "invalid_credentials" || e?.code === "mfa_code_invalid" ? new PasskeyError("rejected", REJECTED) : e;
