@@ -302,8 +302,16 @@ impl AuthError {
             AuthError::RateLimited { retry_after } => {
                 format!("Too many attempts; retry in {retry_after} seconds.")
             }
-            AuthError::MfaRequired { .. } => {
-                "The password is right; enter a code from your authenticator app or a recovery code.".into()
+            AuthError::MfaRequired { methods, .. } => {
+                let (app, passkey) = (methods.contains(&"totp"), methods.contains(&"webauthn"));
+                match (app, passkey) {
+                    (true, true) => "The password is right; enter a code from your authenticator app or a \
+                                     recovery code, or use a passkey."
+                        .into(),
+                    (false, true) => "The password is right; confirm with your passkey.".into(),
+                    _ => "The password is right; enter a code from your authenticator app or a recovery code."
+                        .into(),
+                }
             }
             AuthError::MfaTokenInvalid => {
                 "The sign-in attempt is unknown, finished or expired; sign in again.".into()

@@ -359,7 +359,8 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
         CredentialDescriptor {
             kind: "public-key",
             id: URL_SAFE_NO_PAD.encode(id),
-            transports: vec!["internal".into(), "hybrid".into()],
+            // The transports platform passkeys report most often (a passkey of this device).
+            transports: vec!["internal".into()],
         }
     }
 
