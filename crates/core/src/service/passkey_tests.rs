@@ -377,3 +377,57 @@ fn passkey_names_are_bounded() {
         assert_eq!(passkeys::passkey_name(Some(bad)).unwrap_err().status(), 400, "{bad:?}");
     }
 }
+
+#[test]
+fn a_backup_eligibility_that_changed_since_registration_is_refused() {
+    let w = World::new();
+    let ana = w.access("ana", "correct horse", NOW);
+    w.register(&ana, TestKey::es256(), b"bound");
+    let mut a = w.assertion(TestKey::es256(), b"bound", "ana", 1, &LoginOptionsFor::Anyone);
+    a.auth.flags |= flags::BE;
+    assert_eq!(w.login(&a).unwrap_err(), AuthError::PasskeyRejected);
+}
+
+#[test]
+fn a_passkey_without_user_verification_is_one_factor() {
+    // An account with an authenticator app: the app's code is still asked for, and the session says
+    // both factors.
+    let w =
+        World::with(config_with(&[("MFA_ENCRYPTION_KEY", "TU1NTU1NTU1NTU1NTU1NTU1NTU1NTU1NTU1NTU1NTU0")]));
+    let ana = w.access("ana", "correct horse", NOW);
+    w.register(&ana, TestKey::es256(), b"cred-a");
+    let setup = block_on(w.at(NOW).totp_setup(&ana)).unwrap();
+    let secret = data_encoding::BASE32_NOPAD.decode(setup.secret.as_bytes()).unwrap();
+    let code = |t: i64| format!("{:06}", crate::totp::code(&secret, crate::totp::step_at(t)));
+    block_on(w.at(NOW).totp_enable(&ana, &code(NOW - 30))).unwrap();
+    let mut a = w.assertion(TestKey::es256(), b"cred-a", "ana", 1, &LoginOptionsFor::Anyone);
+    a.auth.flags &= !flags::UV;
+    let (mfa_token, methods) = match w.login(&a) {
+        Err(AuthError::MfaRequired { mfa_token, methods }) => (mfa_token, methods),
+        other => panic!("expected mfa_required, got {other:?}"),
+    };
+    assert_eq!(methods, vec!["totp", "recovery_code"]);
+    let factor = mfa::SecondFactor::Totp(code(NOW));
+    let tokens =
+        block_on(w.at(NOW).mfa_verify(&mfa_token, &factor, &site(), &ClientInfo::default())).unwrap();
+    assert_eq!(amr_of(&w, &tokens), vec!["hwk", "otp"]);
+    // With user verification the passkey alone is enough.
+    let verified = w.assertion(TestKey::es256(), b"cred-a", "ana", 2, &LoginOptionsFor::Anyone);
+    assert_eq!(amr_of(&w, &w.login(&verified).unwrap()), vec!["hwk"]);
+
+    // A role that must have two factors, without an app: refused.
+    let strict = World::with(config_with(&[("MFA_REQUIRED_ROLES", "user")]));
+    let request =
+        LoginRequest::parse(json!({"username": "ana", "password": "correct horse"}).as_object().unwrap())
+            .unwrap();
+    let Err(AuthError::MfaEnrollmentRequired { mfa_token }) =
+        block_on(strict.at(NOW).login(&request, &ClientInfo::default()))
+    else {
+        panic!("expected enrolment")
+    };
+    let enrolling = block_on(strict.at(NOW).enrolling(&mfa_token)).unwrap();
+    strict.register(&enrolling, TestKey::es256(), b"cred-s");
+    let mut a = strict.assertion(TestKey::es256(), b"cred-s", "ana", 1, &LoginOptionsFor::Anyone);
+    a.auth.flags &= !flags::UV;
+    assert_eq!(strict.login(&a).unwrap_err(), AuthError::UserVerificationRequired);
+}
