@@ -320,6 +320,7 @@ struct ChallengeRow {
     expires_at: i64,
     purpose: String,
     new_hash: Option<String>,
+    first_factor: String,
 }
 
 impl Factors for D1Store {
@@ -416,8 +417,8 @@ impl Factors for D1Store {
 
     async fn create_challenge(&self, challenge: &MfaChallenge) -> Result<(), AuthError> {
         self.changes(
-            "INSERT INTO mfa_challenges (token_hash, user_id, created_at, expires_at, purpose, new_hash) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT INTO mfa_challenges (token_hash, user_id, created_at, expires_at, purpose, new_hash, \
+             first_factor) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             &[
                 s(&challenge.token_hash),
                 s(&challenge.user_id),
@@ -425,6 +426,7 @@ impl Factors for D1Store {
                 n(challenge.expires_at),
                 s(challenge.purpose.as_str()),
                 opt(challenge.new_hash.as_deref()),
+                s(&challenge.first_factor),
             ],
         )
         .await?;
@@ -433,7 +435,7 @@ impl Factors for D1Store {
 
     async fn find_challenge(&self, token_hash: &str) -> Result<Option<MfaChallenge>, AuthError> {
         let sql =
-            "SELECT token_hash, user_id, created_at, expires_at, purpose, new_hash FROM mfa_challenges \
+            "SELECT token_hash, user_id, created_at, expires_at, purpose, new_hash, first_factor FROM mfa_challenges \
                    WHERE token_hash = ?1 AND used_at IS NULL";
         Ok(first::<ChallengeRow>(self.statement(sql, &[s(token_hash)])?).await?.map(|r| MfaChallenge {
             token_hash: r.token_hash,
@@ -442,6 +444,7 @@ impl Factors for D1Store {
             expires_at: r.expires_at,
             purpose: if r.purpose == "enroll" { ChallengePurpose::Enroll } else { ChallengePurpose::Login },
             new_hash: r.new_hash,
+            first_factor: r.first_factor,
         }))
     }
 

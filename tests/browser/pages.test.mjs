@@ -189,7 +189,7 @@ test("a wrong password shows the API's detail in the live region", async () => {
     await page.goto("/auth/ui/");
     await page.getByLabel("Username or email").fill(username);
     await page.getByLabel("Password", { exact: true }).fill("not the password");
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
     const region = message(page);
     await region.filter({ hasText: problem.detail }).waitFor();
     assert.equal(await region.getAttribute("aria-live"), "polite");
@@ -210,13 +210,13 @@ test("return_to: a same-origin path is followed after sign-in, another origin is
       await page.goto(`/auth/ui/?return_to=${encodeURIComponent(evil)}`);
       await page.getByLabel("Username or email").fill(username);
       await page.getByLabel("Password", { exact: true }).fill(password);
-      await page.getByRole("button", { name: "Sign in" }).click();
+      await page.getByRole("button", { name: "Sign in", exact: true }).click();
       await page.waitForURL("**/auth/ui/account");
     }
     await page.goto(`/auth/ui/?return_to=${encodeURIComponent("/auth/ui/verify-email?from=test")}`);
     await page.getByLabel("Username or email").fill(username);
     await page.getByLabel("Password", { exact: true }).fill(password);
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
     await page.waitForURL("**/auth/ui/verify-email?from=test");
   });
 });
@@ -235,7 +235,7 @@ test("return_to: an origin listed in CORS_ORIGINS is followed after sign-in", as
     await page.goto(`/auth/ui/?return_to=${encodeURIComponent(`${APP_ORIGIN}/done?x=1`)}`);
     await page.getByLabel("Username or email").fill(username);
     await page.getByLabel("Password", { exact: true }).fill(password);
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
     await page.waitForURL(`${APP_ORIGIN}/done?x=1`);
   });
 });
@@ -261,7 +261,7 @@ test("keyboard: Tab walks the sign-in page in order, with a visible focus ring",
   await inBrowser("keyboard", async (page) => {
     await page.goto("/auth/ui/");
     const seen = [];
-    for (let i = 0; i < 5; i += 1) {
+    for (let i = 0; i < 6; i += 1) {
       await page.keyboard.press("Tab");
       seen.push(
         await page.evaluate(() => {
@@ -273,7 +273,7 @@ test("keyboard: Tab walks the sign-in page in order, with a visible focus ring",
     }
     assert.deepEqual(
       seen.map((s) => s.what),
-      ["username", "password", "Sign in", "Forgot your password?", "Create an account"],
+      ["username", "password", "Sign in", "passkey-signin", "Forgot your password?", "Create an account"],
     );
     assert.ok(seen.every((s) => s.outline), JSON.stringify(seen));
   });

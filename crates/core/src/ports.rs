@@ -88,6 +88,8 @@ pub struct MfaChallenge {
     pub purpose: ChallengePurpose,
     /// An upgraded password hash to store when the login completes (rehash on login).
     pub new_hash: Option<String>,
+    /// How the first step was made (RFC 8176 `amr` value): `pwd`, or `hwk` / `swk` for a passkey.
+    pub first_factor: String,
 }
 
 /// What an `mfa_token` may do.

@@ -1,5 +1,7 @@
-// The signed-in person's account: profile, email, password, two-step verification, sessions, sign out.
+// The signed-in person's account: profile, email, password, two-step verification, passkeys (passkeys.js),
+// sessions, sign out.
 import { api, page, onSubmit, values, showMessage, showError, clearMessage } from "./app.js";
+import { startPasskeys } from "./passkeys.js";
 
 const $ = (id) => document.getElementById(id);
 const when = (iso) => (iso ? new Date(iso).toLocaleString() : "");
@@ -75,11 +77,9 @@ async function start() {
   }
   showProfile(user);
   document.body.dataset.ready = "true";
-  try {
-    await loadSessions();
-  } catch (e) {
-    showError(e);
-  }
+  const loaded = await Promise.allSettled([startPasskeys(), loadSessions()]);
+  const failed = loaded.find((r) => r.status === "rejected");
+  if (failed) showError(failed.reason);
 }
 
 $("signout").addEventListener("click", async () => {

@@ -166,6 +166,7 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
             expires_at: self.now + CHALLENGE_SECONDS,
             purpose,
             new_hash,
+            first_factor: "pwd".into(),
         };
         self.store.create_challenge(&challenge).await?;
         Ok(Some(match purpose {
@@ -223,6 +224,9 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
         let ip = client.ip.as_deref().unwrap_or("unknown");
         let guard = limits::check_login(self.config, &self.counters, ip, &account, self.now).await?;
         let checked = match factor {
+            // After a passkey (without user verification) the second step is the app's code: a second
+            // passkey would prove the same thing twice.
+            SecondFactor::Passkey(_) if challenge.first_factor != "pwd" => Err(AuthError::MfaCodeInvalid),
             SecondFactor::Passkey(credential) => {
                 self.check_passkey_factor(site, &token_hash, &challenge.user_id, credential).await
             }
@@ -246,7 +250,7 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
             Some(_) => return Err(AuthError::AccountDisabled),
             None => return Err(AuthError::MfaTokenInvalid),
         };
-        let session = self.new_session_with(&user.id, client, &["pwd", method]);
+        let session = self.new_session_with(&user.id, client, &[challenge.first_factor.as_str(), method]);
         let record =
             LoginRecord { user_id: &user.id, now: self.now, new_hash: challenge.new_hash.as_deref() };
         self.store.start_session(&record, &session).await?;

@@ -135,4 +135,6 @@ fn truncate(s: &str, max_chars: usize) -> String {
 }
 
 #[cfg(test)]
+mod passkey_tests;
+#[cfg(test)]
 mod tests;

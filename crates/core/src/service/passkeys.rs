@@ -73,7 +73,8 @@ pub struct CredentialDescriptor {
     #[serde(rename = "type")]
     pub kind: &'static str,
     pub id: String,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    /// Always present (empty when the browser gave none), so a real entry and a made-up one have the
+    /// same members.
     pub transports: Vec<String>,
 }
 
@@ -359,7 +360,8 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
         CredentialDescriptor {
             kind: "public-key",
             id: URL_SAFE_NO_PAD.encode(id),
-            transports: vec!["internal".into(), "hybrid".into()],
+            // The transports platform passkeys report most often (a passkey of this device).
+            transports: vec!["internal".into()],
         }
     }
 
@@ -396,45 +398,81 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
                 Some(id) => id == passkey.user_id,
                 None => response.user_handle().is_some(),
             };
-        if !bound_ok || !self.assertion_accepted(site, &response, &passkey).await? {
-            return fail().await;
+        let assertion = match bound_ok {
+            true => self.assertion_accepted(site, &response, &passkey).await?,
+            false => None,
+        };
+        let Some(assertion) = assertion else { return fail().await };
+        let amr = amr_of(passkey.backup_eligible);
+        // Without user verification the passkey proved possession only: one factor [NIST SP 800-63B
+        // §5.1.8.1: a multi-factor cryptographic device needs its activation factor]. An account that
+        // has an authenticator app still gives its code; a role that must have two factors is refused.
+        let one_factor = !assertion.user_verified;
+        if !(one_factor && user.second_factor) {
+            limits::login_succeeded(&self.counters, &guard).await?;
         }
-        limits::login_succeeded(&self.counters, &guard).await?;
         if user.disabled {
             return Err(AuthError::AccountDisabled);
         }
         self.check_verified(&user)?;
-        let session = self.new_session_with(&user.id, client, &[amr_of(passkey.backup_eligible)]);
+        if one_factor && user.second_factor {
+            return Err(self.pending_after_passkey(&user, amr).await?);
+        }
+        if one_factor && self.config.mfa.required_roles.iter().any(|r| r == &user.role) {
+            return Err(AuthError::UserVerificationRequired);
+        }
+        let session = self.new_session_with(&user.id, client, &[amr]);
         let record = LoginRecord { user_id: &user.id, now: self.now, new_hash: None };
         self.store.start_session(&record, &session).await?;
         self.token_response(&user, &session, session.generation)
     }
 
     /// Verifies an assertion against the stored passkey and records its use (the sign count moves
-    /// exactly once). False for any failed check, logged by its reason only.
+    /// exactly once). `None` for any failed check.
     async fn assertion_accepted(
         &self,
         site: &Site,
         response: &AssertionResponse,
         passkey: &PasskeyRecord,
-    ) -> Result<bool, AuthError> {
+    ) -> Result<Option<webauthn::Assertion>, AuthError> {
         // §7.2 step 6: the user handle, when given, must be the credential's owner.
         if response.user_handle().is_some_and(|h| h != passkey.user_id.as_bytes()) {
-            return Ok(false);
+            return Ok(None);
         }
         let stored = StoredCredential {
             public_key: &passkey.public_key,
             algorithm: passkey.algorithm,
             sign_count: passkey.sign_count,
         };
-        match response.verify(&relying_party(site), response.challenge(), &stored) {
-            Ok(a) => {
-                self.store
-                    .use_passkey(&passkey.id, passkey.sign_count, a.sign_count, a.backup_state, self.now)
-                    .await
-            }
-            Err(_) => Ok(false),
-        }
+        let a = match response.verify(&relying_party(site), response.challenge(), &stored) {
+            // §7.2 step 19: the backup eligibility of a credential never changes (it decides `hwk` vs
+            // `swk`): an assertion that says otherwise is not from the registered authenticator.
+            Ok(a) if a.backup_eligible == passkey.backup_eligible => a,
+            _ => return Ok(None),
+        };
+        let moved = self
+            .store
+            .use_passkey(&passkey.id, passkey.sign_count, a.sign_count, a.backup_state, self.now)
+            .await?;
+        Ok(moved.then_some(a))
+    }
+
+    /// A passkey without user verification on an account with an authenticator app: the pending
+    /// login of a password login, its first factor the passkey's `amr`, its second the app's code.
+    async fn pending_after_passkey(&self, user: &User, first_factor: &str) -> Result<AuthError, AuthError> {
+        let token = crate::random::token(32);
+        self.store
+            .create_challenge(&crate::ports::MfaChallenge {
+                token_hash: hash_token(&token),
+                user_id: user.id.clone(),
+                created_at: self.now,
+                expires_at: self.now + super::mfa::CHALLENGE_SECONDS,
+                purpose: ChallengePurpose::Login,
+                new_hash: None,
+                first_factor: first_factor.to_string(),
+            })
+            .await?;
+        Ok(AuthError::MfaRequired { mfa_token: token, methods: super::mfa::METHODS.to_vec() })
     }
 
     /// The second step of a password login with a passkey: the assertion answers the challenge issued
@@ -459,10 +497,9 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
         let credential_id = URL_SAFE_NO_PAD.encode(response.credential_id());
         match self.store.find_passkey(&credential_id).await? {
             Some((passkey, _)) if passkey.user_id == user_id => {
-                if self.assertion_accepted(site, &response, &passkey).await? {
-                    Ok(amr_of(passkey.backup_eligible))
-                } else {
-                    Err(AuthError::MfaCodeInvalid)
+                match self.assertion_accepted(site, &response, &passkey).await? {
+                    Some(_) => Ok(amr_of(passkey.backup_eligible)),
+                    None => Err(AuthError::MfaCodeInvalid),
                 }
             }
             _ => Err(AuthError::MfaCodeInvalid),

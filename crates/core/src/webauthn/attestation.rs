@@ -99,21 +99,24 @@ impl AttestationObject {
         key: &CredentialKey,
         client_data_hash: &[u8; 32],
     ) -> Result<(), WebauthnError> {
+        // Any flaw in the statement is BadAttestation (the cbor helpers' messages are not used).
+        let bad = |_| BadAttestation;
         let mut d = Decoder::new(&self.att_stmt);
-        let entries = cbor::map(&mut d, "The packed attestation statement is not a CBOR map.")
-            .map_err(|_| BadAttestation)?;
+        let entries = cbor::map(&mut d, "").map_err(bad)?;
         let (mut alg, mut sig, mut has_x5c) = (None, None, false);
         for _ in 0..entries {
-            match cbor::key(&mut d, "").map_err(|_| BadAttestation)? {
-                Key::Text("alg") => cbor::once(&mut alg, d.i64().map_err(|_| BadAttestation)?, "")
-                    .map_err(|_| BadAttestation)?,
-                Key::Text("sig") => cbor::once(&mut sig, d.bytes().map_err(|_| BadAttestation)?, "")
-                    .map_err(|_| BadAttestation)?,
+            match cbor::key(&mut d, "").map_err(bad)? {
+                Key::Text("alg") => {
+                    cbor::once(&mut alg, d.i64().map_err(|_| BadAttestation)?, "").map_err(bad)?
+                }
+                Key::Text("sig") => {
+                    cbor::once(&mut sig, d.bytes().map_err(|_| BadAttestation)?, "").map_err(bad)?
+                }
                 // Basic or AttCA attestation (a certificate chain), or the withdrawn ECDAA: not
                 // verified (see `verify`).
                 Key::Text("x5c") | Key::Text("ecdaaKeyId") => {
                     has_x5c = true;
-                    cbor::skip(&mut d, "").map_err(|_| BadAttestation)?;
+                    cbor::skip(&mut d, "").map_err(bad)?;
                 }
                 _ => return Err(BadAttestation),
             }

@@ -29,7 +29,7 @@ mod json;
 mod registration;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 pub use assertion::{Assertion, AssertionResponse, StoredCredential};
 pub use error::WebauthnError;

@@ -4,6 +4,8 @@
 //! signature stays valid over the changed bytes.
 
 use crate::b64::URL_SAFE_NO_PAD;
+/// The flag bits, for tests outside this module.
+pub(crate) use crate::webauthn::authenticator_data::flags;
 use crate::webauthn::authenticator_data::flags::*;
 use crate::webauthn::RelyingParty;
 use minicbor::Encoder;
@@ -11,35 +13,35 @@ use p256::ecdsa::signature::Signer;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-pub(super) const RP_ID: &str = "login.example.com";
-pub(super) const ORIGIN: &str = "https://login.example.com";
-pub(super) const CHALLENGE: [u8; 32] = [0x5a; 32];
+pub(crate) const RP_ID: &str = "login.example.com";
+pub(crate) const ORIGIN: &str = "https://login.example.com";
+pub(crate) const CHALLENGE: [u8; 32] = [0x5a; 32];
 
-pub(super) fn origins() -> Vec<String> {
+pub(crate) fn origins() -> Vec<String> {
     vec![ORIGIN.to_owned(), "https://app.example.com".to_owned()]
 }
 
-pub(super) fn relying_party(origins: &[String], require_user_verification: bool) -> RelyingParty<'_> {
+pub(crate) fn relying_party(origins: &[String], require_user_verification: bool) -> RelyingParty<'_> {
     RelyingParty { id: RP_ID, origins, require_user_verification }
 }
 
 #[derive(Debug, Clone)]
-pub(super) enum TestKey {
+pub(crate) enum TestKey {
     Es256(p256::ecdsa::SigningKey),
     Ed25519(ed25519_compact::KeyPair),
 }
 
 impl TestKey {
-    pub(super) fn es256() -> Self {
+    pub(crate) fn es256() -> Self {
         let secret = p256::FieldBytes::from([0x11; 32]);
         Self::Es256(p256::ecdsa::SigningKey::from_bytes(&secret).expect("a valid test scalar"))
     }
 
-    pub(super) fn ed25519() -> Self {
+    pub(crate) fn ed25519() -> Self {
         Self::Ed25519(ed25519_compact::KeyPair::from_seed(ed25519_compact::Seed::new([0x22; 32])))
     }
 
-    pub(super) fn algorithm(&self) -> i64 {
+    pub(crate) fn algorithm(&self) -> i64 {
         match self {
             Self::Es256(_) => -7,
             Self::Ed25519(_) => -8,
@@ -47,7 +49,7 @@ impl TestKey {
     }
 
     /// The COSE_Key in CTAP2 canonical order (§6.5.1.1's examples).
-    pub(super) fn cose(&self) -> Vec<u8> {
+    pub(crate) fn cose(&self) -> Vec<u8> {
         let mut e = Encoder::new(Vec::new());
         match self {
             Self::Es256(key) => {
@@ -66,7 +68,7 @@ impl TestKey {
     }
 
     /// ES256: ASN.1 DER; Ed25519: the raw 64 bytes.
-    pub(super) fn sign(&self, message: &[u8]) -> Vec<u8> {
+    pub(crate) fn sign(&self, message: &[u8]) -> Vec<u8> {
         match self {
             Self::Es256(key) => {
                 let signature: p256::ecdsa::Signature = key.sign(message);
@@ -79,12 +81,12 @@ impl TestKey {
 
 /// `clientDataJSON`'s members.
 #[derive(Debug, Clone)]
-pub(super) struct ClientDataSpec {
-    pub(super) kind: &'static str,
-    pub(super) challenge: Vec<u8>,
-    pub(super) origin: String,
-    pub(super) cross_origin: Option<bool>,
-    pub(super) top_origin: Option<&'static str>,
+pub(crate) struct ClientDataSpec {
+    pub(crate) kind: &'static str,
+    pub(crate) challenge: Vec<u8>,
+    pub(crate) origin: String,
+    pub(crate) cross_origin: Option<bool>,
+    pub(crate) top_origin: Option<&'static str>,
 }
 
 impl ClientDataSpec {
@@ -98,7 +100,7 @@ impl ClientDataSpec {
         }
     }
 
-    pub(super) fn bytes(&self) -> Vec<u8> {
+    pub(crate) fn bytes(&self) -> Vec<u8> {
         let mut object = json!({
             "type": self.kind,
             "challenge": URL_SAFE_NO_PAD.encode(&self.challenge),
@@ -116,14 +118,14 @@ impl ClientDataSpec {
 
 /// The authenticator data's fixed part and its extensions.
 #[derive(Debug, Clone)]
-pub(super) struct AuthDataSpec {
-    pub(super) rp_id: String,
-    pub(super) flags: u8,
-    pub(super) sign_count: u32,
+pub(crate) struct AuthDataSpec {
+    pub(crate) rp_id: String,
+    pub(crate) flags: u8,
+    pub(crate) sign_count: u32,
     /// Bytes after the attested credential data (before extensions): must be refused.
-    pub(super) trailing: Vec<u8>,
+    pub(crate) trailing: Vec<u8>,
     /// An extensions map, appended with ED set.
-    pub(super) extensions: Option<Vec<u8>>,
+    pub(crate) extensions: Option<Vec<u8>>,
 }
 
 impl AuthDataSpec {
@@ -131,7 +133,7 @@ impl AuthDataSpec {
         Self { rp_id: RP_ID.to_owned(), flags, sign_count, trailing: Vec::new(), extensions: None }
     }
 
-    pub(super) fn bytes(&self, attested: Option<(&[u8], &[u8])>) -> Vec<u8> {
+    pub(crate) fn bytes(&self, attested: Option<(&[u8], &[u8])>) -> Vec<u8> {
         let mut out = Sha256::digest(self.rp_id.as_bytes()).to_vec();
         let flags = if self.extensions.is_some() { self.flags | ED } else { self.flags };
         out.push(flags);
@@ -150,11 +152,11 @@ impl AuthDataSpec {
     }
 }
 
-pub(super) const AAGUID: [u8; 16] = *b"edge-auth-tests!";
+pub(crate) const AAGUID: [u8; 16] = *b"edge-auth-tests!";
 
 /// The attestation statement to send.
 #[derive(Debug, Clone)]
-pub(super) enum Attest {
+pub(crate) enum Attest {
     None,
     /// `none` with a non-empty statement.
     NoneWithStatement,
@@ -172,20 +174,20 @@ pub(super) enum Attest {
 
 /// A registration, valid by default; change one field to make it fail one check.
 #[derive(Debug, Clone)]
-pub(super) struct Registration {
-    pub(super) key: TestKey,
-    pub(super) credential_id: Vec<u8>,
-    pub(super) client: ClientDataSpec,
-    pub(super) auth: AuthDataSpec,
+pub(crate) struct Registration {
+    pub(crate) key: TestKey,
+    pub(crate) credential_id: Vec<u8>,
+    pub(crate) client: ClientDataSpec,
+    pub(crate) auth: AuthDataSpec,
     /// Replaces the key's COSE_Key in the authenticator data.
-    pub(super) cose: Option<Vec<u8>>,
-    pub(super) attest: Attest,
+    pub(crate) cose: Option<Vec<u8>>,
+    pub(crate) attest: Attest,
     /// Leaves the attested credential data out (AT is still what `auth.flags` says).
-    pub(super) omit_attested: bool,
+    pub(crate) omit_attested: bool,
 }
 
 impl Registration {
-    pub(super) fn new(key: TestKey) -> Self {
+    pub(crate) fn new(key: TestKey) -> Self {
         Self {
             key,
             credential_id: b"test-credential-id-0001".to_vec(),
@@ -197,17 +199,17 @@ impl Registration {
         }
     }
 
-    pub(super) fn cose_key(&self) -> Vec<u8> {
+    pub(crate) fn cose_key(&self) -> Vec<u8> {
         self.cose.clone().unwrap_or_else(|| self.key.cose())
     }
 
-    pub(super) fn auth_data(&self) -> Vec<u8> {
+    pub(crate) fn auth_data(&self) -> Vec<u8> {
         let cose = self.cose_key();
         let attested = (!self.omit_attested).then_some((self.credential_id.as_slice(), cose.as_slice()));
         self.auth.bytes(attested)
     }
 
-    pub(super) fn attestation_object(&self) -> Vec<u8> {
+    pub(crate) fn attestation_object(&self) -> Vec<u8> {
         let client_data = self.client.bytes();
         let auth_data = self.auth_data();
         let mut signed = auth_data.clone();
@@ -252,7 +254,7 @@ impl Registration {
         e.into_writer()
     }
 
-    pub(super) fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         let id = URL_SAFE_NO_PAD.encode(&self.credential_id);
         json!({
             "id": id,
@@ -271,20 +273,20 @@ impl Registration {
 
 /// An assertion by the same key, valid by default against [`Authentication::stored`].
 #[derive(Debug, Clone)]
-pub(super) struct Authentication {
-    pub(super) key: TestKey,
-    pub(super) credential_id: Vec<u8>,
-    pub(super) client: ClientDataSpec,
-    pub(super) auth: AuthDataSpec,
-    pub(super) user_handle: Option<Vec<u8>>,
+pub(crate) struct Authentication {
+    pub(crate) key: TestKey,
+    pub(crate) credential_id: Vec<u8>,
+    pub(crate) client: ClientDataSpec,
+    pub(crate) auth: AuthDataSpec,
+    pub(crate) user_handle: Option<Vec<u8>>,
     /// Flips one bit of the signature after signing.
-    pub(super) flip_signature_bit: bool,
+    pub(crate) flip_signature_bit: bool,
     /// Signs these bytes instead of the authenticator data sent.
-    pub(super) sign_other_auth_data: Option<Vec<u8>>,
+    pub(crate) sign_other_auth_data: Option<Vec<u8>>,
 }
 
 impl Authentication {
-    pub(super) fn new(key: TestKey) -> Self {
+    pub(crate) fn new(key: TestKey) -> Self {
         Self {
             key,
             credential_id: b"test-credential-id-0001".to_vec(),
@@ -297,11 +299,11 @@ impl Authentication {
     }
 
     /// The stored credential's key and algorithm, and a stored counter below the default 8.
-    pub(super) fn stored_key(&self) -> (Vec<u8>, i64) {
+    pub(crate) fn stored_key(&self) -> (Vec<u8>, i64) {
         (self.key.cose(), self.key.algorithm())
     }
 
-    pub(super) fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         let client_data = self.client.bytes();
         let auth_data = self.auth.bytes(None);
         let mut signed = self.sign_other_auth_data.clone().unwrap_or_else(|| auth_data.clone());

@@ -2,7 +2,7 @@
 //! one refusal per check of each ceremony, and hostile input.
 
 mod assertion;
-mod authenticator;
+pub(crate) mod authenticator;
 mod known_answers;
 mod malformed;
 mod registration;
