@@ -541,11 +541,6 @@ describe("sign-in with a passkey", () => {
     await expectTokens(await passkeyLogin(w, authenticator, { get: { extensions: { credProtect: 2 } } }), user);
   });
 
-  test("UV missing is accepted when user verification is preferred", async () => {
-    const { user, authenticator } = await userWithPasskey(w);
-    await expectTokens(await passkeyLogin(w, authenticator, { get: { uv: false } }), user);
-  });
-
   test("options for an unknown username look like those of a known user without passkeys", async () => {
     const known = await w.seedUser({ username: uniqueName("nokey") });
     const unknownName = uniqueName("ghost");
@@ -575,6 +570,14 @@ describe("sign-in with a passkey", () => {
     const madeUp = (await okJson(await api(w).loginOptions({ username: uniqueName("ghost") }))).allowCredentials[0];
     assert.deepEqual(Object.keys(madeUp).sort(), Object.keys(real).sort());
     assert.equal(b64uBytes(madeUp.id).length >= 16, true, "as long as real credential ids are");
+    assert.deepEqual(madeUp.transports, ["internal"], "the transports of a platform passkey (docs/passkeys.md)");
+  });
+
+  test("a passkey registered without transports: its allowCredentials entry has the members of a made-up one", async () => {
+    const { user } = await userWithPasskey(w, { create: { transports: null } });
+    const real = (await okJson(await api(w).loginOptions({ username: user.username }))).allowCredentials[0];
+    const madeUp = (await okJson(await api(w).loginOptions({ username: uniqueName("ghost") }))).allowCredentials[0];
+    assert.deepEqual(Object.keys(real).sort(), Object.keys(madeUp).sort(), "else the answer tells that the account exists");
   });
 
   test("a disabled account is 403 account_disabled after a valid assertion, 401 after an invalid one", async () => {
@@ -608,7 +611,7 @@ describe("sign-in with a passkey", () => {
   });
 });
 
-describe("sign-in refusals: all 401 invalid_credentials, identical to a wrong password", () => {
+describe("sign-in refusals: all the same 401 invalid_credentials", () => {
   let alice;
   let bob;
   const bodies = [];
@@ -641,6 +644,8 @@ describe("sign-in refusals: all 401 invalid_credentials, identical to a wrong pa
     ["Alice's credential with Bob's userHandle, after options for Bob's username", { get: "bobsHandle", optionsBody: "bob" }],
     ["Alice's credential and handle, after options for Bob's username (not in allowCredentials)", { get: {}, optionsBody: "bob" }],
     ["authenticatorData cut short (no counter)", { get: "truncated" }],
+    ["BE set for a passkey registered without it [WebAuthn L3 §7.2]", { get: { be: true, bs: true } }],
+    ["BS set without BE [WebAuthn L3 §6.1.3]", { get: { be: false, bs: true } }],
   ];
   for (const [label, spec] of cases) {
     test(`refused: ${label}`, async () => {
@@ -715,6 +720,12 @@ describe("sign-in refusals: all 401 invalid_credentials, identical to a wrong pa
     const { user, authenticator, credential } = await userWithPasskey(w, { create: { signCount: 5 } });
     await refused(await passkeyLogin(w, authenticator, { get: { credential, signCount: 0 } }));
     await expectTokens(await passkeyLogin(w, authenticator, { get: { credential, signCount: 6 } }), user);
+  });
+
+  test("refused: BE cleared for a passkey registered backup-eligible [WebAuthn L3 §7.2]", async () => {
+    const synced = await userWithPasskey(w, { authenticator: { backupEligible: true, backupState: true } });
+    await refused(await passkeyLogin(w, synced.authenticator, { get: { be: false, bs: false } }));
+    await expectTokens(await passkeyLogin(w, synced.authenticator), synced.user);
   });
 
   test("refused with WEBAUTHN_USER_VERIFICATION=required: UV missing (and the options say required)", async () => {
@@ -930,6 +941,75 @@ describe("a passkey as the second factor after a password", () => {
   });
 });
 
+describe("a passkey without user verification is one factor (docs/passkeys.md \"User verification\")", () => {
+  test("an account without other factors signs in with amr [hwk]", async () => {
+    const { user, authenticator } = await userWithPasskey(w);
+    const tokens = await expectTokens(await passkeyLogin(w, authenticator, { get: { uv: false } }), user);
+    assert.deepEqual(decodeJwt(tokens.access_token).claims.amr, ["hwk"]);
+  });
+
+  test("an account with an authenticator app: 401 mfa_required for TOTP, then amr [hwk, otp]; with UV the passkey alone signs in", async () => {
+    const { user, tokens, authenticator } = await userWithPasskey(w);
+    const secret = await enableTotp(w, tokens.access_token);
+    const res = await passkeyLogin(w, authenticator, { get: { uv: false } });
+    const pending = await expectProblem(assert, res, 401, "mfa_required");
+    assert.deepEqual(pending.methods, ["totp", "recovery_code"]);
+    assert.equal(pending.access_token, undefined);
+    await expectProblem(assert, await api(w).verify({ mfa_token: pending.mfa_token, code: "000000" }), 401, "mfa_code_invalid");
+    const done = await expectTokens(await api(w).verify({ mfa_token: pending.mfa_token, code: totp(secret) }), user);
+    assert.deepEqual(decodeJwt(done.access_token).claims.amr, ["hwk", "otp"]);
+    const verified = await expectTokens(await passkeyLogin(w, authenticator), user);
+    assert.deepEqual(decodeJwt(verified.access_token).claims.amr, ["hwk"]);
+  });
+
+  test("MFA_REQUIRED_ROLES=admin: without UV an admin is 403 user_verification_required (with an app: mfa_required); with UV signs in", async () => {
+    const strict = await startWorker({ bindings: { ...WEBAUTHN, MFA_REQUIRED_ROLES: "admin" } });
+    try {
+      const admin = await strict.seedUser({ role: "admin", username: uniqueName("admin") });
+      const enrolment = await expectProblem(assert, await api(strict).passwordLogin(admin), 403, "mfa_enrollment_required");
+      const a = new SoftAuthenticator();
+      const options = await okJson(await api(strict).registerOptions(enrolment.mfa_token));
+      await okJson(await api(strict).register(enrolment.mfa_token, a.create(options).json), 201);
+      const refused = await passkeyLogin(strict, a, { get: { uv: false } });
+      const body = await expectProblem(assert, refused, 403, "user_verification_required");
+      assert.equal(body.access_token, undefined);
+      const tokens = await expectTokens(await passkeyLogin(strict, a), admin);
+      assert.deepEqual(decodeJwt(tokens.access_token).claims.amr, ["hwk"]);
+      // An admin who also has an authenticator app gives its code instead.
+      await enableTotp(strict, tokens.access_token);
+      await expectProblem(assert, await passkeyLogin(strict, a, { get: { uv: false } }), 401, "mfa_required");
+      // A plain user of the same Worker signs in without UV.
+      const plainUser = await userWithPasskey(strict);
+      await expectTokens(await passkeyLogin(strict, plainUser.authenticator, { get: { uv: false } }), plainUser.user);
+    } finally {
+      await strict.close();
+    }
+  });
+
+  test("the pending login of a passkey without UV is not finished by a passkey again (the same factor twice)", async () => {
+    const { tokens, authenticator } = await userWithPasskey(w);
+    await enableTotp(w, tokens.access_token);
+    const pending = await expectProblem(assert, await passkeyLogin(w, authenticator, { get: { uv: false } }), 401, "mfa_required");
+    assert.equal(pending.methods.includes("webauthn"), false);
+    for (const uv of [false, true]) {
+      const options = await api(w).loginOptions({ mfa_token: pending.mfa_token });
+      if (options.status !== 200) continue; // refusing the options is as good
+      const requestOptions = await options.json();
+      const viaVerify = await api(w).verify({ mfa_token: pending.mfa_token, credential: authenticator.get(requestOptions, { uv }) });
+      assert.equal(viaVerify.status, 401, `uv ${uv}: ${await viaVerify.text()}`);
+      const again = await okJson(await api(w).loginOptions({ mfa_token: pending.mfa_token }));
+      const viaLogin = await api(w).login({ mfa_token: pending.mfa_token, credential: authenticator.get(again, { uv }) });
+      assert.equal(viaLogin.status, 401, `uv ${uv}: ${await viaLogin.text()}`);
+    }
+  });
+
+  test("a refused assertion is refused the same way whether or not UV is set (no mfa_required for a bad signature)", async () => {
+    const { tokens, authenticator } = await userWithPasskey(w);
+    await enableTotp(w, tokens.access_token);
+    await expectInvalidCredentials(await passkeyLogin(w, authenticator, { get: { uv: false, flipSignature: true } }));
+  });
+});
+
 describe("managing passkeys", () => {
   test("the list is newest first", async () => {
     const { tokens, view: first } = await userWithPasskey(w, { name: "first" });
@@ -1097,11 +1177,6 @@ describe("WebAuthn L3 checks beyond the contract's list", () => {
     await expectProblem(assert, await api(w).register(tokens.access_token, json), 400, "passkey_invalid");
   });
 
-  test("sign-in: BS set without BE is refused [WebAuthn L3 §6.1.3, §7.2]", async () => {
-    const { authenticator } = await userWithPasskey(w);
-    await expectInvalidCredentials(await passkeyLogin(w, authenticator, { get: { be: false, bs: true } }));
-  });
-
   test("registration: crossOrigin true from an unlisted top origin is refused [WebAuthn L3 §7.1]", async () => {
     const { tokens } = await w.userWithToken();
     const options = await okJson(await api(w).registerOptions(tokens.access_token));
@@ -1124,63 +1199,5 @@ describe("WebAuthn L3 checks beyond the contract's list", () => {
     const options = await okJson(await api(w).registerOptions(tokens.access_token));
     const { json } = new SoftAuthenticator().create(options, { trailing: Buffer.from([0xa0]) });
     await expectProblem(assert, await api(w).register(tokens.access_token, json), 400, "passkey_invalid");
-  });
-});
-
-// Tests that fail against the implementation on purpose: each is a finding reported to the integrator
-// (what docs/passkeys.md or WebAuthn L3 asks, and what the Worker does). Not to be "fixed" here.
-describe("FINDINGS (failing on purpose until the Worker changes)", () => {
-  test("a passkey registered without transports: its allowCredentials entry has the members of a made-up one", async () => {
-    const { user } = await userWithPasskey(w, { create: { transports: null } });
-    const real = (await okJson(await api(w).loginOptions({ username: user.username }))).allowCredentials[0];
-    const madeUp = (await okJson(await api(w).loginOptions({ username: uniqueName("ghost") }))).allowCredentials[0];
-    assert.deepEqual(Object.keys(real).sort(), Object.keys(madeUp).sort(), "else the answer tells that the account exists");
-  });
-
-  test("a device-bound passkey (BE 0 at registration) whose assertion says BE 1 is refused [WebAuthn L3 §7.2]", async () => {
-    // The Worker uses BE for policy (amr hwk vs swk), so L3 §7.2 applies: "If
-    // credentialRecord.backupEligible is not set, verify that currentBe is not set." Accepting it
-    // keeps issuing amr ["hwk"] for a key that now says it may be synced.
-    const { authenticator } = await userWithPasskey(w);
-    await expectInvalidCredentials(await passkeyLogin(w, authenticator, { get: { be: true, bs: true } }));
-  });
-
-  test("MFA_REQUIRED_ROLES=admin: a passkey sign-in without UV (one factor: possession) does not give an admin tokens", async () => {
-    // docs/passkeys.md: "A passkey counts as the second factor MFA_REQUIRED_ROLES asks for". Without the
-    // UV flag no PIN or biometric was checked, so the assertion proves possession only: one factor
-    // [NIST SP 800-63B §5.1.7, §5.1.8: a cryptographic device is multi-factor only with activation].
-    // The Worker answers 200 with amr ["hwk"]: the role's two-factor rule is met by one factor.
-    const strict = await startWorker({ bindings: { ...WEBAUTHN, MFA_REQUIRED_ROLES: "admin" } });
-    try {
-      const admin = await strict.seedUser({ role: "admin", username: uniqueName("admin") });
-      const enrolment = await expectProblem(assert, await api(strict).passwordLogin(admin), 403, "mfa_enrollment_required");
-      const a = new SoftAuthenticator();
-      const options = await okJson(await api(strict).registerOptions(enrolment.mfa_token));
-      await okJson(await api(strict).register(enrolment.mfa_token, a.create(options).json), 201);
-      const res = await passkeyLogin(strict, a, { get: { uv: false } });
-      const body = await res.json();
-      assert.equal(body.access_token, undefined, `no tokens for an unverified passkey of an admin (got ${res.status})`);
-      assert.ok([401, 403].includes(res.status), `401 or 403, got ${res.status}`);
-    } finally {
-      await strict.close();
-    }
-  });
-
-  test("an account with TOTP: a passkey sign-in without UV (one factor) does not skip the second factor", async () => {
-    // The owner asked for two factors; an assertion without UV proves possession only (see above).
-    // The Worker answers 200: the passkey alone replaces password + TOTP.
-    const { user, tokens, authenticator } = await userWithPasskey(w);
-    await enableTotp(w, tokens.access_token);
-    const res = await passkeyLogin(w, authenticator, { get: { uv: false } });
-    const body = await res.json();
-    assert.equal(body.access_token, undefined, `no tokens from one factor (got ${res.status})`);
-    assert.ok([401, 403].includes(res.status), `401 or 403, got ${res.status}`);
-    // With UV (something you have + something you know/are) the passkey alone is enough.
-    await expectTokens(await passkeyLogin(w, authenticator), user);
-  });
-
-  test("a synced passkey (BE 1 at registration) whose assertion says BE 0 is refused [WebAuthn L3 §7.2]", async () => {
-    const { authenticator } = await userWithPasskey(w, { authenticator: { backupEligible: true, backupState: true } });
-    await expectInvalidCredentials(await passkeyLogin(w, authenticator, { get: { be: false, bs: false } }));
   });
 });
