@@ -1074,6 +1074,21 @@ describe("managing passkeys", () => {
     await expectTokens(await passkeyLogin(w, other), user);
   });
 
+  test("409 last_factor: an account without a password keeps its last passkey; with two, one may go", async () => {
+    const { user, tokens, view } = await userWithPasskey(w);
+    // No endpoint makes an account without a password yet; the Worker counts an empty password_hash as
+    // none (its delete checks `password_hash <> ''`), so the test empties it in D1.
+    await w.db.prepare("UPDATE users SET password_hash = '' WHERE id = ?1").bind(user.id).run();
+    await expectInvalidCredentials(await api(w).passwordLogin(user));
+    await expectProblem(assert, await api(w).remove(tokens.access_token, view.id), 409, "last_factor");
+    const other = new SoftAuthenticator();
+    const options = await okJson(await api(w).registerOptions(tokens.access_token));
+    const second = await okJson(await api(w).register(tokens.access_token, other.create(options).json), 201);
+    assert.equal((await api(w).remove(tokens.access_token, view.id)).status, 204);
+    await expectProblem(assert, await api(w).remove(tokens.access_token, second.id), 409, "last_factor");
+    await expectTokens(await passkeyLogin(w, other), user);
+  });
+
   test("delete with a sign-in older than 10 minutes: 403 reauthentication_required, and the passkey stays", async () => {
     const { user, tokens, view, authenticator } = await userWithPasskey(w);
     const stale = await staleToken(w, user, tokens);
