@@ -58,12 +58,21 @@ export async function startWorker({ bindings = {}, outboundService, ratelimits, 
   return new Worker(mf, db, kv);
 }
 
-async function applyMigrations(db) {
+/** Applies migrations/*.sql in order and records each in `d1_migrations`, as `wrangler d1 migrations
+ * apply` does (the same table, the same names), so `GET /health` finds the schema it expects. */
+export async function applyMigrations(db) {
+  await db
+    .prepare(
+      "CREATE TABLE IF NOT EXISTS d1_migrations (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT UNIQUE, " +
+        "applied_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP NOT NULL)",
+    )
+    .run();
   const dir = path.join(ROOT, "migrations");
   for (const file of readdirSync(dir).filter((f) => f.endsWith(".sql")).sort()) {
     for (const statement of sqlStatements(readFileSync(path.join(dir, file), "utf8"))) {
       await db.prepare(statement).run();
     }
+    await db.prepare("INSERT INTO d1_migrations (name) VALUES (?1)").bind(file).run();
   }
 }
 

@@ -13,6 +13,7 @@
 pub mod accounts;
 pub mod admin;
 pub mod email;
+mod health;
 mod limits;
 mod login;
 pub mod mfa;
