@@ -3,7 +3,7 @@
 //! read, deleted once KV has them, and counted when a KV write failed. The deletes and counts wait
 //! for the response (`Later`) when the request lets them.
 
-use super::{all, changed, first, mismatch, n, s, unavailable, D1Store};
+use super::{all, changed, first, mismatch, n, noted, s, unavailable, D1Store};
 use edge_auth_core::ports::{Outbox, PendingRevocation, Revocation};
 use edge_auth_core::AuthError;
 use futures_util::FutureExt;
@@ -52,7 +52,7 @@ impl D1Store {
     async fn bookkeeping(&self, what: &'static str, statements: Vec<worker::D1PreparedStatement>) {
         let Ok(db) = self.db.clone() else { return };
         let work = async move {
-            if let Err(e) = db.batch(statements).await {
+            if let Err(e) = noted(db.batch(statements).await) {
                 crate::log::warn("revocation_outbox", unavailable(what)(e).log_detail().unwrap_or_default());
             }
         };
@@ -162,7 +162,7 @@ impl D1Store {
              ON CONFLICT (id) DO UPDATE SET nonce = excluded.nonce, written_at = excluded.written_at",
             &[s(nonce), n(now)],
         )?;
-        let result = write.run().await.map_err(unavailable("D1 probe write"))?;
+        let result = noted(write.run().await).map_err(unavailable("D1 probe write"))?;
         if changed(&result) != 1 {
             return Err(AuthError::Unavailable("D1 probe write changed no row".into()));
         }

@@ -232,6 +232,17 @@ async fn all<T: DeserializeOwned>(statement: D1PreparedStatement) -> Result<Vec<
     result.results::<T>().map_err(|e| mismatch(&e.to_string()))
 }
 
+/// Records how a D1 write ended, for `GET /health` (`later::note_write`). A refused constraint
+/// (a taken username) is D1 working as it should.
+fn noted<T>(result: Result<T, worker::Error>) -> Result<T, worker::Error> {
+    let ok = match &result {
+        Ok(_) => true,
+        Err(e) => error_text(e).contains("constraint failed"),
+    };
+    super::later::note_write(super::later::Store::D1, ok);
+    result
+}
+
 /// A user row that is not the last active admin (the guard of demotion, disabling and deletion).
 const NOT_LAST_ADMIN: &str = "NOT (role = 'admin' AND disabled = 0 \
     AND (SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = 0) <= 1)";
@@ -250,7 +261,7 @@ fn ids(result: Option<&worker::D1Result>) -> Result<Vec<String>, AuthError> {
 
 /// Runs a write; returns how many rows it changed (`meta.changes`).
 async fn changes(statement: D1PreparedStatement) -> Result<usize, worker::Error> {
-    let result = statement.run().await?;
+    let result = noted(statement.run().await)?;
     Ok(result.meta()?.and_then(|m| m.changes).unwrap_or(0))
 }
 
@@ -274,7 +285,7 @@ impl D1Store {
         statements: Vec<D1PreparedStatement>,
     ) -> Result<Vec<worker::D1Result>, worker::Error> {
         let db = self.db().map_err(|e| worker::Error::RustError(e.to_string()))?;
-        db.batch(statements).await
+        noted(db.batch(statements).await)
     }
 
     fn insert_session(&self, session: &Session) -> Result<D1PreparedStatement, AuthError> {

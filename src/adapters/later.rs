@@ -1,6 +1,7 @@
 //! Work that may wait until the response is sent (`waitUntil`), so the hot path gains no round trip:
 //! the revocation outbox's bookkeeping (deleting rows KV took, counting failed writes), and the
-//! retries of an isolate that saw a KV write fail.
+//! retries of an isolate that saw a KV write fail. Also what this isolate saw of writes failing,
+//! which `GET /health` reports without writing anything itself.
 
 use futures_util::future::LocalBoxFuture;
 use std::cell::{Cell, RefCell};
@@ -68,6 +69,11 @@ pub fn note_backlog() {
     BACKLOG.with(|b| b.set(true));
 }
 
+/// Whether this isolate knows of rows to retry.
+pub fn backlog() -> bool {
+    BACKLOG.with(Cell::get)
+}
+
 /// Starts a request-triggered flush if one is due: returns false when none is (no backlog known here,
 /// one running, or paused after a failure).
 pub fn begin_flush(now: i64) -> bool {
@@ -87,4 +93,44 @@ pub fn end_flush(now: i64, empty: bool, failed: bool) {
     if failed {
         PAUSED_UNTIL.with(|p| p.set(now + RETRY_PAUSE_SECONDS));
     }
+}
+
+/// A store whose writes `GET /health` reports on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Store {
+    D1,
+    Kv,
+}
+
+/// A write failure older than this is not reported (the store may have recovered with no write since).
+const WRITE_FAILURE_MEMORY_SECONDS: i64 = 300;
+
+thread_local! {
+    /// When the last D1 and KV write of this isolate failed, if no write succeeded since.
+    static WRITE_FAILED_AT: Cell<[Option<i64>; 2]> = const { Cell::new([None, None]) };
+}
+
+fn slot(store: Store) -> usize {
+    match store {
+        Store::D1 => 0,
+        Store::Kv => 1,
+    }
+}
+
+/// Records how a write to `store` ended: a failure is remembered, a success forgets it.
+pub fn note_write(store: Store, ok: bool) {
+    let now = (worker::Date::now().as_millis() / 1000) as i64;
+    WRITE_FAILED_AT.with(|w| {
+        let mut at = w.get();
+        at[slot(store)] = if ok { None } else { Some(now) };
+        w.set(at);
+    });
+}
+
+/// How many seconds ago the last write to `store` in this isolate failed, when none succeeded since
+/// and it is recent.
+pub fn write_failed_ago(store: Store, now: i64) -> Option<i64> {
+    let at = WRITE_FAILED_AT.with(|w| w.get())[slot(store)]?;
+    let ago = now.saturating_sub(at).max(0);
+    (ago < WRITE_FAILURE_MEMORY_SECONDS).then_some(ago)
 }

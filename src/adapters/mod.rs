@@ -55,6 +55,9 @@ pub struct Platform {
     bindings: Bindings,
     /// D1 bookkeeping that waits for the response (`later::Later`), run by `after_response`.
     later: later::Later,
+    /// A KV revocation write had failed in this isolate before this request began (a failure of the
+    /// request's own is not retried right after it: KV is most likely still failing).
+    backlog_before: bool,
 }
 
 impl Platform {
@@ -64,6 +67,7 @@ impl Platform {
             profile: loaded.profile,
             bindings: Bindings::resolve(env),
             later: later::Later::queue(),
+            backlog_before: later::backlog(),
         }
     }
 
@@ -105,9 +109,10 @@ impl Platform {
     }
 
     /// After the response (`waitUntil`): the D1 bookkeeping this request queued, then, when this
-    /// isolate saw a KV revocation write fail and no flush is running or paused, a flush of the outbox.
+    /// isolate saw a KV revocation write fail before this request and no flush is running or paused,
+    /// a flush of the outbox.
     pub fn after_response(&self, ctx: &worker::Context) {
-        let flush = later::begin_flush(self.now());
+        let flush = self.backlog_before && later::begin_flush(self.now());
         if !flush && self.later.is_empty() {
             return;
         }

@@ -1,11 +1,13 @@
 //! `GET /health`: whether this deployment can serve, told truthfully. It checks that D1's schema is
 //! the one this Worker was built for (the latest migration wrangler recorded in `d1_migrations`), that
-//! the tables every request needs answer, that no revocation waits for KV after a failed write, and
-//! that KV answers a read: one D1 read and one KV read. `?deep=1`, with an admin's access token, also
+//! the tables every request needs answer, that no revocation waits for KV after a failed write, that
+//! KV answers a read, and that the last D1 and KV writes this isolate made did not fail (or failed
+//! more than 5 minutes ago): one D1 read and one KV read. `?deep=1`, with an admin's access token, also
 //! writes and reads back one D1 row and one KV key. 200 when every part is fine, else a 503 problem;
 //! an admin's answer names each part (`checks`, and `failing` in a problem), anyone else's does not.
 
 use super::{response, Call};
+use crate::adapters::later::{self, Store};
 use crate::error::{problem_response, problem_with};
 use edge_auth_core::health::{self, Report};
 use edge_auth_core::AuthError;
@@ -61,6 +63,15 @@ pub async fn health(call: Call<'_>) -> Result<Response, AuthError> {
         let (d1, kv) = p.probe_writes().await;
         report.add("d1_write", d1.map_err(|e| failed("D1 does not take a write", &e)));
         report.add("kv_write", kv.map_err(|e| failed("KV does not take a write", &e)));
+    }
+    // What this isolate saw (after the deep probes, whose writes count): a read-only D1 or a KV refusing writes shows here without a write.
+    for (part, store, name) in [("d1_writes", Store::D1, "D1"), ("kv_writes", Store::Kv, "KV")] {
+        if let Some(ago) = later::write_failed_ago(store, p.now()) {
+            report.add(
+                part,
+                Err(format!("the last {name} write here failed {ago} s ago, none succeeded since")),
+            );
+        }
     }
 
     if report.healthy() {
