@@ -5,8 +5,8 @@
 //!
 //! | key | value | TTL | written by |
 //! |---|---|---|---|
-//! | `revoked-session:<session id>` | `1` | access-token lifetime + leeway + 1 s, at least 60 s | logout, logout-all, refresh-token reuse, session deletion, password change/reset, admin changes (`Revocations::revoke_session(s)`) |
-//! | `user-not-before:<user id>` | unix seconds, decimal | as above | logout-all, password change/reset, admin disable/role change/delete/revoke (`Revocations::revoke_user_before`) |
+//! | `revoked-session:<session id>` | `1` | access-token lifetime + leeway + 1 s, at least 60 s | logout, logout-all, refresh-token reuse, session deletion, password change/reset, admin changes (`Revocations::write`, mirroring D1's `revocation_outbox`) |
+//! | `user-not-before:<user id>` | unix seconds, decimal | as above | logout-all, password change/reset, admin disable/role change/delete/revoke (`Revocations::write`, likewise) |
 //! | `rl:account:<digest>` | `rate_limit::Failures` as JSON, `{"n": failures, "t": last failure}` | `AccountPolicy::quiet_reset_seconds` (24 h) | failed login or wrong current password (`service::limits`) |
 //! | `rl:<window>:<digest>:<window start>` | count, decimal | until the window ends, at least 60 s | `service::limits` ([`Window`]; `verify-email` counts resent verification mails per user) |
 //! | `health:probe` | never written | - | read by the health check only: a miss proves KV answers |
