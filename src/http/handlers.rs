@@ -12,12 +12,6 @@ use worker::Response;
 /// deployment's base path.
 const OPENAPI_DOCUMENT: &str = include_str!("../../docs/openapi.json");
 
-/// `GET /health`: 200 when D1 and KV both answer, else 503.
-pub async fn health(p: &Platform) -> Result<Response, AuthError> {
-    p.check_storage().await?;
-    Ok(response::json(200, &json!({"status": "ok"})))
-}
-
 /// `GET /auth/openapi.json`.
 pub fn openapi(p: &Platform) -> Result<Response, AuthError> {
     thread_local! {

@@ -8,6 +8,7 @@ mod cookies;
 mod cors;
 mod email;
 mod handlers;
+mod health;
 mod mfa;
 mod passkeys;
 pub mod profiles;
@@ -81,6 +82,8 @@ pub async fn handle(req: Request, env: Env, ctx: Context, request_id: String) ->
     } else {
         route(req, &platform, &ctx, &method, &path).await
     };
+    // The outbox's bookkeeping, and its retries when this isolate saw a KV write fail.
+    platform.after_response(&ctx);
     response::set(response.headers(), "X-Request-Id", &request_id);
     let millis = worker::Date::now().as_millis().saturating_sub(started);
     crate::log::request(&request_id, &method, &path, response.status_code(), code, millis);
@@ -188,7 +191,7 @@ async fn dispatch(
             let allow = allowed_methods(p, path).join(", ");
             Ok(response::no_content(&[("Allow", &allow)]))
         }
-        Route::Health => handlers::health(p).await,
+        Route::Health => health::health(call).await,
         Route::OpenApi => handlers::openapi(p),
         Route::Jwks => Ok(handlers::jwks(p)),
         Route::ReturnOrigins => Ok(handlers::return_origins(p)),

@@ -3,11 +3,11 @@
 // playwright-core. The Worker runs in cookie mode with the low test hash cost of tests/http/helpers.mjs.
 import { Miniflare } from "miniflare";
 import { chromium } from "playwright-core";
-import { mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
 import { createHmac } from "node:crypto";
-import { sqlStatements, TEST_ITERATIONS, TEST_MFA_KEY, TEST_SECRET } from "../http/helpers.mjs";
+import { applyMigrations, TEST_ITERATIONS, TEST_MFA_KEY, TEST_SECRET } from "../http/helpers.mjs";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 export const LOG_DIR = path.join(ROOT, "target/test-logs");
@@ -95,10 +95,7 @@ export async function startSite({ bindings = {}, urlBindings } = {}) {
     if (again.port !== ready.port) throw new Error(`the site moved from port ${ready.port} to ${again.port}`);
   }
   const db = await mf.getD1Database("DB");
-  const dir = path.join(ROOT, "migrations");
-  for (const file of readdirSync(dir).filter((f) => f.endsWith(".sql")).sort()) {
-    for (const statement of sqlStatements(readFileSync(path.join(dir, file), "utf8"))) await db.prepare(statement).run();
-  }
+  await applyMigrations(db);
   return { url, mf, db, mail, close: () => mf.dispose() };
 }
 

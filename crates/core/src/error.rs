@@ -310,13 +310,14 @@ impl AuthError {
                 format!("Too many attempts; retry in {retry_after} seconds.")
             }
             AuthError::MfaRequired { methods, .. } => {
+                // Said of the first step, which may have been a password or a passkey.
                 let (app, passkey) = (methods.contains(&"totp"), methods.contains(&"webauthn"));
                 match (app, passkey) {
-                    (true, true) => "The password is right; enter a code from your authenticator app or a \
+                    (true, true) => "The first step is done; enter a code from your authenticator app or a \
                                      recovery code, or use a passkey."
                         .into(),
                     (false, true) => "The password is right; confirm with your passkey.".into(),
-                    _ => "The password is right; enter a code from your authenticator app or a recovery code."
+                    _ => "The first step is done; enter a code from your authenticator app or a recovery code."
                         .into(),
                 }
             }

@@ -18,6 +18,7 @@ pub mod config;
 pub mod ed25519;
 pub mod email;
 pub mod error;
+pub mod health;
 pub mod jwe;
 pub mod kv_keys;
 pub mod legacy;

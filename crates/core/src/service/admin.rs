@@ -2,9 +2,9 @@
 //! 7.4.5]. The Worker checks the permission before it reads a body; each use case checks it again
 //! (defence in depth: a caller that forgets cannot open the API). Disabling, deleting or changing the
 //! role of a user ends its sessions and outstanding access tokens; the last active admin can never be
-//! demoted, disabled or deleted.
+//! demoted, disabled or deleted. Every admin request also reads the caller's session from D1 (one read),
+//! so an admin token whose session was ended is refused here even before KV has the revocation.
 
-use super::sessions::MAX_SESSION_DENYLIST_WRITES;
 use super::{Auth, CreateUserRequest, ImportRequest, ListUsersQuery, UpdateUserRequest};
 use crate::b64::URL_SAFE_NO_PAD;
 use crate::error::AuthError;
@@ -41,7 +41,7 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
         access: &VerifiedAccess,
         query: &ListUsersQuery,
     ) -> Result<UserPage, AuthError> {
-        roles::require(&access.claims.role, Permission::ReadUsers)?;
+        self.admin(access, Permission::ReadUsers).await?;
         let limit = query.limit() as usize;
         let mut users = self.store.list_users(&query.query).await?;
         let next_cursor = if users.len() > limit {
@@ -55,7 +55,7 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
 
     /// `GET /auth/admin/users/{id}`: admin and demo.
     pub async fn get_user(&self, access: &VerifiedAccess, id: &str) -> Result<AdminUserView, AuthError> {
-        roles::require(&access.claims.role, Permission::ReadUsers)?;
+        self.admin(access, Permission::ReadUsers).await?;
         Ok(self.store.find_user(id).await?.ok_or(AuthError::NotFound)?.admin_view())
     }
 
@@ -65,7 +65,7 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
         access: &VerifiedAccess,
         request: &CreateUserRequest,
     ) -> Result<AdminUserView, AuthError> {
-        roles::require(&access.claims.role, Permission::ManageUsers)?;
+        self.admin(access, Permission::ManageUsers).await?;
         let mut user = request.account.clone().into_user(self.config, &request.role, self.now);
         user.number = Some(self.store.create_user(&user, None).await?);
         Ok(user.admin_view())
@@ -78,7 +78,7 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
         id: &str,
         request: &UpdateUserRequest,
     ) -> Result<AdminUserView, AuthError> {
-        roles::require(&access.claims.role, Permission::ManageUsers)?;
+        self.admin(access, Permission::ManageUsers).await?;
         let patch = &request.patch;
         let before = self.store.find_user(id).await?.ok_or(AuthError::NotFound)?;
         self.store.update_user(id, patch, self.now).await?.into_result()?;
@@ -91,24 +91,18 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
 
     /// `DELETE /auth/admin/users/{id}`: admin; never the last active admin.
     pub async fn delete_user(&self, access: &VerifiedAccess, id: &str) -> Result<(), AuthError> {
-        roles::require(&access.claims.role, Permission::ManageUsers)?;
-        // Listed before the delete cascades them away, so their tokens can be denylisted too.
-        let sessions: Vec<String> = self
-            .store
-            .list_sessions(id, self.now)
-            .await?
-            .into_iter()
-            .map(|s| s.id)
-            .take(MAX_SESSION_DENYLIST_WRITES)
-            .collect();
-        self.store.delete_user(id).await?.into_result()?;
-        self.revocations.revoke_user_before(id, self.now, self.revocation_ttl()).await?;
-        self.revocations.revoke_sessions(&sessions, self.revocation_ttl()).await
+        self.admin(access, Permission::ManageUsers).await?;
+        // The outbox rows of the user and of its live sessions are queued in the delete's batch, before
+        // the cascade takes the sessions away; they outlive the user until KV has them.
+        let (outcome, sessions) = self.store.delete_user(id, self.now, self.mirror_until()).await?;
+        outcome.into_result()?;
+        self.mirror_user_revocation(id, &sessions).await;
+        Ok(())
     }
 
     /// `POST /auth/admin/users/{id}/revoke-sessions`: admin.
     pub async fn revoke_sessions(&self, access: &VerifiedAccess, id: &str) -> Result<(), AuthError> {
-        roles::require(&access.claims.role, Permission::ManageUsers)?;
+        self.admin(access, Permission::ManageUsers).await?;
         self.store.find_user(id).await?.ok_or(AuthError::NotFound)?;
         self.end_all_sessions(id, None).await.map(drop)
     }
@@ -120,7 +114,7 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
         access: &VerifiedAccess,
         request: &ImportRequest,
     ) -> Result<ImportReport, AuthError> {
-        roles::require(&access.claims.role, Permission::ManageUsers)?;
+        self.admin(access, Permission::ManageUsers).await?;
         let mut report = ImportReport { imported: 0, skipped: Vec::new() };
         for entry in &request.entries {
             let skip = |code| Skipped { username: entry.username.clone(), code };
@@ -135,6 +129,19 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
             }
         }
         Ok(report)
+    }
+}
+
+impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
+    /// The caller's role has `permission` (403 otherwise), and D1 says the caller's session is live
+    /// (401 otherwise: KV may not have its revocation yet).
+    pub(super) async fn admin(
+        &self,
+        access: &VerifiedAccess,
+        permission: Permission,
+    ) -> Result<(), AuthError> {
+        roles::require(&access.claims.role, permission)?;
+        self.caller(access).await.map(drop)
     }
 }
 

@@ -84,19 +84,10 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
         }
     }
 
-    /// `GET /auth/profile`: the caller, read fresh from D1. A deleted or disabled user is 401 even
-    /// while the token has not expired.
+    /// `GET /auth/profile`: the caller, read fresh from D1 with its session. A deleted or disabled
+    /// user, or an ended session, is 401 even while the token has not expired. D1: one read.
     pub async fn profile(&self, access: &VerifiedAccess) -> Result<UserView, AuthError> {
         Ok(self.caller(access).await?.view())
-    }
-
-    /// The caller's user, read fresh from D1: a deleted or disabled user is 401 `token_invalid` even
-    /// while its access token has not expired. D1: one read.
-    pub(super) async fn caller(&self, access: &VerifiedAccess) -> Result<User, AuthError> {
-        match self.store.find_user(&access.claims.sub).await? {
-            Some(user) if !user.disabled => Ok(user),
-            _ => Err(AuthError::TokenInvalid),
-        }
     }
 
     /// Whether the caller signed in within the last 10 minutes (the token's `auth_time`): what a

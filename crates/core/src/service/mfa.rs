@@ -15,7 +15,7 @@ use crate::config::webauthn::Site;
 use crate::error::AuthError;
 use crate::ports::{ChallengePurpose, Counters, LoginRecord, MfaChallenge, Revocations, Store};
 use crate::random::hash_token;
-use crate::roles::{self, Permission};
+use crate::roles::Permission;
 use crate::token::VerifiedAccess;
 use crate::totp;
 use crate::validate::LoginName;
@@ -259,7 +259,7 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
 
     /// `DELETE /admin/users/{id}/mfa`: admin; removes the user's factors and ends their sessions.
     pub async fn admin_reset_mfa(&self, access: &VerifiedAccess, user_id: &str) -> Result<(), AuthError> {
-        roles::require(&access.claims.role, Permission::ManageUsers)?;
+        self.admin(access, Permission::ManageUsers).await?;
         if self.store.find_user(user_id).await?.is_none() {
             return Err(AuthError::NotFound);
         }

@@ -4,6 +4,7 @@
 //!
 //! - [`login`]: login, profile
 //! - [`sessions`]: authenticate (with revocation checks), refresh, logout, logout-all, session list
+//! - [`outbox`]: the KV mirror of D1's revocations, and its retries
 //! - [`accounts`]: signup, change password, forgot/reset password
 //! - [`admin`]: the admin API
 //! - [`email`]: email verification, `PATCH /auth/me`
@@ -13,15 +14,18 @@
 pub mod accounts;
 pub mod admin;
 pub mod email;
+mod health;
 mod limits;
 mod login;
 pub mod mfa;
+mod outbox;
 pub mod passkeys;
 pub mod requests;
 mod sessions;
 
 pub use admin::{ImportReport, Skipped, UserPage};
 pub use email::{UpdateMeRequest, VerifyEmailRequest};
+pub use outbox::{FlushReport, OUTBOX_BATCH};
 pub use requests::{
     ChangePasswordRequest, CreateUserRequest, ForgotRequest, ImportRequest, ListUsersQuery, LoginRequest,
     LogoutRequest, RefreshRequest, ResetPasswordRequest, SignupRequest, UpdateUserRequest,

@@ -512,13 +512,15 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
         Ok(PasskeyList { passkeys: passkeys.iter().map(PasskeyView::from).collect() })
     }
 
-    /// `PATCH /passkeys/{id} {name}`. D1: one write, one read.
+    /// `PATCH /passkeys/{id} {name}`. D1: two reads (session + user, the list), one write.
     pub async fn rename_passkey(
         &self,
         access: &VerifiedAccess,
         id: &str,
         name: &str,
     ) -> Result<PasskeyView, AuthError> {
+        // The session as D1 has it: a token whose session ended changes nothing, whatever KV says.
+        self.caller(access).await?;
         if !self.store.rename_passkey(&access.claims.sub, id, name).await? {
             return Err(AuthError::NotFound);
         }
@@ -527,11 +529,13 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
     }
 
     /// `DELETE /passkeys/{id}`: after a recent sign-in; never the last way into an account without a
-    /// password. D1: one conditional delete (and one read when it deleted nothing).
+    /// password. D1: one read (session + user), one conditional delete (and one read when it deleted
+    /// nothing).
     pub async fn delete_passkey(&self, access: &VerifiedAccess, id: &str) -> Result<(), AuthError> {
         if !self.signed_in_recently(access) {
             return Err(AuthError::ReauthenticationRequired);
         }
+        self.caller(access).await?;
         match self.store.delete_passkey(&access.claims.sub, id).await? {
             PasskeyDeletion::Deleted => Ok(()),
             PasskeyDeletion::NotFound => Err(AuthError::NotFound),
