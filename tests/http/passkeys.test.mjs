@@ -1003,6 +1003,14 @@ describe("a passkey without user verification is one factor (docs/passkeys.md \"
     }
   });
 
+  test("mfa_required after a passkey without UV does not say the password was right (no password was given)", async () => {
+    // A page shows the detail as is: after a passkey step it must not speak of a password.
+    const { tokens, authenticator } = await userWithPasskey(w);
+    await enableTotp(w, tokens.access_token);
+    const pending = await expectProblem(assert, await passkeyLogin(w, authenticator, { get: { uv: false } }), 401, "mfa_required");
+    assert.doesNotMatch(pending.detail, /password/i);
+  });
+
   test("a refused assertion is refused the same way whether or not UV is set (no mfa_required for a bad signature)", async () => {
     const { tokens, authenticator } = await userWithPasskey(w);
     await enableTotp(w, tokens.access_token);
@@ -1214,17 +1222,5 @@ describe("WebAuthn L3 checks beyond the contract's list", () => {
     const options = await okJson(await api(w).registerOptions(tokens.access_token));
     const { json } = new SoftAuthenticator().create(options, { trailing: Buffer.from([0xa0]) });
     await expectProblem(assert, await api(w).register(tokens.access_token, json), 400, "passkey_invalid");
-  });
-});
-
-// Fails against the Worker on purpose: a finding reported to the integrator, not a test to adjust.
-describe("FINDINGS (failing on purpose until the Worker changes)", () => {
-  test("mfa_required after a passkey without UV does not say the password was right (no password was given)", async () => {
-    // The Worker answers: "The password is right; enter a code from your authenticator app or a
-    // recovery code." A page shows this detail as is; after a passkey step it tells the user something false.
-    const { tokens, authenticator } = await userWithPasskey(w);
-    await enableTotp(w, tokens.access_token);
-    const pending = await expectProblem(assert, await passkeyLogin(w, authenticator, { get: { uv: false } }), 401, "mfa_required");
-    assert.doesNotMatch(pending.detail, /password/i);
   });
 });
