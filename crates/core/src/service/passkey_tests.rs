@@ -431,3 +431,20 @@ fn a_passkey_without_user_verification_is_one_factor() {
     a.auth.flags &= !flags::UV;
     assert_eq!(strict.login(&a).unwrap_err(), AuthError::UserVerificationRequired);
 }
+
+#[test]
+fn a_login_begun_with_a_passkey_gets_no_passkey_options_for_its_second_step() {
+    let w =
+        World::with(config_with(&[("MFA_ENCRYPTION_KEY", "TU1NTU1NTU1NTU1NTU1NTU1NTU1NTU1NTU1NTU1NTU0")]));
+    let ana = w.access("ana", "correct horse", NOW);
+    w.register(&ana, TestKey::es256(), b"cred-a");
+    let setup = block_on(w.at(NOW).totp_setup(&ana)).unwrap();
+    let secret = data_encoding::BASE32_NOPAD.decode(setup.secret.as_bytes()).unwrap();
+    let code = format!("{:06}", crate::totp::code(&secret, crate::totp::step_at(NOW - 30)));
+    block_on(w.at(NOW).totp_enable(&ana, &code)).unwrap();
+    let mut a = w.assertion(TestKey::es256(), b"cred-a", "ana", 1, &LoginOptionsFor::Anyone);
+    a.auth.flags &= !flags::UV;
+    let Err(AuthError::MfaRequired { mfa_token, .. }) = w.login(&a) else { panic!("expected mfa_required") };
+    let e = block_on(w.at(NOW).passkey_login_options(&site(), &LoginOptionsFor::SecondFactor(mfa_token)));
+    assert_eq!(e.unwrap_err(), AuthError::MfaNotEnabled);
+}

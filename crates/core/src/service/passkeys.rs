@@ -331,6 +331,10 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
                     Some(c) if c.expires_at > self.now && c.purpose == ChallengePurpose::Login => c,
                     _ => return Err(AuthError::MfaTokenInvalid),
                 };
+                // A login whose first step was a passkey finishes with the app's code (its `methods`).
+                if pending.first_factor != "pwd" {
+                    return Err(AuthError::MfaNotEnabled);
+                }
                 let passkeys = self.store.list_passkeys(&pending.user_id).await?;
                 if passkeys.is_empty() {
                     return Err(AuthError::MfaNotEnabled);
