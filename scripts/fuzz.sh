@@ -63,7 +63,7 @@ pass() {
     failed=$((failed + 1))
     [ "$rc" -eq 124 ] && echo "      (stopped at the ${PASS_SECONDS} s limit of a pass)"
     echo "FAIL  $name, $auth pass: ${cases:-?} cases ($((SECONDS - start)) s); the report:"
-    sed -n '/^=* FAILURES =*$/,$p' "$dir/$auth.log" | head -n 200
+    sed -n '/^=* FAILURES =*$/,$p' "$dir/$auth.log" | head -n 400
     echo "      (whole log: $dir/$auth.log; the Worker's: $dir/worker.log)"
   fi
 }

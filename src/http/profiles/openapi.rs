@@ -17,8 +17,15 @@ pub fn document(mut native: Value, profile: &Profile, base_path: &str) -> Value 
     ));
     let url = if base_path.is_empty() { "/" } else { base_path };
     native["servers"] = json!([{"url": url, "description": "this deployment's base path"}]);
-    let paths = native["paths"].as_object_mut().map(std::mem::take).unwrap_or_default();
-    let mut paths = paths;
+    let shared = native["components"]["responses"].clone();
+    let mut paths = native["paths"].as_object_mut().map(std::mem::take).unwrap_or_default();
+    for item in paths.values_mut() {
+        if let Some(item) = item.as_object_mut() {
+            for op in item.values_mut() {
+                everywhere_errors(profile, op, &shared);
+            }
+        }
+    }
     for endpoint in &profile.endpoints {
         let item = paths.entry(endpoint.path.clone()).or_insert_with(|| json!({}));
         if let Some(item) = item.as_object_mut() {
@@ -30,6 +37,48 @@ pub fn document(mut native: Value, profile: &Profile, base_path: &str) -> Value 
         tags.push(json!({"name": profile.name, "description": profile.system}));
     }
     native
+}
+
+/// A native operation answers the errors the profile renders everywhere (`everywhere`: its own 401s
+/// and 403s) in the profile's body: each such status the operation documents gets that body as
+/// `application/json` beside the native problem (the operation's other errors stay problems).
+fn everywhere_errors(profile: &Profile, op: &mut Value, shared: &Value) {
+    let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else { return };
+    for code in &profile.everywhere {
+        let Some(template) = profile.errors.get(code) else { continue };
+        let Some(status) = template.status.or_else(|| native_status(code)) else { continue };
+        let Some(response) = responses.get_mut(&status.to_string()) else { continue };
+        if let Some(name) = response["$ref"].as_str().and_then(|r| r.strip_prefix("#/components/responses/")) {
+            // A shared response of the native document: inlined, so this operation's copy can change.
+            *response = shared[name].clone();
+        }
+        let content = &mut response["content"];
+        if !content.is_object() {
+            *content = json!({});
+        }
+        let entry = content["application/json"]["schema"].take();
+        let mut one_of = match entry {
+            Value::Object(mut o) if o.contains_key("oneOf") => o.remove("oneOf").unwrap_or(json!([])),
+            Value::Null => json!([]),
+            other => json!([other]),
+        };
+        let schema = schema_of(&template.body);
+        if let Some(list) = one_of.as_array_mut() {
+            if !list.contains(&schema) {
+                list.push(schema);
+            }
+        }
+        content["application/json"] = json!({"schema": {"oneOf": one_of}});
+    }
+}
+
+/// The status of the errors a profile may render everywhere, when its template names none.
+fn native_status(code: &str) -> Option<u16> {
+    match code {
+        "token_missing" | "token_invalid" | "token_expired" => Some(401),
+        "forbidden" => Some(403),
+        _ => None,
+    }
 }
 
 fn operation(profile: &Profile, endpoint: &Endpoint) -> Value {
@@ -183,5 +232,19 @@ mod tests {
             profile["responses"]["200"]["content"]["application/json"]["schema"]["properties"]["id"],
             json!({"type": "integer"})
         );
+    }
+
+    #[test]
+    fn native_operations_document_the_errors_the_profile_renders_everywhere() {
+        let native: Value = serde_json::from_str(include_str!("../../../docs/openapi.json")).unwrap();
+        let vinyl = load("vinyl").unwrap().unwrap();
+        let doc = document(native, &vinyl, "");
+        let unauthorized = &doc["paths"]["/sessions"]["get"]["responses"]["401"]["content"];
+        assert!(unauthorized["application/problem+json"].is_object(), "the native problem stays");
+        let theirs = &unauthorized["application/json"]["schema"]["oneOf"];
+        assert_eq!(theirs[0]["properties"]["error"]["const"], json!(vinyl.errors["token_missing"].body["error"]));
+        let forbidden = &doc["paths"]["/admin/users"]["get"]["responses"]["403"]["content"];
+        assert!(forbidden["application/json"]["schema"]["oneOf"].is_array());
+        assert!(doc["paths"]["/health"]["get"]["responses"]["401"].is_null(), "no status is added");
     }
 }
