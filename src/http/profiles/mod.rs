@@ -168,6 +168,12 @@ mod tests {
             let profile = load(name).unwrap().unwrap();
             assert!(!profile.endpoints.is_empty(), "{name}");
             assert!(profile.errors.contains_key("default"), "{name} has a default error body");
+            // The default body stands in for any error without its own, client errors (415, 413)
+            // included: a fixed status there would make them server errors.
+            assert_eq!(
+                profile.errors["default"].status, None,
+                "{name}: the default keeps the error's status"
+            );
             for code in &profile.everywhere {
                 assert!(profile.errors.contains_key(code), "{name}: everywhere code {code} has a body");
             }
