@@ -134,7 +134,8 @@ pub fn error(
     }
     let _ = p;
     let body = render::render(&template.body, &render::error_context(error));
-    let r = response::json(template.status.unwrap_or(error.status()), &body);
+    let is_default = profile.errors.get("default").is_some_and(|d| std::ptr::eq(d, template));
+    let r = response::json(render::error_status(template, is_default, error), &body);
     protocol_headers(r.headers(), error);
     Some(r)
 }
@@ -168,12 +169,6 @@ mod tests {
             let profile = load(name).unwrap().unwrap();
             assert!(!profile.endpoints.is_empty(), "{name}");
             assert!(profile.errors.contains_key("default"), "{name} has a default error body");
-            // The default body stands in for any error without its own, client errors (415, 413)
-            // included: a fixed status there would make them server errors.
-            assert_eq!(
-                profile.errors["default"].status, None,
-                "{name}: the default keeps the error's status"
-            );
             for code in &profile.everywhere {
                 assert!(profile.errors.contains_key(code), "{name}: everywhere code {code} has a body");
             }

@@ -190,25 +190,35 @@ fn responses(profile: &Profile, endpoint: &Endpoint) -> Value {
     out.insert(status.to_string(), response("Success.", &endpoint.respond));
     for code in error_codes(endpoint) {
         let Some(template) = endpoint.errors.get(code).or_else(|| profile.errors.get(code)) else { continue };
+        // The default body also stands in for the client errors without a template (415, 413), with
+        // their own status (`render::error_status`): documented as `default` as well.
+        if code == "default" && template.status.is_some() {
+            add_error(&mut out, "default", code, template);
+        }
         let key = match template.status {
             Some(s) => s.to_string(),
             None if code == "default" => "default".to_string(),
             None => continue,
         };
-        let entry = out.entry(key).or_insert_with(
-            || json!({"description": "", "content": {"application/json": {"schema": {"anyOf": []}}}}),
-        );
-        let description = entry["description"].as_str().unwrap_or("").to_string();
-        entry["description"] =
-            json!(if description.is_empty() { code.to_string() } else { format!("{description}, {code}") });
-        let schema = schema_of(&template.body);
-        if let Some(one_of) = entry["content"]["application/json"]["schema"]["anyOf"].as_array_mut() {
-            if !one_of.contains(&schema) {
-                one_of.push(schema);
-            }
-        }
+        add_error(&mut out, &key, code, template);
     }
     Value::Object(out)
+}
+
+/// `template`'s body among the bodies of the response `key`, whose description lists `code`.
+fn add_error(out: &mut Map<String, Value>, key: &str, code: &str, template: &Template) {
+    let entry = out.entry(key.to_string()).or_insert_with(
+        || json!({"description": "", "content": {"application/json": {"schema": {"anyOf": []}}}}),
+    );
+    let description = entry["description"].as_str().unwrap_or("").to_string();
+    entry["description"] =
+        json!(if description.is_empty() { code.to_string() } else { format!("{description}, {code}") });
+    let schema = schema_of(&template.body);
+    if let Some(any_of) = entry["content"]["application/json"]["schema"]["anyOf"].as_array_mut() {
+        if !any_of.contains(&schema) {
+            any_of.push(schema);
+        }
+    }
 }
 
 fn response(description: &str, template: &Template) -> Value {
