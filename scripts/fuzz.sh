@@ -19,8 +19,8 @@ OUT=target/fuzz
 SEED=15003
 # Cases per operation and seconds per pass: the native API in full, each profile (whose own endpoints
 # are few, the rest being the native ones again) with less.
-NATIVE_EXAMPLES=${FUZZ_NATIVE_EXAMPLES:-40}
-PROFILE_EXAMPLES=${FUZZ_PROFILE_EXAMPLES:-8}
+NATIVE_EXAMPLES=${FUZZ_NATIVE_EXAMPLES:-25}
+PROFILE_EXAMPLES=${FUZZ_PROFILE_EXAMPLES:-5}
 PASS_SECONDS=${FUZZ_PASS_SECONDS:-120}
 # Operations the admin pass leaves out: they end the admin's sessions, delete users or factors, count
 # failed password checks against the admin (change-password), or can disable or demote the admin
