@@ -28,6 +28,9 @@ PASS_SECONDS=${FUZZ_PASS_SECONDS:-120}
 DESTRUCTIVE=(logout logoutAll deleteSession adminDeleteUser adminRevokeSessions adminResetMfa
   adminUpdateUser changePassword mfaTotpDisable mfaRecoveryCodes)
 
+# Hypothesis keeps its own files (Unicode tables) out of the checkout.
+export HYPOTHESIS_STORAGE_DIRECTORY="$PWD/$OUT/.hypothesis"
+
 [ -x "$ST" ] || { echo "fuzz: $ST is missing: run scripts/setup.sh" >&2; exit 1; }
 [ -f build/index.js ] || { echo "fuzz: build/ is missing: run make build" >&2; exit 1; }
 
