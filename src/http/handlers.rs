@@ -22,6 +22,7 @@ pub fn openapi(p: &Platform) -> Result<Response, AuthError> {
         Some(doc) => doc,
         None => {
             let mut doc = openapi_document(OPENAPI_DOCUMENT, &p.config.base_path)?;
+            doc = super::contract::apply(doc, &p.config);
             if let Some(profile) = &p.profile {
                 doc = super::profiles::openapi_document(doc, profile, &p.config.base_path);
             }

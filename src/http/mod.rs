@@ -4,6 +4,7 @@
 mod admin;
 mod auth;
 mod body;
+mod contract;
 mod cookies;
 mod cors;
 mod email;
@@ -61,7 +62,9 @@ pub fn request_id(req: &Request) -> String {
 /// Handles one request. Never fails: every error becomes a problem response.
 pub async fn handle(req: Request, env: Env, ctx: Context, request_id: String) -> Response {
     let started = worker::Date::now().as_millis();
-    let method = req.method().to_string().to_ascii_uppercase();
+    // The method as sent: `worker::Method` maps every method it does not know (e.g. `QUERY`) to GET,
+    // which would serve a GET route to it instead of 405.
+    let method = req.inner().method().to_ascii_uppercase();
     let path = req.path();
     let loaded = match crate::config::load(&env) {
         Ok(loaded) => loaded,

@@ -443,7 +443,13 @@ mod parse_tests {
             Some(SecondFactor::Recovery("ABCDE-FGHIJ".into()))
         );
         assert_eq!(parse_factor(&body(json!({})), false).unwrap(), None);
-        for bad in [json!({}), json!({"code": "1", "recovery_code": "2"}), json!({"code": 123456})] {
+        for bad in [
+            json!({}),
+            json!({"code": "1", "recovery_code": "2"}),
+            json!({"code": 123456}),
+            json!({"code": null}),
+            json!({"code": null, "recovery_code": "ABCDE-FGHIJ"}),
+        ] {
             assert_eq!(parse_factor(&body(bad.clone()), true).unwrap_err().status(), 400, "{bad}");
         }
         assert_eq!(MfaVerifyRequest::parse(&body(json!({"code": "123456"}))).unwrap_err().status(), 400);
