@@ -26,7 +26,7 @@ PASS_SECONDS=${FUZZ_PASS_SECONDS:-120}
 # failed password checks against the admin (change-password), or can disable or demote the admin
 # itself (the list gives the fuzzer its id).
 DESTRUCTIVE=(logout logoutAll deleteSession adminDeleteUser adminRevokeSessions adminResetMfa
-  adminUpdateUser changePassword mfaTotpDisable mfaRecoveryCodes)
+  adminUpdateUser changePassword mfaTotpDisable mfaRecoveryCodes deletePasskey)
 
 # Hypothesis keeps its own files (Unicode tables) out of the checkout.
 export HYPOTHESIS_STORAGE_DIRECTORY="$PWD/$OUT/.hypothesis"

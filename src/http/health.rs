@@ -20,7 +20,14 @@ pub const LATEST_MIGRATION: &str = "0008_revocation_outbox.sql";
 pub async fn health(call: Call<'_>) -> Result<Response, AuthError> {
     let p = call.p;
     let url = call.req.url().map_err(|_| AuthError::bad_request("The request URL is invalid."))?;
-    let deep = url.query_pairs().any(|(k, v)| k == "deep" && (v == "1" || v == "true"));
+    // `deep` is `1` or `true` (the document's enum); any other value is a client error, not a shallow check.
+    let mut deep = false;
+    for (k, v) in url.query_pairs().filter(|(k, _)| k == "deep") {
+        match v.as_ref() {
+            "1" | "true" => deep = true,
+            _ => return Err(AuthError::field(&k, "invalid_value", "`deep` must be 1 or true.")),
+        }
+    }
     let header = call.req.headers().get("Authorization").ok().flatten();
     let token = header
         .as_deref()

@@ -154,7 +154,7 @@ pub enum LoginOptionsFor {
 pub fn passkey_name(raw: Option<&str>) -> Result<String, AuthError> {
     let Some(raw) = raw else { return Ok(DEFAULT_NAME.to_string()) };
     let name = raw.trim();
-    if name.is_empty() || name.chars().count() > MAX_NAME_CHARS || name.chars().any(char::is_control) {
+    if name.is_empty() || raw.chars().count() > MAX_NAME_CHARS || raw.chars().any(char::is_control) {
         return Err(AuthError::field(
             "name",
             "invalid_value",
@@ -574,20 +574,31 @@ pub fn parse_login_options(
     body: &serde_json::Map<String, serde_json::Value>,
 ) -> Result<LoginOptionsFor, AuthError> {
     let mut f = crate::validate::Fields::new(body);
-    let name = f.optional_str("username");
-    let email = f.optional_str("email");
+    // Each name given is checked on its own field, as at `POST /login`.
+    let username = f.optional_str("username").map(crate::validate::login_name);
+    let email = f.optional_str("email").map(|e| crate::validate::email(e).map(LoginName::Email));
     let mfa_token = f.optional_str("mfa_token");
+    let mut name = None;
+    for checked in [username, email].into_iter().flatten() {
+        match checked {
+            Ok(n) => name = name.or(Some(n)),
+            Err(e) => f.push(e),
+        }
+    }
+    let given = ["username", "email", "mfa_token"].iter().filter(|k| body.contains_key(**k)).count();
+    if given > 1 {
+        f.push(crate::error::FieldError::new(
+            "mfa_token",
+            "invalid_value",
+            "Give one of `username`, `email` or `mfa_token`, or none.",
+        ));
+    }
     f.finish()?;
-    match (name.or(email), mfa_token) {
+    match (name, mfa_token) {
         (None, None) => Ok(LoginOptionsFor::Anyone),
-        (Some(n), None) => crate::validate::login_name(n).map(LoginOptionsFor::Name).map_err(|e| {
-            AuthError::InvalidRequest { detail: "The request has invalid fields.".into(), errors: vec![e] }
-        }),
+        (Some(n), _) => Ok(LoginOptionsFor::Name(n)),
         (None, Some(t)) if t.len() <= 128 => Ok(LoginOptionsFor::SecondFactor(t.to_string())),
         (None, Some(_)) => Err(AuthError::MfaTokenInvalid),
-        (Some(_), Some(_)) => {
-            Err(AuthError::field("mfa_token", "invalid_value", "Give `username` or `mfa_token`, not both."))
-        }
     }
 }
 
