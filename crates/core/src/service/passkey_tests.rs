@@ -44,7 +44,14 @@ impl World {
         World { c, store, kv: MemoryRevocations::default(), counters: MemoryCounters::default() }
     }
     fn at(&self, now: i64) -> Auth<'_, &MemoryStore, &MemoryRevocations, &MemoryCounters> {
-        Auth { config: &self.c, store: &self.store, revocations: &self.kv, counters: &self.counters, now }
+        Auth {
+            config: &self.c,
+            store: &self.store,
+            revocations: &self.kv,
+            counters: &self.counters,
+            audit: &crate::testing::NoAudit,
+            now,
+        }
     }
     fn id(&self, name: &str) -> String {
         self.store.get(name).id
