@@ -145,6 +145,8 @@ fn truncate(s: &str, max_chars: usize) -> String {
 }
 
 #[cfg(test)]
+mod audit_tests;
+#[cfg(test)]
 mod passkey_tests;
 #[cfg(test)]
 mod tests;
