@@ -31,7 +31,7 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response>
 
 /// The cron trigger (wrangler.toml `[triggers]`, every minute): delivers the revocation outbox to KV,
 /// so a revocation whose KV write failed reaches KV within about a minute of KV taking writes again,
-/// whichever isolate recorded it.
+/// whichever isolate recorded it; and deletes audit events past `AUDIT_RETENTION` (a bounded number).
 #[event(scheduled)]
 async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     let Ok(loaded) = config::load(&env) else {
@@ -42,6 +42,9 @@ async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     let run = async {
         if let Err(e) = platform.flush_revocations().await {
             log::warn("revocation_outbox_flush", e.log_detail().unwrap_or_default());
+        }
+        if let Err(e) = platform.prune_audit().await {
+            log::warn("audit_prune", e.log_detail().unwrap_or_default());
         }
         platform.finish().await;
     };

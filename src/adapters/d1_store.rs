@@ -25,6 +25,9 @@ mod email;
 // Passkeys' queries (`Passkeys`).
 #[path = "d1_passkeys.rs"]
 mod passkeys;
+// The audit log (`AuditLog`).
+#[path = "d1_audit.rs"]
+mod audit;
 // The revocation outbox (`Outbox`) and the health check's queries.
 #[path = "d1_outbox.rs"]
 mod outbox;

@@ -9,7 +9,9 @@ pub mod later;
 pub mod mailer;
 pub mod text;
 
+use edge_auth_core::audit::{AuditBuffer, RequestMeta};
 use edge_auth_core::config::Config;
+use edge_auth_core::ports::AuditLog;
 use edge_auth_core::service::Auth;
 use edge_auth_core::AuthError;
 use std::rc::Rc;
@@ -55,6 +57,10 @@ pub struct Platform {
     bindings: Bindings,
     /// D1 bookkeeping that waits for the response (`later::Later`), run by `after_response`.
     later: later::Later,
+    /// The audit events this request's use cases recorded, written after the response.
+    audit: Rc<AuditBuffer>,
+    /// What each of those events gets from the request (request id, IP, user agent).
+    meta: Rc<RequestMeta>,
     /// A KV revocation write had failed in this isolate before this request began (a failure of the
     /// request's own is not retried right after it: KV is most likely still failing).
     backlog_before: bool,
@@ -67,8 +73,15 @@ impl Platform {
             profile: loaded.profile,
             bindings: Bindings::resolve(env),
             later: later::Later::queue(),
+            audit: Rc::default(),
+            meta: Rc::default(),
             backlog_before: later::backlog(),
         }
+    }
+
+    /// The request's id and client, for its audit events.
+    pub fn for_request(self, meta: RequestMeta) -> Self {
+        Platform { meta: Rc::new(meta), ..self }
     }
 
     /// Now, in unix seconds, from the Workers clock (it advances only across I/O).
@@ -83,6 +96,7 @@ impl Platform {
             store: self.store(),
             revocations: self.revocations(),
             counters: self.counters(),
+            audit: &*self.audit,
             now: self.now(),
         }
     }
@@ -113,12 +127,14 @@ impl Platform {
     /// a flush of the outbox.
     pub fn after_response(&self, ctx: &worker::Context) {
         let flush = self.backlog_before && later::begin_flush(self.now());
-        if !flush && self.later.is_empty() {
+        let events = self.audit.take();
+        if !flush && self.later.is_empty() && events.is_empty() {
             return;
         }
         let p = self.clone();
         ctx.wait_until(async move {
-            p.later.drain().await;
+            let audit = p.write_audit(events);
+            futures_util::future::join(p.later.drain(), audit).await;
             if flush {
                 let outcome = p.flush_revocations().await;
                 if let Err(e) = &outcome {
@@ -136,6 +152,28 @@ impl Platform {
     /// Runs what waits for the response now (the scheduled handler has no response).
     pub async fn finish(&self) {
         self.later.drain().await;
+        self.write_audit(self.audit.take()).await;
+    }
+
+    /// Appends the request's audit events in one D1 batch. A failure is logged (without the events'
+    /// contents): the answer has gone already, and an audit outage must not fail sign-ins.
+    async fn write_audit(&self, events: Vec<edge_auth_core::audit::AuditEvent>) {
+        if events.is_empty() {
+            return;
+        }
+        if let Err(e) = self.store().append_events(&events, &self.meta).await {
+            let message = format!("{} events lost: {}", events.len(), e.log_detail().unwrap_or_default());
+            crate::log::warn("audit_write", &message);
+        }
+    }
+
+    /// Deletes audit events past `AUDIT_RETENTION`, a bounded number per run (the scheduled handler).
+    pub async fn prune_audit(&self) -> Result<u32, AuthError> {
+        let deleted = self.auth_now().prune_audit().await?;
+        if deleted > 0 {
+            crate::log::info("audit_prune", serde_json::json!({"deleted": deleted}));
+        }
+        Ok(deleted)
     }
 
     pub fn revocations(&self) -> KvRevocations {

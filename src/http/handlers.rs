@@ -107,6 +107,12 @@ pub async fn list_sessions(call: Call<'_>) -> Result<Response, AuthError> {
     Ok(response::json(200, &json!({ "sessions": sessions })))
 }
 
+/// `GET /auth/me/sign-ins`: the caller's last 20 sign-in steps.
+pub async fn sign_ins(call: Call<'_>) -> Result<Response, AuthError> {
+    let list = call.p.auth().my_sign_ins(call.access()?).await?;
+    Ok(response::json(200, &list))
+}
+
 /// `DELETE /auth/sessions/{id}`.
 pub async fn delete_session(call: Call<'_>) -> Result<Response, AuthError> {
     call.p.auth().delete_session(call.access()?, call.param()?).await?;

@@ -15,7 +15,7 @@ use serde_json::{json, Map, Value};
 use worker::Response;
 
 /// The latest migration this Worker knows (the last file of `migrations/`; a test keeps them equal).
-pub const LATEST_MIGRATION: &str = "0008_revocation_outbox.sql";
+pub const LATEST_MIGRATION: &str = "0009_audit_events.sql";
 
 pub async fn health(call: Call<'_>) -> Result<Response, AuthError> {
     let p = call.p;

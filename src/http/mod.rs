@@ -19,6 +19,7 @@ mod usecases;
 
 use crate::adapters::Platform;
 use crate::error::problem_response;
+use edge_auth_core::audit::RequestMeta;
 use edge_auth_core::roles;
 use edge_auth_core::token::VerifiedAccess;
 use edge_auth_core::AuthError;
@@ -77,7 +78,10 @@ pub async fn handle(req: Request, env: Env, ctx: Context, request_id: String) ->
         }
     };
     let origin = cors::request_origin(&req);
-    let platform = Platform::new(&env, loaded);
+    let client = usecases::client_info(&req);
+    let meta =
+        RequestMeta { request_id: Some(request_id.clone()), ip: client.ip, user_agent: client.user_agent };
+    let platform = Platform::new(&env, loaded).for_request(meta);
     let config = &platform.config;
 
     let (response, code) = if path == routes::PANIC_PROBE_PATH && crate::config::panic_probe(&env) {
@@ -220,6 +224,8 @@ async fn dispatch(
         Route::AdminDeleteUser => admin::delete(call).await,
         Route::AdminRevokeSessions => admin::revoke_sessions(call).await,
         Route::AdminResetMfa => admin::reset_mfa(call).await,
+        Route::AdminListEvents => admin::events(call).await,
+        Route::MySignIns => handlers::sign_ins(call).await,
         Route::MfaTotpSetup => mfa::setup(call).await,
         Route::MfaTotpEnable => mfa::enable(call).await,
         Route::MfaTotpDisable => mfa::disable(call).await,

@@ -171,6 +171,21 @@ test("sign up, sign out, sign in, change password, forgot and reset by the maile
       body: JSON.stringify({ refresh_token: (await other.json()).refresh_token }),
     });
     assert.equal(refreshed.status, 401, "the ended session cannot refresh");
+
+    // Recent sign-ins: a wrong password (through the API, from another device) is listed as refused,
+    // next to the page's own sign-in, and neither shows the password typed.
+    assert.equal((await apiLogin(username, "a wrong guess 123", "WrongGuess/1.0")).status, 401);
+    // Events are written after the response: reload until the page's list has it (a few tries).
+    const refused = page.locator("#sign-ins li", { hasText: "WrongGuess/1.0" });
+    for (let i = 0; i < 5 && (await refused.count()) === 0; i += 1) {
+      await page.reload();
+      await page.locator("#sign-ins li").first().waitFor();
+    }
+    await refused.waitFor();
+    assert.match(await refused.textContent(), /Password: refused.*wrong password/s);
+    assert.equal(await refused.getAttribute("data-success"), "false");
+    assert.ok((await page.locator('#sign-ins li[data-success="true"]').count()) >= 1, "the successful sign-ins are listed");
+    assert.equal((await page.locator("#sign-ins").textContent()).includes("a wrong guess"), false);
   });
 });
 

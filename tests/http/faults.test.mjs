@@ -279,7 +279,7 @@ describe("the D1 schema", () => {
       await worker.db.prepare("DELETE FROM d1_migrations WHERE name = (SELECT MAX(name) FROM d1_migrations)").run();
       await expectAnonymous503(await worker.fetch("/health"));
       const body = await expectAdmin503(await worker.fetch("/health", { headers: bearer(admin) }), ["d1_schema"]);
-      assert.match(body.checks.d1_schema, /0008_revocation_outbox\.sql/);
+      assert.match(body.checks.d1_schema, /0009_audit_events\.sql/);
       await worker.db.prepare("DROP TABLE d1_migrations").run();
       const gone = await expectAdmin503(await worker.fetch("/health", { headers: bearer(admin) }), ["d1_schema"]);
       assert.match(gone.checks.d1_schema, /d1_migrations/);

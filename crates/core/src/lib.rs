@@ -7,11 +7,13 @@
 //! - [`validate`]: input fields, usernames, emails, password bounds
 //! - [`roles`]: who may do what
 //! - [`config`]: every setting, read and validated once
+//! - [`audit`]: the auth events the use cases record
 //! - [`service`]: the use cases, written against the [`ports`]
 //! - [`webauthn`]: passkey registrations and assertions verified (ES256, EdDSA), no I/O
 //! - [`kv_keys`]: every Workers KV key name
 //! - [`error`]: the one error type
 
+pub mod audit;
 pub mod b64;
 pub mod common_passwords;
 pub mod config;

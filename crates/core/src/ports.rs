@@ -4,6 +4,7 @@
 //! `async fn` in traits is fine here: a Worker is single-threaded, nothing needs `Send` futures.
 #![allow(async_fn_in_trait)]
 
+use crate::audit::{AuditEvent, EventQuery, RequestMeta, StoredEvent};
 use crate::error::AuthError;
 use crate::session::Session;
 use crate::user::User;
@@ -280,9 +281,20 @@ pub trait Outbox {
     async fn revocations_failed(&self, failed: &[Revocation]) -> Result<(), AuthError>;
 }
 
+/// The audit log in D1 (`audit_events`, migration 0009). The use cases record events through
+/// `crate::audit::Audit` (a buffer); the Worker appends the buffer after the response.
+pub trait AuditLog {
+    /// Appends the events of one request, with what the request adds to each, in one batch.
+    async fn append_events(&self, events: &[AuditEvent], meta: &RequestMeta) -> Result<(), AuthError>;
+    /// A page of events, newest first; one more than `limit` tells there is a next page.
+    async fn list_events(&self, query: &EventQuery) -> Result<Vec<StoredEvent>, AuthError>;
+    /// Deletes at most `limit` events older than `before`, oldest first. Returns how many.
+    async fn prune_events(&self, before: i64, limit: u32) -> Result<u32, AuthError>;
+}
+
 /// Users and sessions in D1: everything that must be exact (rotation, single use) lives here, and so
 /// does every revocation (its KV copy is a mirror, see `Outbox`).
-pub trait Store: Factors + Passkeys + Outbox {
+pub trait Store: Factors + Passkeys + Outbox + AuditLog {
     /// The user whose username (case-insensitive) or email matches.
     async fn find_user_by_login(&self, name: &LoginName) -> Result<Option<User>, AuthError>;
     async fn find_user(&self, id: &str) -> Result<Option<User>, AuthError>;
@@ -556,6 +568,18 @@ impl<T: Outbox + ?Sized> Outbox for &T {
     }
     async fn revocations_failed(&self, failed: &[Revocation]) -> Result<(), AuthError> {
         (**self).revocations_failed(failed).await
+    }
+}
+
+impl<T: AuditLog + ?Sized> AuditLog for &T {
+    async fn append_events(&self, events: &[AuditEvent], meta: &RequestMeta) -> Result<(), AuthError> {
+        (**self).append_events(events, meta).await
+    }
+    async fn list_events(&self, query: &EventQuery) -> Result<Vec<StoredEvent>, AuthError> {
+        (**self).list_events(query).await
+    }
+    async fn prune_events(&self, before: i64, limit: u32) -> Result<u32, AuthError> {
+        (**self).prune_events(before, limit).await
     }
 }
 

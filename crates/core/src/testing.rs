@@ -1,11 +1,12 @@
 //! Test helpers: in-memory `Store` and `Revocations`, a test configuration and a minimal executor.
 
+use crate::audit::{Audit, AuditEvent, EventQuery, RequestMeta, StoredEvent};
 use crate::config::Config;
 use crate::error::AuthError;
 use crate::ports::{
-    Counters, Factors, Guarded, LoginRecord, MfaChallenge, Outbox, PasskeyDeletion, PasskeyRecord, Passkeys,
-    PendingRevocation, ResetRecord, Revocation, RevocationState, Revocations, Store, TotpRecord, UserPatch,
-    UserQuery, WebauthnChallenge, MAX_SESSION_DENYLIST_WRITES,
+    AuditLog, Counters, Factors, Guarded, LoginRecord, MfaChallenge, Outbox, PasskeyDeletion, PasskeyRecord,
+    Passkeys, PendingRevocation, ResetRecord, Revocation, RevocationState, Revocations, Store, TotpRecord,
+    UserPatch, UserQuery, WebauthnChallenge, MAX_SESSION_DENYLIST_WRITES,
 };
 use crate::session::Session;
 use crate::user::User;
@@ -59,6 +60,60 @@ pub struct MemoryStore {
     pub webauthn_challenges: RefCell<Vec<WebauthnChallenge>>,
     /// The revocation outbox (`revocation_outbox`), in insertion order.
     pub outbox: RefCell<Vec<PendingRevocation>>,
+    /// The audit log (`audit_events`), in insertion order (ids from 1).
+    pub events: RefCell<Vec<StoredEvent>>,
+}
+
+/// An audit recorder that forgets: for the tests that do not look at events.
+pub struct NoAudit;
+
+impl Audit for NoAudit {
+    fn record(&self, _event: AuditEvent) {}
+}
+
+impl AuditLog for MemoryStore {
+    async fn append_events(&self, events: &[AuditEvent], meta: &RequestMeta) -> Result<(), AuthError> {
+        let mut stored = self.events.borrow_mut();
+        for e in events {
+            let id = stored.last().map_or(1, |last| last.id + 1);
+            stored.push(StoredEvent {
+                id,
+                at: e.at,
+                kind: e.kind.as_str().to_string(),
+                user_id: e.user_id.clone(),
+                actor_id: e.actor_id.clone(),
+                session_id: e.session_id.clone(),
+                request_id: meta.request_id.clone(),
+                ip: meta.ip.clone(),
+                user_agent: meta.user_agent.clone(),
+                detail: e.detail.to_json(),
+            });
+        }
+        Ok(())
+    }
+
+    async fn list_events(&self, q: &EventQuery) -> Result<Vec<StoredEvent>, AuthError> {
+        Ok(self
+            .events
+            .borrow()
+            .iter()
+            .rev()
+            .filter(|e| q.before_id.is_none_or(|b| e.id < b))
+            .filter(|e| q.user_id.as_ref().is_none_or(|u| e.user_id.as_ref() == Some(u)))
+            .filter(|e| q.kinds.is_empty() || q.kinds.iter().any(|k| k.as_str() == e.kind))
+            .filter(|e| q.since.is_none_or(|s| e.at >= s))
+            .take(q.limit as usize + 1)
+            .cloned()
+            .collect())
+    }
+
+    async fn prune_events(&self, before: i64, limit: u32) -> Result<u32, AuthError> {
+        let mut events = self.events.borrow_mut();
+        let old: Vec<i64> =
+            events.iter().filter(|e| e.at < before).take(limit as usize).map(|e| e.id).collect();
+        events.retain(|e| !old.contains(&e.id));
+        Ok(old.len() as u32)
+    }
 }
 
 impl Factors for MemoryStore {

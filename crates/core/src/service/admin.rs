@@ -6,6 +6,7 @@
 //! so an admin token whose session was ended is refused here even before KV has the revocation.
 
 use super::{Auth, CreateUserRequest, ImportRequest, ListUsersQuery, UpdateUserRequest};
+use crate::audit::{Detail, EventType};
 use crate::b64::URL_SAFE_NO_PAD;
 use crate::error::AuthError;
 use crate::ports::{Counters, Revocations, Store};
@@ -68,6 +69,7 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
         self.admin(access, Permission::ManageUsers).await?;
         let mut user = request.account.clone().into_user(self.config, &request.role, self.now);
         user.number = Some(self.store.create_user(&user, None).await?);
+        self.record_admin(access, EventType::AdminUserCreated, Some(&user.id), Detail::default());
         Ok(user.admin_view())
     }
 
@@ -82,6 +84,12 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
         let patch = &request.patch;
         let before = self.store.find_user(id).await?.ok_or(AuthError::NotFound)?;
         self.store.update_user(id, patch, self.now).await?.into_result()?;
+        self.record_admin(
+            access,
+            EventType::AdminUserUpdated,
+            Some(id),
+            Detail { fields: patch_fields(patch), ..Detail::default() },
+        );
         let role_changed = patch.role.as_deref().is_some_and(|r| r != before.role);
         if role_changed || patch.disabled == Some(true) {
             self.end_all_sessions(id, None).await?;
@@ -96,6 +104,7 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
         // the cascade takes the sessions away; they outlive the user until KV has them.
         let (outcome, sessions) = self.store.delete_user(id, self.now, self.mirror_until()).await?;
         outcome.into_result()?;
+        self.record_admin(access, EventType::AdminUserDeleted, Some(id), Detail::default());
         self.mirror_user_revocation(id, &sessions).await;
         Ok(())
     }
@@ -104,7 +113,11 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
     pub async fn revoke_sessions(&self, access: &VerifiedAccess, id: &str) -> Result<(), AuthError> {
         self.admin(access, Permission::ManageUsers).await?;
         self.store.find_user(id).await?.ok_or(AuthError::NotFound)?;
-        self.end_all_sessions(id, None).await.map(drop)
+        let ended = self.end_all_sessions(id, None).await;
+        if ended.is_ok() {
+            self.record_admin(access, EventType::AdminSessionsRevoked, Some(id), Detail::default());
+        }
+        ended.map(drop)
     }
 
     /// `POST /auth/admin/users/import`: admin. What cannot be imported is reported, not fatal; a taken
@@ -128,6 +141,9 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
                 Err(code) => report.skipped.push(skip(code)),
             }
         }
+        let skipped = u32::try_from(report.skipped.len()).ok();
+        let detail = Detail { count: Some(report.imported), skipped, ..Detail::default() };
+        self.record_admin(access, EventType::AdminUsersImported, None, detail);
         Ok(report)
     }
 }
@@ -143,6 +159,18 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
         roles::require(&access.claims.role, permission)?;
         self.caller(access).await.map(drop)
     }
+}
+
+/// The names of the fields an admin change touches (never their values: an email is personal data,
+/// the log keeps only that it changed).
+fn patch_fields(patch: &crate::ports::UserPatch) -> Vec<&'static str> {
+    let given = [
+        ("role", patch.role.is_some()),
+        ("disabled", patch.disabled.is_some()),
+        ("display_name", patch.display_name.is_some()),
+        ("email", patch.email.is_some()),
+    ];
+    given.into_iter().filter(|(_, set)| *set).map(|(name, _)| name).collect()
 }
 
 /// The next page starts after this user: `created_at:id`, base64url (opaque to clients).

@@ -37,7 +37,14 @@ mod tests {
     fn token(store: &MemoryStore, kv: &MemoryRevocations, name: &str, password: &str) -> String {
         let c = config();
         let counters = MemoryCounters::default();
-        let auth = Auth { config: &c, store, revocations: kv, counters: &counters, now: NOW };
+        let auth = Auth {
+            config: &c,
+            store,
+            revocations: kv,
+            counters: &counters,
+            audit: &crate::testing::NoAudit,
+            now: NOW,
+        };
         let r = LoginRequest::parse(json!({"username": name, "password": password}).as_object().unwrap())
             .unwrap();
         block_on(auth.login(&r, &ClientInfo::default())).unwrap().access_token
@@ -51,7 +58,14 @@ mod tests {
         let (kv, counters) = (MemoryRevocations::default(), MemoryCounters::default());
         let admin = token(&store, &kv, "root", "root password");
         let user = token(&store, &kv, "alice", "correct horse");
-        let auth = Auth { config: &c, store: &store, revocations: &kv, counters: &counters, now: NOW };
+        let auth = Auth {
+            config: &c,
+            store: &store,
+            revocations: &kv,
+            counters: &counters,
+            audit: &crate::testing::NoAudit,
+            now: NOW,
+        };
         assert!(block_on(auth.health_admin(&admin)));
         assert!(!block_on(auth.health_admin(&user)), "not an admin");
         assert!(!block_on(auth.health_admin("not a token")));

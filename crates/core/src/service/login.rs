@@ -1,6 +1,8 @@
 //! Login and profile.
 
+use super::audit::Trail;
 use super::{Auth, ClientInfo, LoginRequest, TokenResponse};
+use crate::audit::{Detail, EventType};
 use crate::error::AuthError;
 use crate::password::Verification;
 use crate::ports::{Counters, LoginRecord, Revocations, Store};
@@ -25,20 +27,53 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
         }
         let ip = client.ip.as_deref().unwrap_or("unknown");
         let limit = self.config.limits.login_ip;
-        super::limits::check_and_count(&self.counters, limit, crate::kv_keys::Window::LoginIp, ip, self.now)
-            .await
+        let counted = super::limits::check_and_count(
+            &self.counters,
+            limit,
+            crate::kv_keys::Window::LoginIp,
+            ip,
+            self.now,
+        )
+        .await;
+        if let Err(e) = &counted {
+            self.record(
+                EventType::LoginFailed,
+                None,
+                None,
+                None,
+                Detail::reason(e.code()).with_method("password"),
+            );
+        }
+        counted
     }
 
+    /// Every outcome is an audit event (`login_succeeded`, or `login_failed` with the reason), with
+    /// the account when the name matched one.
     pub async fn login(
         &self,
         request: &LoginRequest,
         client: &ClientInfo,
+    ) -> Result<TokenResponse, AuthError> {
+        let trail = Trail::default();
+        let result = self.login_steps(request, client, &trail).await;
+        self.record_sign_in((EventType::LoginSucceeded, EventType::LoginFailed), "password", trail, &result);
+        result
+    }
+
+    async fn login_steps(
+        &self,
+        request: &LoginRequest,
+        client: &ClientInfo,
+        trail: &Trail,
     ) -> Result<TokenResponse, AuthError> {
         let (config, now) = (self.config, self.now);
         let ip = client.ip.as_deref().unwrap_or("unknown");
         let user = self.store.find_user_by_login(&request.name).await?;
         // REQUIRE_EMAIL_VERIFICATION: an unverified address is no login name (an unknown user).
         let user = user.filter(|u| self.login_name_allowed(u, &request.name));
+        if let Some(u) = &user {
+            trail.user(&u.id);
+        }
         let account = super::limits::account_subject(user.as_ref().map(|u| u.id.as_str()), &request.name);
         let guard = super::limits::check_login(config, &self.counters, ip, &account, now).await?;
         let (user, needs_rehash) = match self.check_password(user, &request.password) {
@@ -64,6 +99,7 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
             return Err(pending);
         }
         let session = self.new_session(&user.id, client);
+        trail.session(&session.id);
         let record = LoginRecord { user_id: &user.id, now, new_hash: new_hash.as_deref() };
         self.store.start_session(&record, &session).await?;
         self.token_response(&user, &session, session.generation)

@@ -10,7 +10,9 @@
 //! - Disabling needs a current code; new recovery codes need a sign-in within the last 10 minutes or a
 //!   current code [ASVS 5.0 7.5.1 re-authentication].
 
+use super::audit::Trail;
 use super::{limits, Auth, ClientInfo, TokenResponse};
+use crate::audit::{Detail, EventType};
 use crate::config::webauthn::Site;
 use crate::error::AuthError;
 use crate::ports::{ChallengePurpose, Counters, LoginRecord, MfaChallenge, Revocations, Store};
@@ -52,6 +54,15 @@ pub enum SecondFactor {
     Totp(String),
     Recovery(String),
     Passkey(serde_json::Value),
+}
+
+/// The audit log's name of a second factor.
+fn factor_method(factor: &SecondFactor) -> &'static str {
+    match factor {
+        SecondFactor::Totp(_) => "totp",
+        SecondFactor::Recovery(_) => "recovery_code",
+        SecondFactor::Passkey(_) => "passkey",
+    }
 }
 
 impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
@@ -104,6 +115,7 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
         if !self.store.enable_totp(&user.id, step, &hashes, self.now).await? {
             return Err(AuthError::MfaAlreadyEnabled);
         }
+        self.record_own(access, EventType::TotpEnabled, Detail::default());
         Ok(RecoveryCodes { recovery_codes: codes })
     }
 
@@ -116,6 +128,7 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
         let user = self.caller(access).await?;
         self.check_counted(&user.id, factor).await?;
         self.store.remove_factors(&user.id).await?;
+        self.record_own(access, EventType::TotpDisabled, Detail::method(factor_method(factor)));
         Ok(())
     }
 
@@ -140,6 +153,7 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
         }
         let (codes, hashes) = new_recovery_codes();
         self.store.replace_recovery_codes(&user.id, &hashes, self.now).await?;
+        self.record_own(access, EventType::RecoveryCodesRegenerated, Detail::default());
         Ok(RecoveryCodes { recovery_codes: codes })
     }
 
@@ -208,6 +222,7 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
 
     /// `POST /mfa/verify {mfa_token, code | recovery_code | credential}`: the second step of a login;
     /// the token response of a session whose `amr` is `pwd` + `otp` (or `hwk` / `swk` for a passkey).
+    /// Every outcome is an audit event (`mfa_succeeded`, or `mfa_failed` with the reason).
     pub async fn mfa_verify(
         &self,
         mfa_token: &str,
@@ -215,11 +230,27 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
         site: &Site,
         client: &ClientInfo,
     ) -> Result<TokenResponse, AuthError> {
+        let trail = Trail::default();
+        let result = self.mfa_verify_steps(mfa_token, factor, site, client, &trail).await;
+        let kinds = (EventType::MfaSucceeded, EventType::MfaFailed);
+        self.record_sign_in(kinds, factor_method(factor), trail, &result);
+        result
+    }
+
+    async fn mfa_verify_steps(
+        &self,
+        mfa_token: &str,
+        factor: &SecondFactor,
+        site: &Site,
+        client: &ClientInfo,
+        trail: &Trail,
+    ) -> Result<TokenResponse, AuthError> {
         let token_hash = hash_token(mfa_token);
         let challenge = match self.store.find_challenge(&token_hash).await? {
             Some(c) if c.expires_at > self.now && c.purpose == ChallengePurpose::Login => c,
             _ => return Err(AuthError::MfaTokenInvalid),
         };
+        trail.user(&challenge.user_id);
         let account = limits::account_subject(Some(&challenge.user_id), &LoginName::Username(String::new()));
         let ip = client.ip.as_deref().unwrap_or("unknown");
         let guard = limits::check_login(self.config, &self.counters, ip, &account, self.now).await?;
@@ -251,6 +282,7 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
             None => return Err(AuthError::MfaTokenInvalid),
         };
         let session = self.new_session_with(&user.id, client, &[challenge.first_factor.as_str(), method]);
+        trail.session(&session.id);
         let record =
             LoginRecord { user_id: &user.id, now: self.now, new_hash: challenge.new_hash.as_deref() };
         self.store.start_session(&record, &session).await?;
@@ -265,6 +297,7 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
         }
         self.store.remove_factors(user_id).await?;
         self.store.remove_passkeys(user_id).await?;
+        self.record_admin(access, EventType::AdminMfaReset, Some(user_id), Detail::default());
         self.end_all_sessions(user_id, None).await.map(drop)
     }
 

@@ -29,7 +29,14 @@ impl World {
     /// The use cases of one request at `now` (KV's one write per key is checked per request).
     fn at(&self, now: i64) -> Auth<'_, &MemoryStore, &MemoryRevocations, &MemoryCounters> {
         self.kv.next_request();
-        Auth { config: &self.c, store: &self.store, revocations: &self.kv, counters: &self.counters, now }
+        Auth {
+            config: &self.c,
+            store: &self.store,
+            revocations: &self.kv,
+            counters: &self.counters,
+            audit: &crate::testing::NoAudit,
+            now,
+        }
     }
 
     fn login(&self, name: &str, password: &str) -> TokenResponse {

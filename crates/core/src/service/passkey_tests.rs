@@ -32,6 +32,7 @@ struct World {
     store: MemoryStore,
     kv: MemoryRevocations,
     counters: MemoryCounters,
+    audit: crate::audit::AuditBuffer,
 }
 
 impl World {
@@ -41,10 +42,23 @@ impl World {
     fn with(c: Config) -> Self {
         let store = MemoryStore::with_user(&c, "ana", "correct horse", "user");
         store.add_user(&c, "bob", "battery staple", "user");
-        World { c, store, kv: MemoryRevocations::default(), counters: MemoryCounters::default() }
+        World {
+            c,
+            store,
+            kv: MemoryRevocations::default(),
+            counters: MemoryCounters::default(),
+            audit: Default::default(),
+        }
     }
     fn at(&self, now: i64) -> Auth<'_, &MemoryStore, &MemoryRevocations, &MemoryCounters> {
-        Auth { config: &self.c, store: &self.store, revocations: &self.kv, counters: &self.counters, now }
+        Auth {
+            config: &self.c,
+            store: &self.store,
+            revocations: &self.kv,
+            counters: &self.counters,
+            audit: &self.audit,
+            now,
+        }
     }
     fn id(&self, name: &str) -> String {
         self.store.get(name).id
@@ -173,6 +187,19 @@ fn usernameless_sign_in_starts_a_session_with_hwk_and_the_count_moves() {
     assert_eq!((stored.sign_count, stored.last_used_at), (5, Some(NOW)));
     // The same assertion again: its challenge is used.
     assert_eq!(w.login(&a).unwrap_err(), AuthError::PasskeyRejected);
+    // The audit log: the registration, the sign-in with its session, the refusal with its reason.
+    use crate::audit::{Detail, EventType};
+    let events: Vec<_> = w.audit.take().into_iter().filter(|e| e.kind != EventType::LoginSucceeded).collect();
+    let kinds: Vec<EventType> = events.iter().map(|e| e.kind).collect();
+    assert_eq!(
+        kinds,
+        [EventType::PasskeyRegistered, EventType::PasskeyLoginSucceeded, EventType::PasskeyLoginFailed]
+    );
+    let ana_id = w.id("ana");
+    assert!(events.iter().all(|e| e.user_id.as_deref() == Some(ana_id.as_str())));
+    assert_eq!(events[1].session_id.as_deref(), Some(claims.sid.as_str()));
+    assert_eq!(events[1].detail, Detail::method("passkey"));
+    assert_eq!(events[2].detail, Detail::reason("invalid_credentials").with_method("passkey"));
 }
 
 #[test]

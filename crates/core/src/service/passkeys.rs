@@ -9,7 +9,9 @@
 //!   named in the options, if any; a second-factor challenge to the pending login's `mfa_token`.
 //! - Every failed sign-in is the same 401 (`PasskeyRejected`), counted like a failed password.
 
+use super::audit::Trail;
 use super::{limits, Auth, ClientInfo, TokenResponse};
+use crate::audit::{Detail, EventType};
 use crate::b64::URL_SAFE_NO_PAD;
 use crate::config::webauthn::{Site, UserVerification};
 use crate::error::AuthError;
@@ -298,6 +300,7 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
         if !self.store.add_passkey(&record).await? {
             return Err(AuthError::PasskeyExists);
         }
+        self.record_own(access, EventType::PasskeyRegistered, Detail::default());
         Ok(PasskeyView::from(&record))
     }
 
@@ -372,16 +375,34 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
     /// `POST /passkeys/login {credential}`: a sign-in with a passkey (WebAuthn L3 §7.2); the session's
     /// `amr` is `hwk` or `swk`. D1: one delete (challenge), one read (passkey + user), one conditional
     /// update (sign count), one batch (session). KV: as a password login.
+    /// Every outcome is an audit event (`passkey_login_succeeded`, or `passkey_login_failed`).
     pub async fn passkey_login(
         &self,
         site: &Site,
         credential: &serde_json::Value,
         client: &ClientInfo,
     ) -> Result<TokenResponse, AuthError> {
+        let trail = Trail::default();
+        let result = self.passkey_login_steps(site, credential, client, &trail).await;
+        let kinds = (EventType::PasskeyLoginSucceeded, EventType::PasskeyLoginFailed);
+        self.record_sign_in(kinds, "passkey", trail, &result);
+        result
+    }
+
+    async fn passkey_login_steps(
+        &self,
+        site: &Site,
+        credential: &serde_json::Value,
+        client: &ClientInfo,
+        trail: &Trail,
+    ) -> Result<TokenResponse, AuthError> {
         let response = AssertionResponse::parse(credential).map_err(|_| AuthError::PasskeyRejected)?;
         let challenge = self.take_challenge(response.challenge()).await?;
         let credential_id = URL_SAFE_NO_PAD.encode(response.credential_id());
         let found = self.store.find_passkey(&credential_id).await?;
+        if let Some((passkey, _)) = &found {
+            trail.user(&passkey.user_id);
+        }
         let ip = client.ip.as_deref().unwrap_or("unknown");
         // Counted per account once the credential is known, else per credential id (like an unknown
         // login name).
@@ -426,6 +447,7 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
             return Err(AuthError::UserVerificationRequired);
         }
         let session = self.new_session_with(&user.id, client, &[amr]);
+        trail.session(&session.id);
         let record = LoginRecord { user_id: &user.id, now: self.now, new_hash: None };
         self.store.start_session(&record, &session).await?;
         self.token_response(&user, &session, session.generation)
@@ -528,6 +550,7 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
         if !self.store.rename_passkey(&access.claims.sub, id, name).await? {
             return Err(AuthError::NotFound);
         }
+        self.record_own(access, EventType::PasskeyRenamed, Detail::default());
         let passkeys = self.store.list_passkeys(&access.claims.sub).await?;
         passkeys.iter().find(|p| p.id == id).map(PasskeyView::from).ok_or(AuthError::NotFound)
     }
@@ -541,7 +564,10 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
         }
         self.caller(access).await?;
         match self.store.delete_passkey(&access.claims.sub, id).await? {
-            PasskeyDeletion::Deleted => Ok(()),
+            PasskeyDeletion::Deleted => {
+                self.record_own(access, EventType::PasskeyRemoved, Detail::default());
+                Ok(())
+            }
             PasskeyDeletion::NotFound => Err(AuthError::NotFound),
             PasskeyDeletion::LastFactor => Err(AuthError::LastFactor),
         }

@@ -2,6 +2,7 @@
 //! logout-all and the caller's session list.
 
 use super::{Auth, TokenResponse};
+use crate::audit::{Detail, EventType};
 use crate::error::AuthError;
 use crate::ports::{Counters, Revocation, Revocations, Store, MAX_SESSION_DENYLIST_WRITES};
 use crate::session::{decide, PresentedRefresh, RefreshDecision};
@@ -70,6 +71,14 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
                 RefreshDecision::ReplayCurrent { generation } => generation,
                 RefreshDecision::Reuse => {
                     self.store.revoke_session(&session.id, None, now, self.mirror_until()).await?;
+                    let user_id = Some(user.id.as_str());
+                    self.record(
+                        EventType::RefreshReuseDetected,
+                        user_id,
+                        None,
+                        Some(&session.id),
+                        Detail::default(),
+                    );
                     self.mirror(vec![Revocation::Session(session.id.clone())]).await;
                     return Err(AuthError::RefreshTokenReused);
                 }
@@ -104,6 +113,8 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
         for sid in &ended {
             self.store.revoke_session(sid, Some(user_id), self.now, self.mirror_until()).await?;
         }
+        let count = u32::try_from(ended.len()).ok();
+        self.record_own(access, EventType::Logout, Detail { count, ..Detail::default() });
         self.mirror(ended.into_iter().map(Revocation::Session).collect()).await;
         Ok(())
     }
@@ -113,6 +124,7 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
     /// write for the user plus one per ended session (at most 50).
     pub async fn logout_all(&self, access: &VerifiedAccess) -> Result<(), AuthError> {
         let denylisted = self.end_all_sessions(&access.claims.sub, None).await?;
+        self.record_own(access, EventType::LogoutAll, Detail::default());
         // The caller's own session is normally among those just denylisted; writing its key a second
         // time would break KV's one write per second per key.
         if denylisted.contains(&access.claims.sid) {
@@ -199,6 +211,8 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
         if !self.store.revoke_session(session_id, Some(&access.claims.sub), self.now, until).await? {
             return Err(AuthError::NotFound);
         }
+        let user = access.claims.sub.as_str();
+        self.record(EventType::SessionEnded, Some(user), Some(user), Some(session_id), Detail::default());
         self.mirror(vec![Revocation::Session(session_id.to_string())]).await;
         Ok(())
     }

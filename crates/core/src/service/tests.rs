@@ -19,7 +19,7 @@ fn at<'a>(
     counters: &'a MemoryCounters,
     now: i64,
 ) -> TestAuth<'a> {
-    Auth { config, store, revocations, counters, now }
+    Auth { config, store, revocations, counters, audit: &crate::testing::NoAudit, now }
 }
 
 fn login_req(name: &str, password: &str) -> LoginRequest {
