@@ -4,10 +4,10 @@ SHELL := bash
 .DEFAULT_GOAL := help
 
 RUST_SOURCES := $(shell find src crates js -name '*.rs' -o -name '*.mjs' 2>/dev/null) Cargo.toml Cargo.lock \
-	$(wildcard crates/*/Cargo.toml) docs/openapi.json scripts/build-worker.sh scripts/wasm-opt.sh \
+	$(wildcard crates/*/Cargo.toml) docs/openapi.json $(wildcard profiles/*.json) scripts/build-worker.sh scripts/wasm-opt.sh \
 	rust-toolchain.toml
 
-.PHONY: help setup build dev test bench load size-report clean create-admin
+.PHONY: help setup build dev test fuzz bench load size-report clean create-admin
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -23,8 +23,11 @@ build/index.js: $(RUST_SOURCES)
 dev: ## run the service locally: wrangler dev with local D1 + KV and a dev admin
 	@bash scripts/dev.sh
 
-test: ## run every check and test (fmt, clippy host+wasm, unit, wasm build, HTTP)
+test: ## run every check and test (fmt, clippy host+wasm, unit, wasm build, HTTP, contract fuzzing, browser)
 	@bash scripts/test.sh
+
+fuzz: build ## contract fuzzing only: Schemathesis against the served OpenAPI documents (scripts/fuzz.sh)
+	@bash scripts/fuzz.sh
 
 create-admin: ## create/reset an admin: make create-admin ENV=local|production (asks for the password)
 	@bash scripts/create-admin.sh

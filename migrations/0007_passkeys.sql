@@ -43,3 +43,8 @@ CREATE TABLE webauthn_challenges (
   expires_at      INTEGER NOT NULL
 );
 CREATE INDEX webauthn_challenges_expiry ON webauthn_challenges (expires_at);
+
+-- How the first step of a pending login was made: 'pwd', or 'hwk' / 'swk' for a passkey without user
+-- verification on an account with an authenticator app (possession alone is one factor: the app's code
+-- is still asked for). The session's amr is this and the second step's method.
+ALTER TABLE mfa_challenges ADD COLUMN first_factor TEXT NOT NULL DEFAULT 'pwd';

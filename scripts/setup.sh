@@ -78,3 +78,14 @@ if [ ! -x /usr/bin/chromium ]; then
     say "Chromium is missing: run 'sudo apt-get install -y chromium' for the browser tests"
   fi
 fi
+
+# 7. Schemathesis for the contract fuzzing step of `make test` (scripts/fuzz.sh), pinned exactly, in a
+#    virtual environment of this checkout (.venv-fuzz/, ignored by git) from PyPI. Python 3.9+ is on
+#    every machine of this kind; the venv is made again when its Python went away.
+SCHEMATHESIS_VERSION=4.32.5
+if ! .venv-fuzz/bin/schemathesis --version 2>/dev/null | grep -qx "schemathesis, version $SCHEMATHESIS_VERSION"; then
+  say "installing schemathesis $SCHEMATHESIS_VERSION into .venv-fuzz (contract fuzzing)"
+  rm -rf .venv-fuzz
+  python3 -m venv .venv-fuzz
+  .venv-fuzz/bin/pip install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
+fi

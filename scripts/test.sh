@@ -10,7 +10,7 @@ LOG_DIR=target/test-logs
 mkdir -p "$LOG_DIR"
 steps=()
 failed_steps=0
-unit_passed=0 unit_failed=0 http_passed=0 http_failed=0 browser_passed=0 browser_failed=0
+unit_passed=0 unit_failed=0 http_passed=0 http_failed=0 fuzz_passed=0 fuzz_failed=0 browser_passed=0 browser_failed=0
 
 slug() { printf '%s' "$1" | tr -c 'a-z0-9' '-'; }
 
@@ -46,6 +46,11 @@ if step "wasm build" make --no-print-directory build; then
     --test-force-exit tests/http/*.test.mjs
   http_passed=$(sed -n 's/^ℹ pass \([0-9]*\)$/\1/p' "$LOG_DIR/$(slug "HTTP tests (Miniflare)").log" | tail -n1)
   http_failed=$(sed -n 's/^ℹ fail \([0-9]*\)$/\1/p' "$LOG_DIR/$(slug "HTTP tests (Miniflare)").log" | tail -n1)
+  # The contract: Schemathesis against the served OpenAPI documents, native and per profile (each
+  # target's passes count as tests; scripts/fuzz.sh bounds every pass in cases and time).
+  step "contract fuzzing (Schemathesis)" timeout 600 bash scripts/fuzz.sh
+  fuzz_passed=$(sed -n 's/^fuzz: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p' "$LOG_DIR/$(slug "contract fuzzing (Schemathesis)").log" | tail -n1)
+  fuzz_failed=$(sed -n 's/^fuzz: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p' "$LOG_DIR/$(slug "contract fuzzing (Schemathesis)").log" | tail -n1)
   # The hosted pages (public/) in headless Chromium against the same Worker.
   step "browser tests (Chromium)" timeout 300 node --test --test-reporter=spec --test-timeout=120000 \
     --test-force-exit tests/browser/*.test.mjs
@@ -53,6 +58,7 @@ if step "wasm build" make --no-print-directory build; then
   browser_failed=$(sed -n 's/^ℹ fail \([0-9]*\)$/\1/p' "$LOG_DIR/$(slug "browser tests (Chromium)").log" | tail -n1)
 else
   steps+=("SKIP  HTTP tests (Miniflare): the wasm build failed")
+  steps+=("SKIP  contract fuzzing (Schemathesis): the wasm build failed")
   steps+=("SKIP  browser tests (Chromium): the wasm build failed")
   failed_steps=$((failed_steps + 1))
 fi
@@ -60,9 +66,9 @@ fi
 echo
 echo "== make test summary =="
 printf '  %s\n' "${steps[@]}"
-echo "  unit tests: ${unit_passed} passed, ${unit_failed} failed; HTTP tests: ${http_passed:-0} passed, ${http_failed:-0} failed; browser tests: ${browser_passed:-0} passed, ${browser_failed:-0} failed"
-total_passed=$((unit_passed + ${http_passed:-0} + ${browser_passed:-0}))
-total_failed=$((unit_failed + ${http_failed:-0} + ${browser_failed:-0}))
+echo "  unit tests: ${unit_passed} passed, ${unit_failed} failed; HTTP tests: ${http_passed:-0} passed, ${http_failed:-0} failed; fuzz passes: ${fuzz_passed:-0} passed, ${fuzz_failed:-0} failed; browser tests: ${browser_passed:-0} passed, ${browser_failed:-0} failed"
+total_passed=$((unit_passed + ${http_passed:-0} + ${fuzz_passed:-0} + ${browser_passed:-0}))
+total_failed=$((unit_failed + ${http_failed:-0} + ${fuzz_failed:-0} + ${browser_failed:-0}))
 if [ "$failed_steps" -gt 0 ] && [ "$total_failed" -eq 0 ]; then total_failed=$failed_steps; fi
 if [ "$total_passed" -eq 0 ] && [ "$failed_steps" -eq 0 ]; then
   echo "make test: no test results could be read from the logs in $LOG_DIR" >&2

@@ -8,6 +8,11 @@ use serde_json::json;
 use worker::Response;
 
 pub fn problem_response(err: &AuthError) -> Response {
+    problem_with(err, serde_json::Map::new())
+}
+
+/// A problem with extension members of its own (RFC 9457 §3.2), e.g. the failing parts of `/health`.
+pub fn problem_with(err: &AuthError, extra: serde_json::Map<String, serde_json::Value>) -> Response {
     if let Some(detail) = err.log_detail() {
         crate::log::error(err.code(), detail);
     }
@@ -28,6 +33,9 @@ pub fn problem_response(err: &AuthError) -> Response {
         }
         AuthError::MfaEnrollmentRequired { mfa_token } => body["mfa_token"] = json!(mfa_token),
         _ => {}
+    }
+    for (name, value) in extra {
+        body[name] = value;
     }
     let response = json_response(err.status(), &body, "application/problem+json", CacheControl::NoStore);
     let headers = response.headers();

@@ -11,7 +11,7 @@ mod http;
 mod log;
 mod panic;
 
-use worker::{event, Context, Env, Request, Response};
+use worker::{event, Context, Env, Request, Response, ScheduleContext, ScheduledEvent};
 
 /// Runs once per isolate, when the module is instantiated (and again for a fresh instance after a
 /// panic): installs the panic hook and the core's Unicode functions.
@@ -27,4 +27,26 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response>
     // The request id is kept where the panic hook can read it, for as long as this request's future
     // is being polled (several requests interleave in one isolate).
     Ok(panic::with_request_id(request_id.clone(), http::handle(req, env, ctx, request_id)).await)
+}
+
+/// The cron trigger (wrangler.toml `[triggers]`, every minute): delivers the revocation outbox to KV,
+/// so a revocation whose KV write failed reaches KV within about a minute of KV taking writes again,
+/// whichever isolate recorded it; and deletes audit events past `AUDIT_RETENTION` (a bounded number).
+#[event(scheduled)]
+async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
+    let Ok(loaded) = config::load(&env) else {
+        log::error("scheduled", "configuration invalid (see the request log)");
+        return;
+    };
+    let platform = adapters::Platform::new(&env, loaded);
+    let run = async {
+        if let Err(e) = platform.flush_revocations().await {
+            log::warn("revocation_outbox_flush", e.log_detail().unwrap_or_default());
+        }
+        if let Err(e) = platform.prune_audit().await {
+            log::warn("audit_prune", e.log_detail().unwrap_or_default());
+        }
+        platform.finish().await;
+    };
+    panic::with_request_id("scheduled".to_string(), run).await;
 }

@@ -7,7 +7,7 @@
 use edge_auth_core::b64::URL_SAFE_NO_PAD;
 use edge_auth_core::ports::{
     ChallengePurpose, Factors, Guarded, LoginRecord, MfaChallenge, ResetRecord, Store, TotpRecord, UserPatch,
-    UserQuery,
+    UserQuery, MAX_SESSION_DENYLIST_WRITES,
 };
 use edge_auth_core::session::Session;
 use edge_auth_core::user::{PersonalDetails, User};
@@ -25,6 +25,13 @@ mod email;
 // Passkeys' queries (`Passkeys`).
 #[path = "d1_passkeys.rs"]
 mod passkeys;
+// The audit log (`AuditLog`).
+#[path = "d1_audit.rs"]
+mod audit;
+// The revocation outbox (`Outbox`) and the health check's queries.
+#[path = "d1_outbox.rs"]
+mod outbox;
+pub use outbox::SchemaState;
 
 const USER_COLUMNS: &str = "u.id, u.number, u.username, u.email, u.display_name, u.role, u.password_hash, \
                             u.disabled, u.created_at, u.updated_at, u.last_login_at, u.first_name, \
@@ -39,6 +46,8 @@ const SESSION_COLUMNS: &str = "s.id AS s_id, s.user_id AS s_user_id, s.seed AS s
 
 pub struct D1Store {
     db: Result<Rc<D1Database>, AuthError>,
+    /// Where the outbox's bookkeeping waits for the response (`Later`).
+    later: super::later::Later,
 }
 
 /// A `users` row (USER_COLUMNS).
@@ -233,15 +242,42 @@ async fn all<T: DeserializeOwned>(statement: D1PreparedStatement) -> Result<Vec<
     result.results::<T>().map_err(|e| mismatch(&e.to_string()))
 }
 
+/// Records how a D1 write ended, for `GET /health` (`later::note_write`). A refused constraint
+/// (a taken username) is D1 working as it should.
+fn noted<T>(result: Result<T, worker::Error>) -> Result<T, worker::Error> {
+    let ok = match &result {
+        Ok(_) => true,
+        Err(e) => error_text(e).contains("constraint failed"),
+    };
+    super::later::note_write(super::later::Store::D1, ok);
+    result
+}
+
+/// A user row that is not the last active admin (the guard of demotion, disabling and deletion).
+const NOT_LAST_ADMIN: &str = "NOT (role = 'admin' AND disabled = 0 \
+    AND (SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = 0) <= 1)";
+
+/// How many rows one result of a batch changed.
+fn changed(result: &worker::D1Result) -> usize {
+    result.meta().ok().flatten().and_then(|m| m.changes).unwrap_or(0)
+}
+
+/// The `id` column of a batch's result.
+fn ids(result: Option<&worker::D1Result>) -> Result<Vec<String>, AuthError> {
+    let Some(result) = result else { return Ok(Vec::new()) };
+    let rows = result.results::<IdRow>().map_err(|e| mismatch(&e.to_string()))?;
+    Ok(rows.into_iter().map(|r| r.id).collect())
+}
+
 /// Runs a write; returns how many rows it changed (`meta.changes`).
 async fn changes(statement: D1PreparedStatement) -> Result<usize, worker::Error> {
-    let result = statement.run().await?;
+    let result = noted(statement.run().await)?;
     Ok(result.meta()?.and_then(|m| m.changes).unwrap_or(0))
 }
 
 impl D1Store {
-    pub fn new(db: Result<Rc<D1Database>, AuthError>) -> Self {
-        D1Store { db }
+    pub fn new(db: Result<Rc<D1Database>, AuthError>, later: super::later::Later) -> Self {
+        D1Store { db, later }
     }
 
     fn db(&self) -> Result<&D1Database, AuthError> {
@@ -259,12 +295,7 @@ impl D1Store {
         statements: Vec<D1PreparedStatement>,
     ) -> Result<Vec<worker::D1Result>, worker::Error> {
         let db = self.db().map_err(|e| worker::Error::RustError(e.to_string()))?;
-        db.batch(statements).await
-    }
-
-    /// A trivial query, for the health check.
-    pub async fn ping(&self) -> Result<(), AuthError> {
-        first::<serde_json::Value>(self.statement("SELECT 1 AS one", &[])?).await.map(drop)
+        noted(db.batch(statements).await)
     }
 
     fn insert_session(&self, session: &Session) -> Result<D1PreparedStatement, AuthError> {
@@ -320,6 +351,7 @@ struct ChallengeRow {
     expires_at: i64,
     purpose: String,
     new_hash: Option<String>,
+    first_factor: String,
 }
 
 impl Factors for D1Store {
@@ -416,8 +448,8 @@ impl Factors for D1Store {
 
     async fn create_challenge(&self, challenge: &MfaChallenge) -> Result<(), AuthError> {
         self.changes(
-            "INSERT INTO mfa_challenges (token_hash, user_id, created_at, expires_at, purpose, new_hash) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT INTO mfa_challenges (token_hash, user_id, created_at, expires_at, purpose, new_hash, \
+             first_factor) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             &[
                 s(&challenge.token_hash),
                 s(&challenge.user_id),
@@ -425,6 +457,7 @@ impl Factors for D1Store {
                 n(challenge.expires_at),
                 s(challenge.purpose.as_str()),
                 opt(challenge.new_hash.as_deref()),
+                s(&challenge.first_factor),
             ],
         )
         .await?;
@@ -433,7 +466,7 @@ impl Factors for D1Store {
 
     async fn find_challenge(&self, token_hash: &str) -> Result<Option<MfaChallenge>, AuthError> {
         let sql =
-            "SELECT token_hash, user_id, created_at, expires_at, purpose, new_hash FROM mfa_challenges \
+            "SELECT token_hash, user_id, created_at, expires_at, purpose, new_hash, first_factor FROM mfa_challenges \
                    WHERE token_hash = ?1 AND used_at IS NULL";
         Ok(first::<ChallengeRow>(self.statement(sql, &[s(token_hash)])?).await?.map(|r| MfaChallenge {
             token_hash: r.token_hash,
@@ -442,6 +475,7 @@ impl Factors for D1Store {
             expires_at: r.expires_at,
             purpose: if r.purpose == "enroll" { ChallengePurpose::Enroll } else { ChallengePurpose::Login },
             new_hash: r.new_hash,
+            first_factor: r.first_factor,
         }))
     }
 
@@ -503,15 +537,31 @@ impl Store for D1Store {
         Ok(changed == 1)
     }
 
-    async fn revoke_session(&self, id: &str, user_id: Option<&str>, now: i64) -> Result<bool, AuthError> {
-        let changed = self
-            .changes(
-                "UPDATE sessions SET revoked_at = ?3 WHERE id = ?1 AND (?2 IS NULL OR user_id = ?2) \
-                 AND revoked_at IS NULL AND expires_at > ?3",
-                &[s(id), opt(user_id), n(now)],
-            )
-            .await?;
-        Ok(changed == 1)
+    async fn revoke_session(
+        &self,
+        id: &str,
+        user_id: Option<&str>,
+        now: i64,
+        mirror_until: i64,
+    ) -> Result<bool, AuthError> {
+        // One batch, one transaction: the revocation and its outbox row, queued whenever the session
+        // is the user's (also when it ended before: a retried logout mirrors again).
+        let revoke = self.statement(
+            "UPDATE sessions SET revoked_at = ?3 WHERE id = ?1 AND (?2 IS NULL OR user_id = ?2) \
+             AND revoked_at IS NULL AND expires_at > ?3",
+            &[s(id), opt(user_id), n(now)],
+        )?;
+        let queue = self.statement(
+            &format!(
+                "INSERT INTO revocation_outbox (kind, subject, value, expires_at, created_at) \
+                 SELECT 'session', id, 1, ?4, ?3 FROM sessions WHERE id = ?1 AND (?2 IS NULL OR user_id = ?2) \
+                 {}",
+                outbox::UPSERT
+            ),
+            &[s(id), opt(user_id), n(now), n(mirror_until)],
+        )?;
+        let results = self.batch(vec![revoke, queue]).await.map_err(unavailable("D1 batch"))?;
+        Ok(changed(&results[0]) == 1)
     }
 
     async fn revoke_user_sessions(
@@ -519,13 +569,41 @@ impl Store for D1Store {
         user_id: &str,
         keep: Option<&str>,
         now: i64,
+        mirror_until: i64,
     ) -> Result<Vec<String>, AuthError> {
-        let statement = self.statement(
-            "UPDATE sessions SET revoked_at = ?3 WHERE user_id = ?1 AND revoked_at IS NULL \
-             AND expires_at > ?3 AND (?2 IS NULL OR id <> ?2) RETURNING id",
-            &[s(user_id), opt(keep), n(now)],
-        )?;
-        Ok(all::<IdRow>(statement).await?.into_iter().map(|r| r.id).collect())
+        // The sessions ended at `now` whose KV entries are written one by one (the most recently used,
+        // whose tokens may be from this very second); the user's not-before time covers the rest.
+        let ended = format!(
+            "SELECT id FROM sessions WHERE user_id = ?1 AND revoked_at = ?3 AND (?2 IS NULL OR id <> ?2) \
+             ORDER BY last_used_at DESC, id LIMIT {MAX_SESSION_DENYLIST_WRITES}"
+        );
+        let args = [s(user_id), opt(keep), n(now), n(mirror_until)];
+        let batch = vec![
+            self.statement(
+                "UPDATE sessions SET revoked_at = ?3 WHERE user_id = ?1 AND revoked_at IS NULL \
+                 AND expires_at > ?3 AND (?2 IS NULL OR id <> ?2)",
+                &args[..3],
+            )?,
+            self.statement(
+                &format!(
+                    "INSERT INTO revocation_outbox (kind, subject, value, expires_at, created_at) \
+                     VALUES ('user', ?1, ?3, ?4, ?3) {}",
+                    outbox::UPSERT
+                ),
+                &args,
+            )?,
+            self.statement(
+                &format!(
+                    "INSERT INTO revocation_outbox (kind, subject, value, expires_at, created_at) \
+                     SELECT 'session', id, 1, ?4, ?3 FROM ({ended}) WHERE true {}",
+                    outbox::UPSERT
+                ),
+                &args,
+            )?,
+            self.statement(&ended, &args[..3])?,
+        ];
+        let results = self.batch(batch).await.map_err(unavailable("D1 batch"))?;
+        ids(results.last())
     }
 
     async fn create_user(&self, user: &User, session: Option<&Session>) -> Result<i64, AuthError> {
@@ -672,15 +750,45 @@ impl Store for D1Store {
         self.guarded(id, changed).await
     }
 
-    async fn delete_user(&self, id: &str) -> Result<Guarded, AuthError> {
-        let changed = self
-            .changes(
-                "DELETE FROM users WHERE id = ?1 AND NOT (role = 'admin' AND disabled = 0 \
-                 AND (SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = 0) <= 1)",
-                &[s(id)],
-            )
-            .await?;
-        self.guarded(id, changed).await
+    async fn delete_user(
+        &self,
+        id: &str,
+        now: i64,
+        mirror_until: i64,
+    ) -> Result<(Guarded, Vec<String>), AuthError> {
+        // One batch: the outbox rows of the user and of its live sessions, queued only if the delete's
+        // own guard lets it through (evaluated in the same transaction, before the cascade), the list of
+        // those sessions, then the delete.
+        let deletable = format!("EXISTS (SELECT 1 FROM users WHERE id = ?1 AND {NOT_LAST_ADMIN})");
+        let live = format!(
+            "SELECT id FROM sessions WHERE user_id = ?1 AND revoked_at IS NULL AND expires_at > ?2 \
+             AND {deletable} ORDER BY last_used_at DESC, id LIMIT {MAX_SESSION_DENYLIST_WRITES}"
+        );
+        let args = [s(id), n(now), n(mirror_until)];
+        let batch = vec![
+            self.statement(
+                &format!(
+                    "INSERT INTO revocation_outbox (kind, subject, value, expires_at, created_at) \
+                     SELECT 'user', ?1, ?2, ?3, ?2 WHERE {deletable} {}",
+                    outbox::UPSERT
+                ),
+                &args,
+            )?,
+            self.statement(
+                &format!(
+                    "INSERT INTO revocation_outbox (kind, subject, value, expires_at, created_at) \
+                     SELECT 'session', id, 1, ?3, ?2 FROM ({live}) WHERE true {}",
+                    outbox::UPSERT
+                ),
+                &args,
+            )?,
+            self.statement(&live, &args[..2])?,
+            self.statement(&format!("DELETE FROM users WHERE id = ?1 AND {NOT_LAST_ADMIN}"), &args[..1])?,
+        ];
+        let results = self.batch(batch).await.map_err(unavailable("D1 batch"))?;
+        let outcome = self.guarded(id, changed(&results[3])).await?;
+        let sessions = if outcome == Guarded::Done { ids(results.get(2))? } else { Vec::new() };
+        Ok((outcome, sessions))
     }
 
     async fn list_sessions(&self, user_id: &str, now: i64) -> Result<Vec<Session>, AuthError> {

@@ -47,12 +47,15 @@ pub(super) async fn get_many(kv: &KvStore, keys: &[&str]) -> Result<Vec<Option<S
 
 /// Writes `value` under `key`, expiring after `ttl_seconds` (at least KV's minimum).
 pub(super) async fn put(kv: &KvStore, key: &str, value: &str, ttl_seconds: u64) -> Result<(), AuthError> {
-    kv.put(key, value)
+    let result = kv
+        .put(key, value)
         .map_err(failed("KV put"))?
         .expiration_ttl(ttl_seconds.max(MIN_TTL_SECONDS))
         .execute()
         .await
-        .map_err(failed("KV put"))
+        .map_err(failed("KV put"));
+    super::later::note_write(super::later::Store::Kv, result.is_ok());
+    result
 }
 
 impl Counters for KvCounters {
@@ -67,7 +70,9 @@ impl Counters for KvCounters {
     }
 
     async fn delete(&self, key: &str) -> Result<(), AuthError> {
-        self.kv()?.delete(key).await.map_err(failed("KV delete"))
+        let result = self.kv()?.delete(key).await.map_err(failed("KV delete"));
+        super::later::note_write(super::later::Store::Kv, result.is_ok());
+        result
     }
 
     fn has_failed_login_budget(&self) -> bool {

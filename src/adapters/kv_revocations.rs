@@ -2,11 +2,12 @@
 //!
 //! KV is eventually consistent (a write can take 60 s or more to reach other locations) and allows
 //! one write per second per key; these keys tolerate both: each is written rarely, and a late read
-//! only lets an already-short-lived token live a little longer in a far location.
+//! only lets an already-short-lived token live a little longer in a far location. D1 holds every
+//! revocation first (the outbox, `d1_outbox.rs`); a failed write here is retried from there.
 
 use super::kv_counters::{get_many, put};
 use edge_auth_core::kv_keys;
-use edge_auth_core::ports::{RevocationState, Revocations};
+use edge_auth_core::ports::{Revocation, RevocationState, Revocations};
 use edge_auth_core::AuthError;
 use std::rc::Rc;
 use worker::KvStore;
@@ -28,6 +29,18 @@ impl KvRevocations {
     pub async fn ping(&self) -> Result<(), AuthError> {
         get_many(self.kv()?, &[kv_keys::HEALTH_PROBE]).await.map(drop)
     }
+
+    /// Writes `nonce` under a key of its own (`GET /health?deep=1`; a fresh key each time, since KV
+    /// takes one write per second per key) and reads it back. KV: one write, one read.
+    pub async fn probe_write(&self, nonce: &str) -> Result<(), AuthError> {
+        let kv = self.kv()?;
+        let key = kv_keys::health_write_probe(nonce);
+        put(kv, &key, nonce, 60).await?;
+        match get_many(kv, &[&key]).await?.pop().flatten() {
+            Some(value) if value == nonce => Ok(()),
+            _ => Err(AuthError::Unavailable("KV probe read did not return the value just written".into())),
+        }
+    }
 }
 
 impl Revocations for KvRevocations {
@@ -43,24 +56,30 @@ impl Revocations for KvRevocations {
         })
     }
 
-    async fn revoke_session(&self, session_id: &str, ttl_seconds: u64) -> Result<(), AuthError> {
-        put(self.kv()?, &kv_keys::revoked_session(session_id), "1", ttl_seconds).await
-    }
-
-    async fn revoke_sessions(&self, session_ids: &[String], ttl_seconds: u64) -> Result<(), AuthError> {
-        let kv = self.kv()?;
-        let writes = session_ids
-            .iter()
-            .map(|id| async move { put(kv, &kv_keys::revoked_session(id), "1", ttl_seconds).await });
-        futures_util::future::join_all(writes).await.into_iter().collect()
-    }
-
-    async fn revoke_user_before(
-        &self,
-        user_id: &str,
-        not_before: i64,
-        ttl_seconds: u64,
-    ) -> Result<(), AuthError> {
-        put(self.kv()?, &kv_keys::user_not_before(user_id), &not_before.to_string(), ttl_seconds).await
+    async fn write(&self, entries: &[(Revocation, u64)]) -> Vec<Result<(), AuthError>> {
+        let kv = match self.kv() {
+            Ok(kv) => kv,
+            Err(e) => return entries.iter().map(|_| Err(e.clone())).collect(),
+        };
+        let writes = entries.iter().map(|(revocation, ttl)| async move {
+            let (key, value) = match revocation {
+                Revocation::Session(id) => (kv_keys::revoked_session(id), "1".to_string()),
+                Revocation::UserBefore { user_id, not_before } => {
+                    (kv_keys::user_not_before(user_id), not_before.to_string())
+                }
+            };
+            put(kv, &key, &value, *ttl).await
+        });
+        let results = futures_util::future::join_all(writes).await;
+        if let Some(Err(e)) = results.iter().find(|r| r.is_err()) {
+            let failed = results.iter().filter(|r| r.is_err()).count();
+            let detail = e.log_detail().unwrap_or_default();
+            let message = format!(
+                "{failed} of {} KV revocation writes failed (kept in D1's outbox): {detail}",
+                results.len()
+            );
+            crate::log::warn("revocation_mirror", &message);
+        }
+        results
     }
 }

@@ -3,7 +3,9 @@
 //! (`service::admin`), so it cannot be forgotten in either place.
 
 use super::{body, response, Call};
-use edge_auth_core::service::{CreateUserRequest, ImportRequest, ListUsersQuery, UpdateUserRequest};
+use edge_auth_core::service::{
+    CreateUserRequest, EventsQuery, ImportRequest, ListUsersQuery, UpdateUserRequest,
+};
 use edge_auth_core::AuthError;
 use worker::Response;
 
@@ -14,6 +16,21 @@ pub async fn list(call: Call<'_>) -> Result<Response, AuthError> {
     let (limit, cursor, q) = (param("limit"), param("cursor"), param("q"));
     let query = ListUsersQuery::parse(limit.as_deref(), cursor.as_deref(), q.as_deref())?;
     let page = call.p.auth().list_users(call.access()?, &query).await?;
+    Ok(response::json(200, &page))
+}
+
+/// `GET /auth/admin/events?user=&type=&since=&cursor=&limit=`: the audit log, newest first.
+pub async fn events(call: Call<'_>) -> Result<Response, AuthError> {
+    let url = call.req.url().map_err(|_| AuthError::bad_request("The request URL is invalid."))?;
+    let param = |name: &str| url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned());
+    let query = EventsQuery::parse(
+        param("user").as_deref(),
+        param("type").as_deref(),
+        param("since").as_deref(),
+        param("cursor").as_deref(),
+        param("limit").as_deref(),
+    )?;
+    let page = call.p.auth().list_events(call.access()?, &query).await?;
     Ok(response::json(200, &page))
 }
 

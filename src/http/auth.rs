@@ -15,7 +15,7 @@ pub async fn authenticate(req: &Request, p: &Platform) -> Result<VerifiedAccess,
         Some(h) => bearer_token(&h)?.to_string(),
         None if p.config.cookie_mode => {
             let token = cookies::read(req, &p.config.edge.access_cookie).ok_or(AuthError::TokenMissing)?;
-            if cors::is_unsafe(&req.method().to_string().to_ascii_uppercase()) {
+            if cors::is_unsafe(&req.inner().method().to_ascii_uppercase()) {
                 cors::check_csrf(req, &p.config)?;
             }
             token

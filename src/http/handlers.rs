@@ -12,12 +12,6 @@ use worker::Response;
 /// deployment's base path.
 const OPENAPI_DOCUMENT: &str = include_str!("../../docs/openapi.json");
 
-/// `GET /health`: 200 when D1 and KV both answer, else 503.
-pub async fn health(p: &Platform) -> Result<Response, AuthError> {
-    p.check_storage().await?;
-    Ok(response::json(200, &json!({"status": "ok"})))
-}
-
 /// `GET /auth/openapi.json`.
 pub fn openapi(p: &Platform) -> Result<Response, AuthError> {
     thread_local! {
@@ -28,6 +22,7 @@ pub fn openapi(p: &Platform) -> Result<Response, AuthError> {
         Some(doc) => doc,
         None => {
             let mut doc = openapi_document(OPENAPI_DOCUMENT, &p.config.base_path)?;
+            doc = super::contract::apply(doc, &p.config);
             if let Some(profile) = &p.profile {
                 doc = super::profiles::openapi_document(doc, profile, &p.config.base_path);
             }
@@ -110,6 +105,12 @@ pub async fn profile(call: Call<'_>) -> Result<Response, AuthError> {
 pub async fn list_sessions(call: Call<'_>) -> Result<Response, AuthError> {
     let sessions = call.p.auth().list_sessions(call.access()?).await?;
     Ok(response::json(200, &json!({ "sessions": sessions })))
+}
+
+/// `GET /auth/me/sign-ins`: the caller's last 20 sign-in steps.
+pub async fn sign_ins(call: Call<'_>) -> Result<Response, AuthError> {
+    let list = call.p.auth().my_sign_ins(call.access()?).await?;
+    Ok(response::json(200, &list))
 }
 
 /// `DELETE /auth/sessions/{id}`.

@@ -4,10 +4,12 @@
 mod admin;
 mod auth;
 mod body;
+mod contract;
 mod cookies;
 mod cors;
 mod email;
 mod handlers;
+mod health;
 mod mfa;
 mod passkeys;
 pub mod profiles;
@@ -17,6 +19,7 @@ mod usecases;
 
 use crate::adapters::Platform;
 use crate::error::problem_response;
+use edge_auth_core::audit::RequestMeta;
 use edge_auth_core::roles;
 use edge_auth_core::token::VerifiedAccess;
 use edge_auth_core::AuthError;
@@ -60,7 +63,9 @@ pub fn request_id(req: &Request) -> String {
 /// Handles one request. Never fails: every error becomes a problem response.
 pub async fn handle(req: Request, env: Env, ctx: Context, request_id: String) -> Response {
     let started = worker::Date::now().as_millis();
-    let method = req.method().to_string().to_ascii_uppercase();
+    // The method as sent: `worker::Method` maps every method it does not know (e.g. `QUERY`) to GET,
+    // which would serve a GET route to it instead of 405.
+    let method = req.inner().method().to_ascii_uppercase();
     let path = req.path();
     let loaded = match crate::config::load(&env) {
         Ok(loaded) => loaded,
@@ -73,7 +78,10 @@ pub async fn handle(req: Request, env: Env, ctx: Context, request_id: String) ->
         }
     };
     let origin = cors::request_origin(&req);
-    let platform = Platform::new(&env, loaded);
+    let client = usecases::client_info(&req);
+    let meta =
+        RequestMeta { request_id: Some(request_id.clone()), ip: client.ip, user_agent: client.user_agent };
+    let platform = Platform::new(&env, loaded).for_request(meta);
     let config = &platform.config;
 
     let (response, code) = if path == routes::PANIC_PROBE_PATH && crate::config::panic_probe(&env) {
@@ -81,6 +89,8 @@ pub async fn handle(req: Request, env: Env, ctx: Context, request_id: String) ->
     } else {
         route(req, &platform, &ctx, &method, &path).await
     };
+    // The outbox's bookkeeping, and its retries when this isolate saw a KV write fail.
+    platform.after_response(&ctx);
     response::set(response.headers(), "X-Request-Id", &request_id);
     let millis = worker::Date::now().as_millis().saturating_sub(started);
     crate::log::request(&request_id, &method, &path, response.status_code(), code, millis);
@@ -188,7 +198,7 @@ async fn dispatch(
             let allow = allowed_methods(p, path).join(", ");
             Ok(response::no_content(&[("Allow", &allow)]))
         }
-        Route::Health => handlers::health(p).await,
+        Route::Health => health::health(call).await,
         Route::OpenApi => handlers::openapi(p),
         Route::Jwks => Ok(handlers::jwks(p)),
         Route::ReturnOrigins => Ok(handlers::return_origins(p)),
@@ -214,6 +224,8 @@ async fn dispatch(
         Route::AdminDeleteUser => admin::delete(call).await,
         Route::AdminRevokeSessions => admin::revoke_sessions(call).await,
         Route::AdminResetMfa => admin::reset_mfa(call).await,
+        Route::AdminListEvents => admin::events(call).await,
+        Route::MySignIns => handlers::sign_ins(call).await,
         Route::MfaTotpSetup => mfa::setup(call).await,
         Route::MfaTotpEnable => mfa::enable(call).await,
         Route::MfaTotpDisable => mfa::disable(call).await,

@@ -42,6 +42,10 @@ pub async fn register(mut call: Call<'_>) -> Result<Response, AuthError> {
 /// `POST /auth/passkeys/login/options {username? | mfa_token?}`: `PublicKeyCredentialRequestOptionsJSON`.
 pub async fn login_options(mut call: Call<'_>) -> Result<Response, AuthError> {
     let wanted = parse_login_options(&body::optional_json_object(&mut call.req).await?)?;
+    // Each answer stores a challenge: the Rate Limiting binding, when bound, caps them per client IP
+    // under a key of their own (so options do not eat the budget of sign-ins).
+    let ip = client_info(&call.req).ip.unwrap_or_else(|| "unknown".into());
+    call.p.edge_rate_limit(&format!("passkey-options:{ip}")).await?;
     let options = call.p.auth().passkey_login_options(&site(&call)?, &wanted).await?;
     Ok(response::json(200, &options))
 }

@@ -50,6 +50,10 @@ pub enum Route {
     AdminDeleteUser,
     AdminRevokeSessions,
     AdminResetMfa,
+    /// `GET /admin/events`: the audit log.
+    AdminListEvents,
+    /// `GET /me/sign-ins`: the caller's recent sign-in steps.
+    MySignIns,
     MfaTotpSetup,
     MfaTotpEnable,
     MfaTotpDisable,
@@ -81,6 +85,7 @@ const AUTH_ROUTES: Table = &[
     ("/sessions/{id}", &[("DELETE", Route::DeleteSession, Signed)]),
     ("/profile", &[("GET", Route::Profile, Signed)]),
     ("/me", &[("GET", Route::Profile, Signed), ("PATCH", Route::UpdateMe, Signed)]),
+    ("/me/sign-ins", &[("GET", Route::MySignIns, Signed)]),
     ("/openapi.json", &[("GET", Route::OpenApi, Public)]),
     // Where the hosted pages may send a person after sign-in (`?return_to=`): CORS_ORIGINS.
     ("/return-origins", &[("GET", Route::ReturnOrigins, Public)]),
@@ -109,6 +114,7 @@ const AUTH_ROUTES: Table = &[
     ),
     ("/admin/users/{id}/revoke-sessions", &[("POST", Route::AdminRevokeSessions, Needs(ManageUsers))]),
     ("/admin/users/{id}/mfa", &[("DELETE", Route::AdminResetMfa, Needs(ManageUsers))]),
+    ("/admin/events", &[("GET", Route::AdminListEvents, Needs(ReadUsers))]),
     ("/mfa/totp/setup", &[("POST", Route::MfaTotpSetup, SignedOrEnrolling)]),
     ("/mfa/totp/enable", &[("POST", Route::MfaTotpEnable, SignedOrEnrolling)]),
     ("/mfa/totp/disable", &[("POST", Route::MfaTotpDisable, Signed)]),

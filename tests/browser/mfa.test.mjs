@@ -9,8 +9,7 @@
 // `link` carries `?token=` and whose `type` mentions "verif"; the link's page is /auth/ui/verify-email.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { createHmac } from "node:crypto";
-import { startSite, launchBrowser, withScreenshots, uniqueName } from "./site.mjs";
+import { startSite, launchBrowser, withScreenshots, uniqueName, totp } from "./site.mjs";
 
 let site;
 let browser;
@@ -23,19 +22,6 @@ before(async () => {
 after(async () => {
   await Promise.all([browser?.close(), site?.close()]);
 });
-
-/** RFC 6238 TOTP (SHA-1, 6 digits, 30 s) of a base32 secret at `time` (ms). */
-export function totp(secret, time = Date.now()) {
-  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-  let bits = "";
-  for (const ch of secret.replace(/[\s=]/g, "").toUpperCase()) bits += alphabet.indexOf(ch).toString(2).padStart(5, "0");
-  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
-  const counter = Buffer.alloc(8);
-  counter.writeBigUInt64BE(BigInt(Math.floor(time / 30000)));
-  const mac = createHmac("sha1", key).update(counter).digest();
-  const offset = mac[mac.length - 1] & 0xf;
-  return String((mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).padStart(6, "0");
-}
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 /** Waits for the next 30-second TOTP step, so a code is never one the server has already seen. */
@@ -54,7 +40,7 @@ async function submitCredentials(page, username, password) {
   await page.goto("/auth/ui/");
   await page.getByLabel("Username or email").fill(username);
   await page.getByLabel("Password", { exact: true }).fill(password);
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
 }
 
 test("TOTP: enrol on the account page, then sign in with a code and with a recovery code", { timeout: 120000 }, async () => {

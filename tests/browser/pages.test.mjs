@@ -171,6 +171,21 @@ test("sign up, sign out, sign in, change password, forgot and reset by the maile
       body: JSON.stringify({ refresh_token: (await other.json()).refresh_token }),
     });
     assert.equal(refreshed.status, 401, "the ended session cannot refresh");
+
+    // Recent sign-ins: a wrong password (through the API, from another device) is listed as refused,
+    // next to the page's own sign-in, and neither shows the password typed.
+    assert.equal((await apiLogin(username, "a wrong guess 123", "WrongGuess/1.0")).status, 401);
+    // Events are written after the response: reload until the page's list has it (a few tries).
+    const refused = page.locator("#sign-ins li", { hasText: "WrongGuess/1.0" });
+    for (let i = 0; i < 5 && (await refused.count()) === 0; i += 1) {
+      await page.reload();
+      await page.locator("#sign-ins li").first().waitFor();
+    }
+    await refused.waitFor();
+    assert.match(await refused.textContent(), /Password: refused.*wrong password/s);
+    assert.equal(await refused.getAttribute("data-success"), "false");
+    assert.ok((await page.locator('#sign-ins li[data-success="true"]').count()) >= 1, "the successful sign-ins are listed");
+    assert.equal((await page.locator("#sign-ins").textContent()).includes("a wrong guess"), false);
   });
 });
 
@@ -189,7 +204,7 @@ test("a wrong password shows the API's detail in the live region", async () => {
     await page.goto("/auth/ui/");
     await page.getByLabel("Username or email").fill(username);
     await page.getByLabel("Password", { exact: true }).fill("not the password");
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
     const region = message(page);
     await region.filter({ hasText: problem.detail }).waitFor();
     assert.equal(await region.getAttribute("aria-live"), "polite");
@@ -210,13 +225,13 @@ test("return_to: a same-origin path is followed after sign-in, another origin is
       await page.goto(`/auth/ui/?return_to=${encodeURIComponent(evil)}`);
       await page.getByLabel("Username or email").fill(username);
       await page.getByLabel("Password", { exact: true }).fill(password);
-      await page.getByRole("button", { name: "Sign in" }).click();
+      await page.getByRole("button", { name: "Sign in", exact: true }).click();
       await page.waitForURL("**/auth/ui/account");
     }
     await page.goto(`/auth/ui/?return_to=${encodeURIComponent("/auth/ui/verify-email?from=test")}`);
     await page.getByLabel("Username or email").fill(username);
     await page.getByLabel("Password", { exact: true }).fill(password);
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
     await page.waitForURL("**/auth/ui/verify-email?from=test");
   });
 });
@@ -235,7 +250,7 @@ test("return_to: an origin listed in CORS_ORIGINS is followed after sign-in", as
     await page.goto(`/auth/ui/?return_to=${encodeURIComponent(`${APP_ORIGIN}/done?x=1`)}`);
     await page.getByLabel("Username or email").fill(username);
     await page.getByLabel("Password", { exact: true }).fill(password);
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
     await page.waitForURL(`${APP_ORIGIN}/done?x=1`);
   });
 });
@@ -261,7 +276,7 @@ test("keyboard: Tab walks the sign-in page in order, with a visible focus ring",
   await inBrowser("keyboard", async (page) => {
     await page.goto("/auth/ui/");
     const seen = [];
-    for (let i = 0; i < 5; i += 1) {
+    for (let i = 0; i < 6; i += 1) {
       await page.keyboard.press("Tab");
       seen.push(
         await page.evaluate(() => {
@@ -273,7 +288,7 @@ test("keyboard: Tab walks the sign-in page in order, with a visible focus ring",
     }
     assert.deepEqual(
       seen.map((s) => s.what),
-      ["username", "password", "Sign in", "Forgot your password?", "Create an account"],
+      ["username", "password", "Sign in", "passkey-signin", "Forgot your password?", "Create an account"],
     );
     assert.ok(seen.every((s) => s.outline), JSON.stringify(seen));
   });

@@ -3,10 +3,11 @@
 // playwright-core. The Worker runs in cookie mode with the low test hash cost of tests/http/helpers.mjs.
 import { Miniflare } from "miniflare";
 import { chromium } from "playwright-core";
-import { mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
-import { sqlStatements, TEST_ITERATIONS, TEST_MFA_KEY, TEST_SECRET } from "../http/helpers.mjs";
+import { createHmac } from "node:crypto";
+import { applyMigrations, TEST_ITERATIONS, TEST_MFA_KEY, TEST_SECRET } from "../http/helpers.mjs";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 export const LOG_DIR = path.join(ROOT, "target/test-logs");
@@ -28,11 +29,13 @@ function assetsConfig() {
  * Starts Miniflare on a free port. Returns {url, mf, db, mail, close}: `url` is http://localhost:<port>
  * (localhost, a secure context for Chromium, so the `__Host-`/`Secure` cookies of cookie mode work over
  * plain HTTP); `mail` collects the parsed bodies of the mail webhook (reset links).
+ * `urlBindings(url)` gives bindings that need the site's URL (WEBAUTHN_ORIGINS): Miniflare picks the
+ * port when it starts (port 0), so they are set by a restart with the new bindings, which keeps the port.
  */
-export async function startSite({ bindings = {} } = {}) {
+export async function startSite({ bindings = {}, urlBindings } = {}) {
   const assets = assetsConfig();
   const mail = [];
-  const mf = new Miniflare({
+  const options = {
     modules: [
       { type: "ESModule", path: path.join(ROOT, "js/entry.mjs") },
       { type: "ESModule", path: path.join(ROOT, "js/guard.mjs") },
@@ -81,14 +84,18 @@ export async function startSite({ bindings = {} } = {}) {
       LOGIN_FREE_FAILURES: "99",
       ...bindings,
     },
-  });
+  };
+  const mf = new Miniflare(options);
   const ready = await mf.ready;
   const url = `http://localhost:${ready.port}`;
-  const db = await mf.getD1Database("DB");
-  const dir = path.join(ROOT, "migrations");
-  for (const file of readdirSync(dir).filter((f) => f.endsWith(".sql")).sort()) {
-    for (const statement of sqlStatements(readFileSync(path.join(dir, file), "utf8"))) await db.prepare(statement).run();
+  if (urlBindings) {
+    // Still port 0: on a restart, Miniflare asks the runtime for the port it had (its #getSocketAddress).
+    await mf.setOptions({ ...options, bindings: { ...options.bindings, ...urlBindings(url) } });
+    const again = await mf.ready;
+    if (again.port !== ready.port) throw new Error(`the site moved from port ${ready.port} to ${again.port}`);
   }
+  const db = await mf.getD1Database("DB");
+  await applyMigrations(db);
   return { url, mf, db, mail, close: () => mf.dispose() };
 }
 
@@ -138,3 +145,16 @@ export async function mailTo(site, email, after = 0, ms = 5000) {
 let n = 0;
 /** A username unique within this run. */
 export const uniqueName = (prefix = "ui") => `${prefix}${process.pid % 10000}x${++n}`;
+
+/** RFC 6238 TOTP (SHA-1, 6 digits, 30 s) of a base32 secret at `time` (ms). */
+export function totp(secret, time = Date.now()) {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  let bits = "";
+  for (const ch of secret.replace(/[\s=]/g, "").toUpperCase()) bits += alphabet.indexOf(ch).toString(2).padStart(5, "0");
+  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(time / 30000)));
+  const mac = createHmac("sha1", key).update(counter).digest();
+  const offset = mac[mac.length - 1] & 0xf;
+  return String((mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).padStart(6, "0");
+}

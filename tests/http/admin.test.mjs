@@ -197,6 +197,18 @@ test("q= containing % or _ matches them literally", async () => {
   assert.deepEqual(await ids(`${tag}\\`), []);
 });
 
+test("q= with a control character is 400 on q, never a search (a NUL would end D1's LIKE pattern)", async () => {
+  // Users a search cut at the NUL (`q=%00zzz` as the empty pattern) would list.
+  await w.seedUser({ username: uniqueName("ctl") });
+  for (const q of ["\u0000zzz", "zzz\u0000", "a\tb", "line\nbreak", "\u001f", "del\u007f"]) {
+    const body = await expectFieldError(await list(w, tok(admin), `?q=${encodeURIComponent(q)}`), "q", "invalid_format");
+    assert.equal(body.users, undefined, JSON.stringify(q));
+  }
+  // Around them, text is still searched: no user matches this one.
+  const fine = await expectStatus(await list(w, tok(admin), `?q=${encodeURIComponent("zzz\u0080zzz")}`), 200);
+  assert.deepEqual(fine.users, []);
+});
+
 test("GET /auth/admin/users/{id}: admin and demo 200 with the admin view; unknown 404; user 403", async () => {
   for (const who of [admin, demo]) {
     const view = expectAdminView(await expectStatus(await getUser(w, tok(who), plain.user.id), 200));

@@ -16,13 +16,25 @@ export const TEST_MFA_KEY = Buffer.alloc(32, 0x4d).toString("base64url");
 export const TEST_ITERATIONS = 1000;
 
 /** Starts the Worker. `bindings` override the test defaults (all strings, like wrangler vars).
+ * `faults: true` puts switchable failing D1 and KV bindings in front (`worker.faults`); `migrations:
+ * false` leaves D1 empty.
  * `ratelimits` (optional) is passed to Miniflare as is, e.g.
  * `{ AUTH_RATE_LIMITER: { namespace_id: "1001", simple: { limit: 2, period: 60 } } }`. */
-export async function startWorker({ bindings = {}, outboundService, ratelimits, handleRuntimeStdio } = {}) {
+export async function startWorker({
+  bindings = {},
+  outboundService,
+  ratelimits,
+  handleRuntimeStdio,
+  faults = false,
+  migrations = true,
+} = {}) {
   const mf = new Miniflare({
     // The same entry as wrangler.toml's `main`: js/entry.mjs around the Rust Worker that
-    // worker-build wrote (build/index.js imports build/index_bg.wasm).
+    // worker-build wrote (build/index.js imports build/index_bg.wasm). With `faults`, the test-only
+    // tests/http/faults-entry.mjs comes first: the same Worker with switchable failing bindings
+    // (`worker.faults({kv, d1})`).
     modules: [
+      ...(faults ? [{ type: "ESModule", path: path.join(ROOT, "tests/http/faults-entry.mjs") }] : []),
       { type: "ESModule", path: path.join(ROOT, "js/entry.mjs") },
       { type: "ESModule", path: path.join(ROOT, "js/guard.mjs") },
       { type: "ESModule", path: path.join(ROOT, "build/index.js") },
@@ -53,17 +65,26 @@ export async function startWorker({ bindings = {}, outboundService, ratelimits, 
   });
   await mf.ready;
   const db = await mf.getD1Database("DB");
-  await applyMigrations(db);
+  if (migrations) await applyMigrations(db);
   const kv = await mf.getKVNamespace("AUTH_KV");
   return new Worker(mf, db, kv);
 }
 
-async function applyMigrations(db) {
+/** Applies migrations/*.sql in order and records each in `d1_migrations`, as `wrangler d1 migrations
+ * apply` does (the same table, the same names), so `GET /health` finds the schema it expects. */
+export async function applyMigrations(db) {
+  await db
+    .prepare(
+      "CREATE TABLE IF NOT EXISTS d1_migrations (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT UNIQUE, " +
+        "applied_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP NOT NULL)",
+    )
+    .run();
   const dir = path.join(ROOT, "migrations");
   for (const file of readdirSync(dir).filter((f) => f.endsWith(".sql")).sort()) {
     for (const statement of sqlStatements(readFileSync(path.join(dir, file), "utf8"))) {
       await db.prepare(statement).run();
     }
+    await db.prepare("INSERT INTO d1_migrations (name) VALUES (?1)").bind(file).run();
   }
 }
 
@@ -157,6 +178,19 @@ class Worker {
     const { status, body } = await this.login(user.username, user.password);
     if (status !== 200) throw new Error(`login of seeded user failed: ${status} ${JSON.stringify(body)}`);
     return { user, tokens: body };
+  }
+
+  /** Flips the failing bindings of a worker started with `faults: true` (tests/http/faults-entry.mjs). */
+  async faults(switches) {
+    const res = await this.post("/__faults", switches);
+    if (res.status !== 200) throw new Error(`this worker has no fault switches (status ${res.status})`);
+    return res.json();
+  }
+
+  /** Runs the scheduled handler once, as the cron trigger does; returns its outcome. */
+  async scheduled() {
+    const worker = await this.mf.getWorker();
+    return worker.scheduled({ cron: "* * * * *" });
   }
 
   async close() {

@@ -92,12 +92,18 @@ async function copyTable(from, to, table) {
 
 /** Inserts a copy of the users row `id` of `from` into `to` (same id, so tokens' `sub` resolves; the
  * target database gives it a number of its own, as it does every new user). */
+/** Copies a user and its sessions (the profile reads the token's session from D1) to another worker. */
 async function copyUser(from, to, id) {
   const row = await from.db.prepare("SELECT * FROM users WHERE id = ?1").bind(id).first();
   assert.ok(row, `user ${id} exists in the source worker`);
-  const cols = Object.keys(row).filter((c) => c !== "number");
-  const sql = `INSERT INTO users (${cols.join(", ")}) VALUES (${cols.map((_, i) => `?${i + 1}`).join(", ")})`;
-  await to.db.prepare(sql).bind(...cols.map((c) => row[c])).run();
+  const insert = async (table, r) => {
+    const cols = Object.keys(r).filter((c) => c !== "number");
+    const sql = `INSERT INTO ${table} (${cols.join(", ")}) VALUES (${cols.map((_, i) => `?${i + 1}`).join(", ")})`;
+    await to.db.prepare(sql).bind(...cols.map((c) => r[c])).run();
+  };
+  await insert("users", row);
+  const sessions = await from.db.prepare("SELECT * FROM sessions WHERE user_id = ?1").bind(id).all();
+  for (const session of sessions.results) await insert("sessions", session);
 }
 
 // ---- HS256 (default) -------------------------------------------------------------------------------

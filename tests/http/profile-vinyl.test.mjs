@@ -289,6 +289,13 @@ describe("vinyl: 10 login requests per 15 minutes per IP (the profile's own limi
 describe("vinyl: an unexpected server error", () => {
   const w = suiteWorker({ bindings: { API_PROFILE: "vinyl" } });
 
+  test("a body that is no JSON keeps its own 415 (and one over 16 KiB its 413) in the server-error body: a client error is no 500", async () => {
+    const plain = await w.fetch("/login", { method: "POST", headers: { "Content-Type": "text/plain" }, body: "juan" });
+    await expectJson(plain, 415, SERVER_ERROR);
+    await expectJson(await w.fetch("/login", { method: "POST" }), 415, SERVER_ERROR);
+    await expectJson(await login(w, { nombre_usuario: "juan", password: "x".repeat(17 * 1024) }), 413, SERVER_ERROR);
+  });
+
   test("login when the users table is gone is 500 {error: Error en el servidor.} naming nothing internal", async () => {
     await w.seedUser({ username: "juan", password: PASSWORD });
     await w.db.prepare("DROP TABLE users").run();

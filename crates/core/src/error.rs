@@ -114,6 +114,10 @@ pub enum AuthError {
     PasskeyExists,
     /// 409 `last_factor`: the account has no password and this is its last passkey.
     LastFactor,
+    /// 403 `user_verification_required`: a passkey that did not verify the user (no PIN or biometrics)
+    /// proves possession only, one factor, and this account's role must have two
+    /// (`MFA_REQUIRED_ROLES`): use a passkey that verifies you, or the password and a second step.
+    UserVerificationRequired,
     /// 500 `internal_error`: a bug or an unexpected platform failure. The string is logged, never sent.
     Internal(String),
     /// 503 `service_unavailable`: the deployment is misconfigured or a backing store is down. The string
@@ -156,6 +160,7 @@ impl AuthError {
             | AuthError::CsrfRejected
             | AuthError::SignupDisabled
             | AuthError::ReauthenticationRequired
+            | AuthError::UserVerificationRequired
             | AuthError::MfaEnrollmentRequired { .. } => 403,
             AuthError::EmailNotVerified => 403,
             AuthError::NotFound => 404,
@@ -211,6 +216,7 @@ impl AuthError {
             AuthError::PasskeyRejected => "invalid_credentials",
             AuthError::PasskeyExists => "passkey_exists",
             AuthError::LastFactor => "last_factor",
+            AuthError::UserVerificationRequired => "user_verification_required",
             AuthError::Internal(_) => "internal_error",
             AuthError::Unavailable(_) => "service_unavailable",
         }
@@ -252,6 +258,7 @@ impl AuthError {
             AuthError::PasskeyRejected => "Invalid credentials",
             AuthError::PasskeyExists => "Passkey already registered",
             AuthError::LastFactor => "Last sign-in method",
+            AuthError::UserVerificationRequired => "User verification required",
             AuthError::Internal(_) => "Internal error",
             AuthError::Unavailable(_) => "Service unavailable",
         }
@@ -302,8 +309,17 @@ impl AuthError {
             AuthError::RateLimited { retry_after } => {
                 format!("Too many attempts; retry in {retry_after} seconds.")
             }
-            AuthError::MfaRequired { .. } => {
-                "The password is right; enter a code from your authenticator app or a recovery code.".into()
+            AuthError::MfaRequired { methods, .. } => {
+                // Said of the first step, which may have been a password or a passkey.
+                let (app, passkey) = (methods.contains(&"totp"), methods.contains(&"webauthn"));
+                match (app, passkey) {
+                    (true, true) => "The first step is done; enter a code from your authenticator app or a \
+                                     recovery code, or use a passkey."
+                        .into(),
+                    (false, true) => "The password is right; confirm with your passkey.".into(),
+                    _ => "The first step is done; enter a code from your authenticator app or a recovery code."
+                        .into(),
+                }
             }
             AuthError::MfaTokenInvalid => {
                 "The sign-in attempt is unknown, finished or expired; sign in again.".into()
@@ -327,6 +343,10 @@ impl AuthError {
             AuthError::PasskeyExists => "This passkey is already registered.".into(),
             AuthError::LastFactor => {
                 "This is the account's only way to sign in (it has no password): add another passkey first."
+                    .into()
+            }
+            AuthError::UserVerificationRequired => {
+                "Your role needs two factors: use a passkey that asks for your PIN or biometrics, or sign in with your password and a second step."
                     .into()
             }
             AuthError::Internal(_) => "An unexpected error occurred.".into(),
@@ -394,6 +414,7 @@ mod tests {
             AuthError::PasskeyInvalid { reason: "x" },
             AuthError::PasskeyExists,
             AuthError::LastFactor,
+            AuthError::UserVerificationRequired,
             AuthError::TokenMissing,
             AuthError::TokenInvalid,
             AuthError::TokenExpired,

@@ -5,12 +5,13 @@
 //!
 //! | key | value | TTL | written by |
 //! |---|---|---|---|
-//! | `revoked-session:<session id>` | `1` | access-token lifetime + leeway + 1 s, at least 60 s | logout, logout-all, refresh-token reuse, session deletion, password change/reset, admin changes (`Revocations::revoke_session(s)`) |
-//! | `user-not-before:<user id>` | unix seconds, decimal | as above | logout-all, password change/reset, admin disable/role change/delete/revoke (`Revocations::revoke_user_before`) |
+//! | `revoked-session:<session id>` | `1` | access-token lifetime + leeway + 1 s, at least 60 s | logout, logout-all, refresh-token reuse, session deletion, password change/reset, admin changes (`Revocations::write`, mirroring D1's `revocation_outbox`) |
+//! | `user-not-before:<user id>` | unix seconds, decimal | as above | logout-all, password change/reset, admin disable/role change/delete/revoke (`Revocations::write`, likewise) |
 //! | `rl:account:<digest>` | `rate_limit::Failures` as JSON, `{"n": failures, "t": last failure}` | `AccountPolicy::quiet_reset_seconds` (24 h) | failed login or wrong current password (`service::limits`) |
 //! | `rl:<window>:<digest>:<window start>` | count, decimal | until the window ends, at least 60 s | `service::limits` ([`Window`]; `verify-email` counts resent verification mails per user) |
 //! | `rl:global-failed-login` | `1` | 60 s (KV's minimum) | a failed password login that the optional global failed-login budget (the `LOGIN_FAILURE_LIMITER` binding) finds over budget (`service::limits`): password logins answer 429 before hashing while it lives |
 //! | `health:probe` | never written | - | read by the health check only: a miss proves KV answers |
+//! | `health:write:<nonce>` | the nonce | 60 s | `GET /health?deep=1`, which reads it back |
 //!
 //! KV refuses TTLs under 60 s, hence the floors.
 
@@ -28,6 +29,11 @@ pub fn user_not_before(user_id: &str) -> String {
 
 /// Read by `GET /health` to see that KV answers; nothing writes it.
 pub const HEALTH_PROBE: &str = "health:probe";
+
+/// Written (TTL 60 s) and read back by `GET /health?deep=1`: a fresh random `nonce` each time.
+pub fn health_write_probe(nonce: &str) -> String {
+    format!("health:write:{nonce}")
+}
 
 /// The failed-login record of an account; `account` is `service::limits::account_subject`'s.
 pub fn account_failures(account: &str) -> String {

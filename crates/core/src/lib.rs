@@ -7,17 +7,20 @@
 //! - [`validate`]: input fields, usernames, emails, password bounds
 //! - [`roles`]: who may do what
 //! - [`config`]: every setting, read and validated once
+//! - [`audit`]: the auth events the use cases record
 //! - [`service`]: the use cases, written against the [`ports`]
 //! - [`webauthn`]: passkey registrations and assertions verified (ES256, EdDSA), no I/O
 //! - [`kv_keys`]: every Workers KV key name
 //! - [`error`]: the one error type
 
+pub mod audit;
 pub mod b64;
 pub mod common_passwords;
 pub mod config;
 pub mod ed25519;
 pub mod email;
 pub mod error;
+pub mod health;
 pub mod jwe;
 pub mod kv_keys;
 pub mod legacy;

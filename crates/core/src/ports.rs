@@ -1,9 +1,10 @@
 //! The ports: what the use cases need from the platform, as traits. The Worker implements them over
-//! D1 (`Store`) and KV (`Revocations`) in `src/adapters`; the core's tests implement them in memory.
+//! D1 (`Store`, `Outbox`) and KV (`Revocations`) in `src/adapters`; the core's tests implement them in memory.
 //!
 //! `async fn` in traits is fine here: a Worker is single-threaded, nothing needs `Send` futures.
 #![allow(async_fn_in_trait)]
 
+use crate::audit::{AuditEvent, EventQuery, RequestMeta, StoredEvent};
 use crate::error::AuthError;
 use crate::session::Session;
 use crate::user::User;
@@ -88,6 +89,8 @@ pub struct MfaChallenge {
     pub purpose: ChallengePurpose,
     /// An upgraded password hash to store when the login completes (rehash on login).
     pub new_hash: Option<String>,
+    /// How the first step was made (RFC 8176 `amr` value): `pwd`, or `hwk` / `swk` for a passkey.
+    pub first_factor: String,
 }
 
 /// What an `mfa_token` may do.
@@ -243,8 +246,55 @@ pub trait Passkeys {
     ) -> Result<Option<WebauthnChallenge>, AuthError>;
 }
 
-/// Users and sessions in D1: everything that must be exact (rotation, single use) lives here.
-pub trait Store: Factors + Passkeys {
+/// At most this many ended sessions of one user are denylisted one by one in KV (one write each) when
+/// all of the user's sessions end; older sessions' tokens are covered by the user's not-before time.
+pub const MAX_SESSION_DENYLIST_WRITES: usize = 50;
+
+/// A revocation of access tokens, as D1's outbox keeps it and KV mirrors it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Revocation {
+    /// Every access token of this session (KV `revoked-session:<id>`).
+    Session(String),
+    /// Every access token of this user issued before `not_before` (KV `user-not-before:<id>`).
+    UserBefore { user_id: String, not_before: i64 },
+}
+
+/// A row of the revocation outbox: a revocation D1 holds and KV may not have yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingRevocation {
+    pub revocation: Revocation,
+    /// When the last access token it covers expires: KV must hold it until then, not longer.
+    pub expires_at: i64,
+    /// KV writes of it that failed so far.
+    pub attempts: u32,
+}
+
+/// The revocation outbox in D1 (`revocation_outbox`, migration 0008). Rows are written by the `Store`
+/// methods that record a revocation, in the same batch; these methods deliver and forget them.
+pub trait Outbox {
+    /// Up to `limit` rows, oldest first, expired ones included (so the caller can drop them).
+    async fn outbox(&self, limit: u32) -> Result<Vec<PendingRevocation>, AuthError>;
+    /// Deletes these rows: KV holds them, or they expired. A user row whose time was raised meanwhile
+    /// stays (the later time is still to deliver). The adapter may run this after the response.
+    async fn forget_revocations(&self, done: &[Revocation]) -> Result<(), AuthError>;
+    /// Counts one failed KV write for each of these rows. The adapter may run this after the response.
+    async fn revocations_failed(&self, failed: &[Revocation]) -> Result<(), AuthError>;
+}
+
+/// The audit log in D1 (`audit_events`, migration 0009). The use cases record events through
+/// `crate::audit::Audit` (a buffer); the Worker appends the buffer after the response.
+pub trait AuditLog {
+    /// Appends the events of one request, with what the request adds to each, in one batch.
+    async fn append_events(&self, events: &[AuditEvent], meta: &RequestMeta) -> Result<(), AuthError>;
+    /// A page of events, newest first; one more than `limit` tells there is a next page.
+    async fn list_events(&self, query: &EventQuery) -> Result<Vec<StoredEvent>, AuthError>;
+    /// Deletes at most `limit` events older than `before`, oldest first. Returns how many.
+    async fn prune_events(&self, before: i64, limit: u32) -> Result<u32, AuthError>;
+}
+
+/// Users and sessions in D1: everything that must be exact (rotation, single use) lives here, and so
+/// does every revocation (its KV copy is a mirror, see `Outbox`).
+pub trait Store: Factors + Passkeys + Outbox + AuditLog {
     /// The user whose username (case-insensitive) or email matches.
     async fn find_user_by_login(&self, name: &LoginName) -> Result<Option<User>, AuthError>;
     async fn find_user(&self, id: &str) -> Result<Option<User>, AuthError>;
@@ -257,13 +307,26 @@ pub trait Store: Factors + Passkeys {
     /// `from` and not revoked: true for exactly one of several concurrent callers.
     async fn advance_session(&self, id: &str, from: u64, now: i64) -> Result<bool, AuthError>;
     /// Revokes one session (of `user_id` when given). False when there was no such live session.
-    async fn revoke_session(&self, id: &str, user_id: Option<&str>, now: i64) -> Result<bool, AuthError>;
-    /// Revokes every live session of a user, except `keep` when given. Returns the ids it ended.
+    /// Whenever the session exists (of `user_id` when given), ended now or before, its outbox row
+    /// (`Revocation::Session`, KV needed until `mirror_until`) is queued in the same batch, so a retried
+    /// logout mirrors again; a session of someone else queues nothing.
+    async fn revoke_session(
+        &self,
+        id: &str,
+        user_id: Option<&str>,
+        now: i64,
+        mirror_until: i64,
+    ) -> Result<bool, AuthError>;
+    /// Revokes every live session of a user, except `keep` when given, and queues in the same batch
+    /// the outbox rows of the user's not-before time (`now`) and of at most
+    /// `MAX_SESSION_DENYLIST_WRITES` sessions revoked at `now`, the most recently used first. Returns
+    /// the ids of those sessions.
     async fn revoke_user_sessions(
         &self,
         user_id: &str,
         keep: Option<&str>,
         now: i64,
+        mirror_until: i64,
     ) -> Result<Vec<String>, AuthError>;
     /// The user's live sessions (not revoked, not expired), newest first.
     async fn list_sessions(&self, user_id: &str, now: i64) -> Result<Vec<Session>, AuthError>;
@@ -294,8 +357,16 @@ pub trait Store: Factors + Passkeys {
     /// Applies `patch`, refusing (in the same statement) to demote or disable the last active admin.
     /// `EmailTaken` when the new email belongs to someone else.
     async fn update_user(&self, id: &str, patch: &UserPatch, now: i64) -> Result<Guarded, AuthError>;
-    /// Deletes a user (sessions and reset tokens go with it), never the last active admin.
-    async fn delete_user(&self, id: &str) -> Result<Guarded, AuthError>;
+    /// Deletes a user (sessions and reset tokens go with it), never the last active admin. When it is
+    /// deleted, the outbox rows of its not-before time (`now`) and of at most
+    /// `MAX_SESSION_DENYLIST_WRITES` of its live sessions are queued in the same batch (they outlive
+    /// the user); returns those sessions' ids.
+    async fn delete_user(
+        &self,
+        id: &str,
+        now: i64,
+        mirror_until: i64,
+    ) -> Result<(Guarded, Vec<String>), AuthError>;
 }
 
 /// What KV says about an access token's session and user.
@@ -307,21 +378,14 @@ pub struct RevocationState {
     pub user_not_before: Option<i64>,
 }
 
-/// Revocations of self-contained access tokens, in KV (eventually consistent, TTL >= 60 s).
+/// Revocations of self-contained access tokens, in KV (eventually consistent, TTL >= 60 s): the fast
+/// mirror of D1's, read by every authenticated request.
 pub trait Revocations {
     /// Both facts for one token; the adapter reads both keys in one bulk KV read.
     async fn check(&self, session_id: &str, user_id: &str) -> Result<RevocationState, AuthError>;
-    /// Denylists every access token of a session for `ttl_seconds` (their remaining lifetime).
-    async fn revoke_session(&self, session_id: &str, ttl_seconds: u64) -> Result<(), AuthError>;
-    /// Denylists several sessions (the adapter writes them concurrently).
-    async fn revoke_sessions(&self, session_ids: &[String], ttl_seconds: u64) -> Result<(), AuthError>;
-    /// Revokes every access token of a user issued before `not_before`.
-    async fn revoke_user_before(
-        &self,
-        user_id: &str,
-        not_before: i64,
-        ttl_seconds: u64,
-    ) -> Result<(), AuthError>;
+    /// Writes each revocation for its TTL in seconds (the remaining lifetime of the tokens it covers,
+    /// at least 60); the adapter writes them concurrently. One result per entry, in order.
+    async fn write(&self, entries: &[(Revocation, u64)]) -> Vec<Result<(), AuthError>>;
 }
 
 /// Rate-limit counters in KV: small strings under keys with a TTL (>= 60 s). Approximate by design.
@@ -460,16 +524,23 @@ impl<T: Store + ?Sized> Store for &T {
     async fn advance_session(&self, id: &str, from: u64, now: i64) -> Result<bool, AuthError> {
         (**self).advance_session(id, from, now).await
     }
-    async fn revoke_session(&self, id: &str, user_id: Option<&str>, now: i64) -> Result<bool, AuthError> {
-        (**self).revoke_session(id, user_id, now).await
+    async fn revoke_session(
+        &self,
+        id: &str,
+        user_id: Option<&str>,
+        now: i64,
+        mirror_until: i64,
+    ) -> Result<bool, AuthError> {
+        (**self).revoke_session(id, user_id, now, mirror_until).await
     }
     async fn revoke_user_sessions(
         &self,
         user_id: &str,
         keep: Option<&str>,
         now: i64,
+        mirror_until: i64,
     ) -> Result<Vec<String>, AuthError> {
-        (**self).revoke_user_sessions(user_id, keep, now).await
+        (**self).revoke_user_sessions(user_id, keep, now, mirror_until).await
     }
     async fn list_sessions(&self, user_id: &str, now: i64) -> Result<Vec<Session>, AuthError> {
         (**self).list_sessions(user_id, now).await
@@ -501,8 +572,37 @@ impl<T: Store + ?Sized> Store for &T {
     async fn update_user(&self, id: &str, patch: &UserPatch, now: i64) -> Result<Guarded, AuthError> {
         (**self).update_user(id, patch, now).await
     }
-    async fn delete_user(&self, id: &str) -> Result<Guarded, AuthError> {
-        (**self).delete_user(id).await
+    async fn delete_user(
+        &self,
+        id: &str,
+        now: i64,
+        mirror_until: i64,
+    ) -> Result<(Guarded, Vec<String>), AuthError> {
+        (**self).delete_user(id, now, mirror_until).await
+    }
+}
+
+impl<T: Outbox + ?Sized> Outbox for &T {
+    async fn outbox(&self, limit: u32) -> Result<Vec<PendingRevocation>, AuthError> {
+        (**self).outbox(limit).await
+    }
+    async fn forget_revocations(&self, done: &[Revocation]) -> Result<(), AuthError> {
+        (**self).forget_revocations(done).await
+    }
+    async fn revocations_failed(&self, failed: &[Revocation]) -> Result<(), AuthError> {
+        (**self).revocations_failed(failed).await
+    }
+}
+
+impl<T: AuditLog + ?Sized> AuditLog for &T {
+    async fn append_events(&self, events: &[AuditEvent], meta: &RequestMeta) -> Result<(), AuthError> {
+        (**self).append_events(events, meta).await
+    }
+    async fn list_events(&self, query: &EventQuery) -> Result<Vec<StoredEvent>, AuthError> {
+        (**self).list_events(query).await
+    }
+    async fn prune_events(&self, before: i64, limit: u32) -> Result<u32, AuthError> {
+        (**self).prune_events(before, limit).await
     }
 }
 
@@ -510,19 +610,8 @@ impl<T: Revocations + ?Sized> Revocations for &T {
     async fn check(&self, session_id: &str, user_id: &str) -> Result<RevocationState, AuthError> {
         (**self).check(session_id, user_id).await
     }
-    async fn revoke_session(&self, session_id: &str, ttl_seconds: u64) -> Result<(), AuthError> {
-        (**self).revoke_session(session_id, ttl_seconds).await
-    }
-    async fn revoke_sessions(&self, session_ids: &[String], ttl_seconds: u64) -> Result<(), AuthError> {
-        (**self).revoke_sessions(session_ids, ttl_seconds).await
-    }
-    async fn revoke_user_before(
-        &self,
-        user_id: &str,
-        not_before: i64,
-        ttl_seconds: u64,
-    ) -> Result<(), AuthError> {
-        (**self).revoke_user_before(user_id, not_before, ttl_seconds).await
+    async fn write(&self, entries: &[(Revocation, u64)]) -> Vec<Result<(), AuthError>> {
+        (**self).write(entries).await
     }
 }
 

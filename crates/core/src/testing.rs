@@ -1,16 +1,18 @@
 //! Test helpers: in-memory `Store` and `Revocations`, a test configuration and a minimal executor.
 
+use crate::audit::{Audit, AuditEvent, EventQuery, RequestMeta, StoredEvent};
 use crate::config::Config;
 use crate::error::AuthError;
 use crate::ports::{
-    Counters, Factors, Guarded, LoginRecord, MfaChallenge, PasskeyDeletion, PasskeyRecord, Passkeys,
-    ResetRecord, RevocationState, Revocations, Store, TotpRecord, UserPatch, UserQuery, WebauthnChallenge,
+    AuditLog, Counters, Factors, Guarded, LoginRecord, MfaChallenge, Outbox, PasskeyDeletion, PasskeyRecord,
+    Passkeys, PendingRevocation, ResetRecord, Revocation, RevocationState, Revocations, Store, TotpRecord,
+    UserPatch, UserQuery, WebauthnChallenge, MAX_SESSION_DENYLIST_WRITES,
 };
 use crate::session::Session;
 use crate::user::User;
 use crate::validate::LoginName;
-use std::cell::RefCell;
-use std::collections::HashMap;
+use std::cell::{Cell, RefCell};
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
@@ -56,6 +58,62 @@ pub struct MemoryStore {
     /// Passkeys, in insertion order.
     pub passkeys: RefCell<Vec<PasskeyRecord>>,
     pub webauthn_challenges: RefCell<Vec<WebauthnChallenge>>,
+    /// The revocation outbox (`revocation_outbox`), in insertion order.
+    pub outbox: RefCell<Vec<PendingRevocation>>,
+    /// The audit log (`audit_events`), in insertion order (ids from 1).
+    pub events: RefCell<Vec<StoredEvent>>,
+}
+
+/// An audit recorder that forgets: for the tests that do not look at events.
+pub struct NoAudit;
+
+impl Audit for NoAudit {
+    fn record(&self, _event: AuditEvent) {}
+}
+
+impl AuditLog for MemoryStore {
+    async fn append_events(&self, events: &[AuditEvent], meta: &RequestMeta) -> Result<(), AuthError> {
+        let mut stored = self.events.borrow_mut();
+        for e in events {
+            let id = stored.last().map_or(1, |last| last.id + 1);
+            stored.push(StoredEvent {
+                id,
+                at: e.at,
+                kind: e.kind.as_str().to_string(),
+                user_id: e.user_id.clone(),
+                actor_id: e.actor_id.clone(),
+                session_id: e.session_id.clone(),
+                request_id: meta.request_id.clone(),
+                ip: meta.ip.clone(),
+                user_agent: meta.user_agent.clone(),
+                detail: e.detail.to_json(),
+            });
+        }
+        Ok(())
+    }
+
+    async fn list_events(&self, q: &EventQuery) -> Result<Vec<StoredEvent>, AuthError> {
+        Ok(self
+            .events
+            .borrow()
+            .iter()
+            .rev()
+            .filter(|e| q.before_id.is_none_or(|b| e.id < b))
+            .filter(|e| q.user_id.as_ref().is_none_or(|u| e.user_id.as_ref() == Some(u)))
+            .filter(|e| q.kinds.is_empty() || q.kinds.iter().any(|k| k.as_str() == e.kind))
+            .filter(|e| q.since.is_none_or(|s| e.at >= s))
+            .take(q.limit as usize + 1)
+            .cloned()
+            .collect())
+    }
+
+    async fn prune_events(&self, before: i64, limit: u32) -> Result<u32, AuthError> {
+        let mut events = self.events.borrow_mut();
+        let old: Vec<i64> =
+            events.iter().filter(|e| e.at < before).take(limit as usize).map(|e| e.id).collect();
+        events.retain(|e| !old.contains(&e.id));
+        Ok(old.len() as u32)
+    }
 }
 
 impl Factors for MemoryStore {
@@ -216,6 +274,67 @@ impl MemoryStore {
     pub fn session(&self, id: &str) -> Session {
         self.sessions.borrow().iter().find(|s| s.id == id).cloned().expect("session exists")
     }
+
+    /// The revocations waiting in the outbox.
+    pub fn pending(&self) -> Vec<Revocation> {
+        self.outbox.borrow().iter().map(|p| p.revocation.clone()).collect()
+    }
+
+    /// Upserts an outbox row as D1 does: a user's time and a row's expiry only ever rise.
+    fn queue(&self, revocation: Revocation, expires_at: i64) {
+        let mut outbox = self.outbox.borrow_mut();
+        match outbox.iter_mut().find(|p| same_row(&p.revocation, &revocation)) {
+            Some(row) => {
+                if let (
+                    Revocation::UserBefore { not_before: old, .. },
+                    Revocation::UserBefore { not_before: new, .. },
+                ) = (&mut row.revocation, &revocation)
+                {
+                    *old = (*old).max(*new);
+                }
+                row.expires_at = row.expires_at.max(expires_at);
+            }
+            None => outbox.push(PendingRevocation { revocation, expires_at, attempts: 0 }),
+        }
+    }
+
+    /// Queues the most recently used `MAX_SESSION_DENYLIST_WRITES` of these sessions; returns their ids.
+    fn queue_sessions(&self, mut sessions: Vec<(i64, String)>, expires_at: i64) -> Vec<String> {
+        sessions.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+        sessions.truncate(MAX_SESSION_DENYLIST_WRITES);
+        for (_, id) in &sessions {
+            self.queue(Revocation::Session(id.clone()), expires_at);
+        }
+        sessions.into_iter().map(|(_, id)| id).collect()
+    }
+}
+
+/// Whether two revocations are the same outbox row (its key: kind and subject).
+fn same_row(a: &Revocation, b: &Revocation) -> bool {
+    match (a, b) {
+        (Revocation::Session(x), Revocation::Session(y)) => x == y,
+        (Revocation::UserBefore { user_id: x, .. }, Revocation::UserBefore { user_id: y, .. }) => x == y,
+        _ => false,
+    }
+}
+
+impl Outbox for MemoryStore {
+    async fn outbox(&self, limit: u32) -> Result<Vec<PendingRevocation>, AuthError> {
+        Ok(self.outbox.borrow().iter().take(limit as usize).cloned().collect())
+    }
+
+    async fn forget_revocations(&self, done: &[Revocation]) -> Result<(), AuthError> {
+        // Exact match: a user row whose time was raised since is not the one delivered, and stays.
+        self.outbox.borrow_mut().retain(|p| !done.contains(&p.revocation));
+        Ok(())
+    }
+
+    async fn revocations_failed(&self, failed: &[Revocation]) -> Result<(), AuthError> {
+        for p in self.outbox.borrow_mut().iter_mut().filter(|p| failed.contains(&p.revocation)) {
+            p.attempts += 1;
+        }
+        Ok(())
+    }
 }
 
 impl Store for MemoryStore {
@@ -247,7 +366,7 @@ impl Store for MemoryStore {
 
     async fn find_session(&self, id: &str) -> Result<Option<(Session, User)>, AuthError> {
         let Some(s) = self.sessions.borrow().iter().find(|s| s.id == id).cloned() else { return Ok(None) };
-        Ok(self.users.borrow().iter().find(|u| u.id == s.user_id).cloned().map(|u| (s, u)))
+        Ok(self.users.borrow().iter().find(|u| u.id == s.user_id).map(|u| (s, self.with_factor(u))))
     }
 
     async fn advance_session(&self, id: &str, from: u64, now: i64) -> Result<bool, AuthError> {
@@ -268,20 +387,25 @@ impl Store for MemoryStore {
         Ok(true)
     }
 
-    async fn revoke_session(&self, id: &str, user_id: Option<&str>, now: i64) -> Result<bool, AuthError> {
+    async fn revoke_session(
+        &self,
+        id: &str,
+        user_id: Option<&str>,
+        now: i64,
+        mirror_until: i64,
+    ) -> Result<bool, AuthError> {
         let mut sessions = self.sessions.borrow_mut();
-        match sessions.iter_mut().find(|s| {
-            s.id == id
-                && s.revoked_at.is_none()
-                && user_id.is_none_or(|u| s.user_id == u)
-                && s.expires_at > now
-        }) {
-            Some(s) => {
-                s.revoked_at = Some(now);
-                Ok(true)
-            }
-            None => Ok(false),
+        let Some(s) = sessions.iter_mut().find(|s| s.id == id && user_id.is_none_or(|u| s.user_id == u))
+        else {
+            return Ok(false);
+        };
+        // One batch in D1: the revocation, and the outbox row whenever the session is the user's.
+        self.queue(Revocation::Session(id.to_string()), mirror_until);
+        if s.revoked_at.is_none() && s.expires_at > now {
+            s.revoked_at = Some(now);
+            return Ok(true);
         }
+        Ok(false)
     }
 
     async fn revoke_user_sessions(
@@ -289,15 +413,21 @@ impl Store for MemoryStore {
         user_id: &str,
         keep: Option<&str>,
         now: i64,
+        mirror_until: i64,
     ) -> Result<Vec<String>, AuthError> {
         let mut ended = Vec::new();
         for s in self.sessions.borrow_mut().iter_mut() {
-            if s.user_id == user_id && s.revoked_at.is_none() && Some(s.id.as_str()) != keep {
+            if s.user_id == user_id
+                && s.revoked_at.is_none()
+                && s.expires_at > now
+                && Some(s.id.as_str()) != keep
+            {
                 s.revoked_at = Some(now);
-                ended.push(s.id.clone());
+                ended.push((s.last_used_at, s.id.clone()));
             }
         }
-        Ok(ended)
+        self.queue(Revocation::UserBefore { user_id: user_id.to_string(), not_before: now }, mirror_until);
+        Ok(self.queue_sessions(ended, mirror_until))
     }
 
     async fn list_sessions(&self, user_id: &str, now: i64) -> Result<Vec<Session>, AuthError> {
@@ -431,17 +561,30 @@ impl Store for MemoryStore {
         Ok(Guarded::Done)
     }
 
-    async fn delete_user(&self, id: &str) -> Result<Guarded, AuthError> {
+    async fn delete_user(
+        &self,
+        id: &str,
+        now: i64,
+        mirror_until: i64,
+    ) -> Result<(Guarded, Vec<String>), AuthError> {
         let active_admins = self.users.borrow().iter().filter(|u| u.role == "admin" && !u.disabled).count();
         let mut users = self.users.borrow_mut();
-        let Some(u) = users.iter().find(|u| u.id == id) else { return Ok(Guarded::NotFound) };
+        let Some(u) = users.iter().find(|u| u.id == id) else { return Ok((Guarded::NotFound, vec![])) };
         if u.role == "admin" && !u.disabled && active_admins <= 1 {
-            return Ok(Guarded::LastAdmin);
+            return Ok((Guarded::LastAdmin, vec![]));
         }
         users.retain(|u| u.id != id);
+        let live: Vec<(i64, String)> = self
+            .sessions
+            .borrow()
+            .iter()
+            .filter(|s| s.user_id == id && s.revoked_at.is_none() && s.expires_at > now)
+            .map(|s| (s.last_used_at, s.id.clone()))
+            .collect();
         self.sessions.borrow_mut().retain(|s| s.user_id != id);
         self.passkeys.borrow_mut().retain(|p| p.user_id != id);
-        Ok(Guarded::Done)
+        self.queue(Revocation::UserBefore { user_id: id.to_string(), not_before: now }, mirror_until);
+        Ok((Guarded::Done, self.queue_sessions(live, mirror_until)))
     }
 }
 
@@ -532,44 +675,72 @@ pub struct MemoryRevocations {
     users: RefCell<HashMap<String, i64>>,
     /// KV reads done so far (each `check` is two).
     pub reads: RefCell<u64>,
+    /// KV writes that succeeded so far.
+    pub writes: Cell<u64>,
+    /// When set, every write fails (KV refusing writes: an outage, a quota, one write per second).
+    pub refuse_writes: Cell<bool>,
+    /// When set, every read fails (KV down).
+    pub refuse_reads: Cell<bool>,
+    /// Keys written in the current request (`next_request` starts another).
+    written: RefCell<HashSet<String>>,
+}
+
+impl MemoryRevocations {
+    /// Starts another request: KV's one write per second per key is checked within a request.
+    pub fn next_request(&self) {
+        self.written.borrow_mut().clear();
+    }
+
+    /// Whether KV denylists the session.
+    pub fn has_session(&self, session_id: &str) -> bool {
+        self.sessions.borrow().iter().any(|s| s == session_id)
+    }
+
+    /// The user's not-before time in KV.
+    pub fn not_before(&self, user_id: &str) -> Option<i64> {
+        self.users.borrow().get(user_id).copied()
+    }
+
+    fn write_one(&self, revocation: &Revocation, ttl_seconds: u64) -> Result<(), AuthError> {
+        assert!(ttl_seconds >= 60, "KV refuses TTLs under 60 s");
+        let key = match revocation {
+            Revocation::Session(id) => crate::kv_keys::revoked_session(id),
+            Revocation::UserBefore { user_id, .. } => crate::kv_keys::user_not_before(user_id),
+        };
+        // KV allows one write per second per key; every use case writes a key at most once.
+        assert!(self.written.borrow_mut().insert(key.clone()), "{key} written twice in one request");
+        if self.refuse_writes.get() {
+            return Err(AuthError::Unavailable("KV put: 503".into()));
+        }
+        match revocation {
+            Revocation::Session(id) => {
+                if !self.has_session(id) {
+                    self.sessions.borrow_mut().push(id.clone());
+                }
+            }
+            Revocation::UserBefore { user_id, not_before } => {
+                self.users.borrow_mut().insert(user_id.clone(), *not_before);
+            }
+        }
+        self.writes.set(self.writes.get() + 1);
+        Ok(())
+    }
 }
 
 impl Revocations for MemoryRevocations {
     async fn check(&self, session_id: &str, user_id: &str) -> Result<RevocationState, AuthError> {
+        if self.refuse_reads.get() {
+            return Err(AuthError::Unavailable("KV get: 503".into()));
+        }
         *self.reads.borrow_mut() += 2;
         Ok(RevocationState {
-            session_revoked: self.sessions.borrow().iter().any(|s| s == session_id),
-            user_not_before: self.users.borrow().get(user_id).copied(),
+            session_revoked: self.has_session(session_id),
+            user_not_before: self.not_before(user_id),
         })
     }
 
-    async fn revoke_session(&self, session_id: &str, ttl_seconds: u64) -> Result<(), AuthError> {
-        assert!(ttl_seconds >= 60, "KV refuses TTLs under 60 s");
-        // KV allows one write per second per key; every use case writes a key at most once.
-        assert!(
-            !self.sessions.borrow().iter().any(|s| s == session_id),
-            "revoked-session:{session_id} written twice in one request"
-        );
-        self.sessions.borrow_mut().push(session_id.to_string());
-        Ok(())
-    }
-
-    async fn revoke_sessions(&self, session_ids: &[String], ttl_seconds: u64) -> Result<(), AuthError> {
-        for id in session_ids {
-            self.revoke_session(id, ttl_seconds).await?;
-        }
-        Ok(())
-    }
-
-    async fn revoke_user_before(
-        &self,
-        user_id: &str,
-        not_before: i64,
-        ttl_seconds: u64,
-    ) -> Result<(), AuthError> {
-        assert!(ttl_seconds >= 60, "KV refuses TTLs under 60 s");
-        self.users.borrow_mut().insert(user_id.to_string(), not_before);
-        Ok(())
+    async fn write(&self, entries: &[(Revocation, u64)]) -> Vec<Result<(), AuthError>> {
+        entries.iter().map(|(revocation, ttl)| self.write_one(revocation, *ttl)).collect()
     }
 }
 

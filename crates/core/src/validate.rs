@@ -43,24 +43,34 @@ impl<'a> Fields<'a> {
         }
     }
 
-    /// An optional string field (absent or null is `None`).
+    /// An optional string field: absent is `None`; `null` is an `invalid_type` error like any other
+    /// non-string (the field is documented as a string, so a `null` is a client bug worth naming).
     pub fn optional_str(&mut self, name: &str) -> Option<&'a str> {
+        match self.body.get(name) {
+            None => None,
+            Some(v) => self.as_str(name, v),
+        }
+    }
+
+    /// An optional string field that is documented as nullable: absent or `null` is `None`.
+    pub fn nullable_str(&mut self, name: &str) -> Option<&'a str> {
         match self.body.get(name) {
             None | Some(Value::Null) => None,
             Some(v) => self.as_str(name, v),
         }
     }
 
-    /// The first present of several aliases (e.g. `username` or `email`), as a required string.
-    pub fn required_str_any(&mut self, names: &[&str]) -> Option<&'a str> {
-        match names.iter().find(|n| !matches!(self.body.get(**n), None | Some(Value::Null))) {
-            Some(name) => self.required_str(name),
-            None => {
-                let list = names.join("` or `");
-                self.errors.push(FieldError::new(names[0], "missing", format!("`{list}` is required.")));
-                None
-            }
+    /// Several aliases of which at least one is required (e.g. `username` or `email`): each present
+    /// one must be a string (`null` included, an `invalid_type` error on that field); returns every
+    /// given one with its name, in the order of `names`. None given is `missing` on the first name.
+    pub fn required_str_any<'n>(&mut self, names: &[&'n str]) -> Vec<(&'n str, &'a str)> {
+        let present: Vec<&'n str> = names.iter().copied().filter(|n| self.body.contains_key(*n)).collect();
+        if present.is_empty() {
+            let list = names.join("` or `");
+            self.errors.push(FieldError::new(names[0], "missing", format!("`{list}` is required.")));
+            return Vec::new();
         }
+        present.into_iter().filter_map(|n| self.optional_str(n).map(|v| (n, v))).collect()
     }
 
     pub fn push(&mut self, error: FieldError) {
@@ -94,13 +104,24 @@ impl<'a> Fields<'a> {
     }
 }
 
-/// Interprets what was typed in the login box: an email when it contains `@`, else a username.
+/// Interprets what was typed in the login box (the `username` field): an email when it contains `@`,
+/// else a username. Errors name `username`.
 pub fn login_name(raw: &str) -> Result<LoginName, FieldError> {
     let trimmed = raw.trim();
     if trimmed.contains('@') {
         email(trimmed).map(LoginName::Email).map_err(|e| FieldError { field: "username".into(), ..e })
     } else {
         username(trimmed).map(LoginName::Username)
+    }
+}
+
+/// The login name given in the field `field`: `email` holds an address (errors name `email`), any
+/// other field what `login_name` reads.
+pub fn login_name_in(field: &str, raw: &str) -> Result<LoginName, FieldError> {
+    if field == "email" {
+        email(raw).map(LoginName::Email)
+    } else {
+        login_name(raw)
     }
 }
 
@@ -221,14 +242,49 @@ mod tests {
     }
 
     #[test]
-    fn aliases_take_the_first_present_field() {
+    fn aliases_give_every_present_field_and_check_the_type_of_each() {
         let body = obj(json!({"email": "a@b.co", "password": "x"}));
         let mut f = Fields::new(&body);
-        assert_eq!(f.required_str_any(&["username", "email"]), Some("a@b.co"));
+        assert_eq!(f.required_str_any(&["username", "email"]), vec![("email", "a@b.co")]);
         assert!(f.finish().is_ok());
+        let both = obj(json!({"email": "a@b.co", "username": "ana"}));
+        let mut f = Fields::new(&both);
+        assert_eq!(
+            f.required_str_any(&["username", "email"]),
+            vec![("username", "ana"), ("email", "a@b.co")]
+        );
         let empty = obj(json!({}));
         let mut f = Fields::new(&empty);
-        assert_eq!(f.required_str_any(&["username", "email"]), None);
+        assert_eq!(f.required_str_any(&["username", "email"]), vec![]);
         assert_eq!(f.finish().unwrap_err().field_errors()[0].field, "username");
+        for wrong in [json!(null), json!({}), json!(7)] {
+            let body = obj(json!({"email": "a@b.co", "username": wrong}));
+            let mut f = Fields::new(&body);
+            assert_eq!(f.required_str_any(&["username", "email"]), vec![("email", "a@b.co")]);
+            let e = f.finish().unwrap_err();
+            let codes: Vec<_> = e.field_errors().iter().map(|e| (e.field.as_str(), e.code)).collect();
+            assert_eq!(codes, vec![("username", "invalid_type")], "{wrong}");
+        }
+    }
+
+    #[test]
+    fn a_null_is_absent_only_where_the_field_is_nullable() {
+        let body = obj(json!({"a": null}));
+        let mut f = Fields::new(&body);
+        assert_eq!(f.nullable_str("a"), None);
+        assert_eq!(f.optional_str("b"), None);
+        assert!(f.finish().is_ok());
+        let mut f = Fields::new(&body);
+        assert_eq!(f.optional_str("a"), None);
+        assert_eq!(f.finish().unwrap_err().field_errors()[0].code, "invalid_type");
+    }
+
+    #[test]
+    fn an_email_field_holds_an_address_and_its_errors_name_it() {
+        assert_eq!(login_name_in("email", " A@B.co ").unwrap(), LoginName::Email("a@b.co".into()));
+        assert_eq!(login_name_in("email", "").unwrap_err().field, "email");
+        assert_eq!(login_name_in("email", "alice").unwrap_err().field, "email");
+        assert_eq!(login_name_in("username", "alice").unwrap(), LoginName::Username("alice".into()));
+        assert_eq!(login_name_in("username", "").unwrap_err().field, "username");
     }
 }

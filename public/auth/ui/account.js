@@ -1,5 +1,7 @@
-// The signed-in person's account: profile, email, password, two-step verification, sessions, sign out.
+// The signed-in person's account: profile, email, password, two-step verification, passkeys (passkeys.js),
+// recent sign-ins, sessions, sign out.
 import { api, page, onSubmit, values, showMessage, showError, clearMessage } from "./app.js";
+import { startPasskeys } from "./passkeys.js";
 
 const $ = (id) => document.getElementById(id);
 const when = (iso) => (iso ? new Date(iso).toLocaleString() : "");
@@ -65,6 +67,44 @@ async function loadSessions() {
   }
 }
 
+// How each sign-in step reads (`method` of GET /me/sign-ins), and what a refusal meant.
+const METHODS = { password: "Password", passkey: "Passkey", totp: "Authenticator code", recovery_code: "Recovery code" };
+const REASONS = {
+  invalid_credentials: "wrong password or passkey",
+  mfa_required: "password accepted, second step asked",
+  mfa_enrollment_required: "password accepted, two-step set-up asked",
+  mfa_code_invalid: "wrong code",
+  rate_limited: "too many attempts",
+  account_disabled: "account disabled",
+  email_not_verified: "email not verified",
+};
+
+/** Fills "Recent sign-ins" from `GET /me/sign-ins` (newest first, at most 20). */
+async function loadSignIns() {
+  const { sign_ins } = await api("GET", "/me/sign-ins");
+  const list = Array.isArray(sign_ins) ? sign_ins : [];
+  $("sign-ins").replaceChildren(
+    ...list.map((s) => {
+      const li = document.createElement("li");
+      li.dataset.success = String(s.success === true);
+      const what = document.createElement("strong");
+      const method = METHODS[s.method] ?? s.method;
+      what.textContent = s.success ? `${method}: signed in` : `${method}: refused`;
+      const meta = document.createElement("span");
+      meta.className = "meta";
+      const why = !s.success && s.reason ? ` (${REASONS[s.reason] ?? s.reason})` : "";
+      const from = s.ip ? ` from ${s.ip}` : "";
+      const agent = s.user_agent ? `; ${s.user_agent}` : "";
+      meta.textContent = `${when(s.at)}${from}${why}${agent}`;
+      const text = document.createElement("div");
+      text.append(what, document.createElement("br"), meta);
+      li.append(text);
+      return li;
+    }),
+  );
+  $("sign-ins-empty").hidden = list.length > 0;
+}
+
 async function start() {
   let user;
   try {
@@ -75,11 +115,9 @@ async function start() {
   }
   showProfile(user);
   document.body.dataset.ready = "true";
-  try {
-    await loadSessions();
-  } catch (e) {
-    showError(e);
-  }
+  const loaded = await Promise.allSettled([startPasskeys(), loadSessions(), loadSignIns()]);
+  const failed = loaded.find((r) => r.status === "rejected");
+  if (failed) showError(failed.reason);
 }
 
 $("signout").addEventListener("click", async () => {

@@ -170,6 +170,22 @@ export function onSubmit(form, handler) {
   });
 }
 
+/** Runs `handler()` on click with the button disabled meanwhile; errors go to the live region. */
+export function onClick(button, handler) {
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    button.setAttribute("aria-busy", "true");
+    try {
+      await handler();
+    } catch (e) {
+      showError(e);
+    } finally {
+      button.disabled = false;
+      button.removeAttribute("aria-busy");
+    }
+  });
+}
+
 /** The form's field values by name, trimmed except passwords. */
 export function values(form) {
   const out = {};

@@ -134,7 +134,8 @@ pub fn error(
     }
     let _ = p;
     let body = render::render(&template.body, &render::error_context(error));
-    let r = response::json(template.status.unwrap_or(error.status()), &body);
+    let is_default = profile.errors.get("default").is_some_and(|d| std::ptr::eq(d, template));
+    let r = response::json(render::error_status(template, is_default, error), &body);
     protocol_headers(r.headers(), error);
     Some(r)
 }

@@ -3,7 +3,7 @@
 //! fields and bounds, response and error bodies with their JSON types and fixed values), so a client
 //! generator or a fuzzer sees the API that is really served.
 
-use super::spec::{Endpoint, Profile, Template};
+use super::spec::{Endpoint, FieldSpec, Profile, Template};
 use super::UseCase;
 use serde_json::{json, Map, Value};
 
@@ -17,12 +17,20 @@ pub fn document(mut native: Value, profile: &Profile, base_path: &str) -> Value 
     ));
     let url = if base_path.is_empty() { "/" } else { base_path };
     native["servers"] = json!([{"url": url, "description": "this deployment's base path"}]);
-    let paths = native["paths"].as_object_mut().map(std::mem::take).unwrap_or_default();
-    let mut paths = paths;
+    let shared = native["components"]["responses"].clone();
+    let schemas = native["components"]["schemas"].clone();
+    let mut paths = native["paths"].as_object_mut().map(std::mem::take).unwrap_or_default();
+    for item in paths.values_mut() {
+        if let Some(item) = item.as_object_mut() {
+            for op in item.values_mut() {
+                everywhere_errors(profile, op, &shared);
+            }
+        }
+    }
     for endpoint in &profile.endpoints {
         let item = paths.entry(endpoint.path.clone()).or_insert_with(|| json!({}));
         if let Some(item) = item.as_object_mut() {
-            item.insert(endpoint.method.to_ascii_lowercase(), operation(profile, endpoint));
+            item.insert(endpoint.method.to_ascii_lowercase(), operation(profile, endpoint, &schemas));
         }
     }
     native["paths"] = Value::Object(paths);
@@ -32,7 +40,90 @@ pub fn document(mut native: Value, profile: &Profile, base_path: &str) -> Value 
     native
 }
 
-fn operation(profile: &Profile, endpoint: &Endpoint) -> Value {
+/// A native operation answers the errors the profile renders everywhere (`everywhere`: its own 401s
+/// and 403s) in the profile's body: each such status the operation documents gets that body as
+/// `application/json` beside the native problem (the operation's other errors stay problems).
+fn everywhere_errors(profile: &Profile, op: &mut Value, shared: &Value) {
+    let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else { return };
+    for code in &profile.everywhere {
+        let Some(template) = profile.errors.get(code) else { continue };
+        let Some(status) = template.status.or_else(|| native_status(code)) else { continue };
+        let Some(response) = responses.get_mut(&status.to_string()) else { continue };
+        if let Some(name) = response["$ref"].as_str().and_then(|r| r.strip_prefix("#/components/responses/"))
+        {
+            // A shared response of the native document: inlined, so this operation's copy can change.
+            *response = shared[name].clone();
+        }
+        let content = &mut response["content"];
+        if !content.is_object() {
+            *content = json!({});
+        }
+        // `anyOf`: the bodies may overlap (two templates of one shape), and any of them is right.
+        let entry = content["application/json"]["schema"].take();
+        let mut one_of = match entry {
+            Value::Object(mut o) if o.contains_key("anyOf") => o.remove("anyOf").unwrap_or(json!([])),
+            Value::Null => json!([]),
+            other => json!([other]),
+        };
+        let schema = schema_of(&template.body);
+        if let Some(list) = one_of.as_array_mut() {
+            if !list.contains(&schema) {
+                list.push(schema);
+            }
+        }
+        content["application/json"] = json!({"schema": {"anyOf": one_of}});
+    }
+}
+
+/// The status of the errors a profile may render everywhere, when its template names none.
+fn native_status(code: &str) -> Option<u16> {
+    match code {
+        "token_missing" | "token_invalid" | "token_expired" => Some(401),
+        "forbidden" => Some(403),
+        _ => None,
+    }
+}
+
+/// The native request schema a use case's body is mapped into.
+fn native_request(does: UseCase) -> Option<&'static str> {
+    Some(match does {
+        UseCase::Login => "LoginRequest",
+        UseCase::Refresh => "RefreshRequest",
+        UseCase::Logout => "LogoutRequest",
+        UseCase::Signup => "SignupRequest",
+        UseCase::ChangePassword => "ChangePasswordRequest",
+        UseCase::ForgotPassword => "ForgotPasswordRequest",
+        UseCase::ResetPassword => "ResetPasswordRequest",
+        UseCase::Profile => return None,
+    })
+}
+
+/// The schema of one field of a profile's body: a string (or null, when it may be left out), within
+/// the profile's bounds and, since the mapped value is then checked as the native field is, within the
+/// native field's (its pattern, enum, and the tighter of both length bounds).
+fn field_schema(spec: &FieldSpec, native: &Value) -> Value {
+    let mut schema = json!({"type": if spec.optional { json!(["string", "null"]) } else { json!("string") }});
+    for keyword in ["pattern", "enum"] {
+        if let Some(v) = native.get(keyword) {
+            schema[keyword] = v.clone();
+        }
+    }
+    let native_min = native["minLength"].as_u64().map(|n| n as usize);
+    let min = [spec.min, native_min, (!spec.optional).then_some(1)].into_iter().flatten().max();
+    if let Some(min) = min.filter(|m| *m > 0) {
+        schema["minLength"] = json!(min);
+    }
+    let native_max = native["maxLength"].as_u64().map(|n| n as usize);
+    if let Some(max) = [spec.max, native_max].into_iter().flatten().min() {
+        schema["maxLength"] = json!(max);
+    }
+    if spec.trim {
+        schema["description"] = json!("Leading and trailing whitespace is ignored.");
+    }
+    schema
+}
+
+fn operation(profile: &Profile, endpoint: &Endpoint, schemas: &Value) -> Value {
     let mut op = json!({
         "operationId": format!("{}_{:?}", profile.name.replace('-', "_"), endpoint.does).to_lowercase(),
         "tags": [profile.name],
@@ -47,19 +138,19 @@ fn operation(profile: &Profile, endpoint: &Endpoint) -> Value {
     if !endpoint.request.is_empty() {
         let mut properties = Map::new();
         let mut required = Vec::new();
-        for spec in endpoint.request.values() {
-            let mut schema = json!({"type": "string"});
-            let min = spec.min.unwrap_or(if spec.optional { 0 } else { 1 });
-            if min > 0 {
-                schema["minLength"] = json!(min);
+        let native = native_request(endpoint.does).map(|name| &schemas[name]["properties"]);
+        for (name, spec) in &endpoint.request {
+            if spec.derive.is_some()
+                && endpoint.request.values().any(|o| o.from == spec.from && o.derive.is_none())
+            {
+                // Made from a field described on its own (e.g. a username from the email address).
+                continue;
             }
-            if let Some(max) = spec.max {
-                schema["maxLength"] = json!(max);
-            }
-            if spec.trim {
-                schema["description"] = json!("Leading and trailing whitespace is ignored.");
-            }
-            properties.insert(spec.from.clone(), schema);
+            let native_field = match (native, spec.derive) {
+                (Some(properties), None) => &properties[name],
+                _ => &Value::Null,
+            };
+            properties.insert(spec.from.clone(), field_schema(spec, native_field));
             if !spec.optional && !required.contains(&spec.from) {
                 required.push(spec.from.clone());
             }
@@ -99,25 +190,35 @@ fn responses(profile: &Profile, endpoint: &Endpoint) -> Value {
     out.insert(status.to_string(), response("Success.", &endpoint.respond));
     for code in error_codes(endpoint) {
         let Some(template) = endpoint.errors.get(code).or_else(|| profile.errors.get(code)) else { continue };
+        // The default body also stands in for the client errors without a template (415, 413), with
+        // their own status (`render::error_status`): documented as `default` as well.
+        if code == "default" && template.status.is_some() {
+            add_error(&mut out, "default", code, template);
+        }
         let key = match template.status {
             Some(s) => s.to_string(),
             None if code == "default" => "default".to_string(),
             None => continue,
         };
-        let entry = out.entry(key).or_insert_with(
-            || json!({"description": "", "content": {"application/json": {"schema": {"oneOf": []}}}}),
-        );
-        let description = entry["description"].as_str().unwrap_or("").to_string();
-        entry["description"] =
-            json!(if description.is_empty() { code.to_string() } else { format!("{description}, {code}") });
-        let schema = schema_of(&template.body);
-        if let Some(one_of) = entry["content"]["application/json"]["schema"]["oneOf"].as_array_mut() {
-            if !one_of.contains(&schema) {
-                one_of.push(schema);
-            }
-        }
+        add_error(&mut out, &key, code, template);
     }
     Value::Object(out)
+}
+
+/// `template`'s body among the bodies of the response `key`, whose description lists `code`.
+fn add_error(out: &mut Map<String, Value>, key: &str, code: &str, template: &Template) {
+    let entry = out.entry(key.to_string()).or_insert_with(
+        || json!({"description": "", "content": {"application/json": {"schema": {"anyOf": []}}}}),
+    );
+    let description = entry["description"].as_str().unwrap_or("").to_string();
+    entry["description"] =
+        json!(if description.is_empty() { code.to_string() } else { format!("{description}, {code}") });
+    let schema = schema_of(&template.body);
+    if let Some(any_of) = entry["content"]["application/json"]["schema"]["anyOf"].as_array_mut() {
+        if !any_of.contains(&schema) {
+            any_of.push(schema);
+        }
+    }
 }
 
 fn response(description: &str, template: &Template) -> Value {
@@ -174,7 +275,7 @@ mod tests {
         );
         let ok = &login["responses"]["200"]["content"]["application/json"]["schema"]["properties"];
         assert_eq!(ok["es_admin"], json!({"type": "boolean"}));
-        let unauthorized = &login["responses"]["401"]["content"]["application/json"]["schema"]["oneOf"][0];
+        let unauthorized = &login["responses"]["401"]["content"]["application/json"]["schema"]["anyOf"][0];
         assert_eq!(unauthorized["properties"]["error"], json!({"const": "Credenciales inválidas."}));
         assert!(login["responses"]["429"].is_object());
         assert!(doc["paths"]["/sessions"]["get"].is_object(), "native endpoints stay described");
@@ -183,5 +284,50 @@ mod tests {
             profile["responses"]["200"]["content"]["application/json"]["schema"]["properties"]["id"],
             json!({"type": "integer"})
         );
+    }
+
+    #[test]
+    fn a_profile_field_carries_the_native_constraints_of_the_field_it_maps_to() {
+        let native: Value = serde_json::from_str(include_str!("../../../docs/openapi.json")).unwrap();
+        let doc = document(native.clone(), &load("accounts").unwrap().unwrap(), "/auth");
+        let body = |path: &str| {
+            doc["paths"][path]["post"]["requestBody"]["content"]["application/json"]["schema"].clone()
+        };
+        let native_email = &native["components"]["schemas"]["ForgotPasswordRequest"]["properties"]["email"];
+        let email = &body("/forgot-password")["properties"]["email"];
+        assert_eq!((&email["pattern"], &email["type"]), (&native_email["pattern"], &json!("string")));
+        let signup = body("/signup");
+        assert_eq!(
+            signup["properties"]["email"]["pattern"], native_email["pattern"],
+            "not the derived username's"
+        );
+        assert_eq!(
+            signup["properties"]["first_name"]["type"],
+            json!(["string", "null"]),
+            "optional: null is absent"
+        );
+        assert_eq!(signup["properties"]["password"]["minLength"], json!(8));
+        let doc = document(native, &load("pos").unwrap().unwrap(), "/api/auth");
+        let username = &doc["paths"]["/login"]["post"]["requestBody"]["content"]["application/json"]
+            ["schema"]["properties"]["username"];
+        assert_eq!((&username["minLength"], &username["maxLength"]), (&json!(3), &json!(30)));
+        assert!(username["pattern"].is_string());
+    }
+
+    #[test]
+    fn native_operations_document_the_errors_the_profile_renders_everywhere() {
+        let native: Value = serde_json::from_str(include_str!("../../../docs/openapi.json")).unwrap();
+        let vinyl = load("vinyl").unwrap().unwrap();
+        let doc = document(native, &vinyl, "");
+        let unauthorized = &doc["paths"]["/sessions"]["get"]["responses"]["401"]["content"];
+        assert!(unauthorized["application/problem+json"].is_object(), "the native problem stays");
+        let theirs = &unauthorized["application/json"]["schema"]["anyOf"];
+        assert_eq!(
+            theirs[0]["properties"]["error"]["const"],
+            json!(vinyl.errors["token_missing"].body["error"])
+        );
+        let forbidden = &doc["paths"]["/admin/users"]["get"]["responses"]["403"]["content"];
+        assert!(forbidden["application/json"]["schema"]["anyOf"].is_array());
+        assert!(doc["paths"]["/health"]["get"]["responses"]["401"].is_null(), "no status is added");
     }
 }

@@ -176,6 +176,17 @@ pub fn error_template<'a>(
         .or_else(|| fallback.then(|| errors.get("default")).flatten())
 }
 
+/// The status of an error rendered with `template`: the template's when it names one, the error's
+/// own otherwise. The `default` body stands in for every error without a template of its own, client
+/// errors too (a 415 or 413): its status is that of the system's server errors, so it applies to server
+/// errors only, and a client error keeps its own.
+pub fn error_status(template: &Template, is_default: bool, error: &AuthError) -> u16 {
+    match template.status {
+        Some(status) if !is_default || error.status() >= 500 => status,
+        _ => error.status(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::load;
@@ -183,6 +194,19 @@ mod tests {
 
     fn body(v: Value) -> Map<String, Value> {
         v.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn the_default_body_keeps_a_client_error_s_own_status() {
+        let vinyl = load("vinyl").unwrap().unwrap();
+        let default = &vinyl.errors["default"];
+        assert_eq!(default.status, Some(500));
+        assert_eq!(error_status(default, true, &AuthError::UnsupportedMediaType), 415);
+        assert_eq!(error_status(default, true, &AuthError::PayloadTooLarge { limit: 16 }), 413);
+        assert_eq!(error_status(default, true, &AuthError::Unavailable("d1".into())), 500);
+        assert_eq!(error_status(default, true, &AuthError::Internal("x".into())), 500);
+        let own = &vinyl.errors["account_disabled"];
+        assert_eq!(error_status(own, false, &AuthError::AccountDisabled), 401, "a template of its own wins");
     }
 
     #[test]

@@ -62,6 +62,9 @@ pub struct Config {
     pub default_role: String,
     /// Lifetime of a password-reset token in seconds (`RESET_TOKEN_TTL`, default 30 min).
     pub reset_ttl_seconds: u64,
+    /// How long the audit log keeps an event (`AUDIT_RETENTION`, default 90 days); the scheduled
+    /// handler deletes older ones.
+    pub audit_retention_seconds: u64,
     /// Link sent for a reset; `{token}` is replaced by the token and `{origin}` by the origin of the
     /// request that asked for it (`RESET_URL_TEMPLATE`).
     pub reset_url_template: String,
@@ -206,6 +209,7 @@ impl Config {
             ));
         }
         let reset_ttl_seconds = duration_setting(&get, "RESET_TOKEN_TTL", 30 * 60, &mut problems);
+        let audit_retention_seconds = duration_setting(&get, "AUDIT_RETENTION", 90 * 86_400, &mut problems);
         let reset_url_template =
             get("RESET_URL_TEMPLATE").unwrap_or_else(|| DEFAULT_RESET_URL_TEMPLATE.into());
         if !reset_url_template.contains("{token}") {
@@ -272,6 +276,7 @@ impl Config {
                 signup_enabled,
                 default_role,
                 reset_ttl_seconds,
+                audit_retention_seconds,
                 reset_url_template,
                 mail_webhook,
                 limits,
@@ -354,6 +359,7 @@ pub(super) mod tests {
         assert!(c.signup_enabled);
         assert_eq!(c.default_role, "user");
         assert_eq!(c.reset_ttl_seconds, 1800);
+        assert_eq!(c.audit_retention_seconds, 90 * 86_400);
         assert!(c.mail_webhook.is_none());
         assert_eq!(
             c.limits.login_ip,
@@ -371,6 +377,7 @@ pub(super) mod tests {
             ("SIGNUP_ENABLED", "false"),
             ("PASSWORD_MIN_LENGTH", "12"),
             ("RESET_TOKEN_TTL", "10m"),
+            ("AUDIT_RETENTION", "30d"),
             ("MAIL_WEBHOOK_URL", "https://mail.example.com/hook"),
             ("MAIL_WEBHOOK_SECRET", "0123456789abcdef0123456789abcdef"),
         ])
@@ -379,6 +386,8 @@ pub(super) mod tests {
         assert!(!c.signup_enabled);
         assert_eq!(c.password_policy.min_length, 12);
         assert_eq!(c.reset_ttl_seconds, 600);
+        assert_eq!(c.audit_retention_seconds, 30 * 86_400);
+        assert!(config(&[("JWT_SECRET", SECRET), ("AUDIT_RETENTION", "forever")]).is_err());
         assert_eq!(c.mail_webhook.as_ref().unwrap().url, "https://mail.example.com/hook");
         assert!(!format!("{:?}", c.mail_webhook).contains("0123456789abcdef"));
         for bad in [

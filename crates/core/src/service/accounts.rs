@@ -2,6 +2,7 @@
 
 use super::TokenResponse;
 use super::{Auth, ChangePasswordRequest, ClientInfo, ForgotRequest, ResetPasswordRequest, SignupRequest};
+use crate::audit::{Detail, EventType};
 use crate::error::{AuthError, FieldError};
 use crate::kv_keys::Window;
 use crate::mail::ResetMail;
@@ -40,6 +41,7 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
         let mut user = request.account.clone().into_user(self.config, &self.config.default_role, self.now);
         let session = self.new_session(&user.id, client);
         user.number = Some(self.store.create_user(&user, Some(&session)).await?);
+        self.record(EventType::Signup, Some(&user.id), Some(&user.id), Some(&session.id), Detail::default());
         Ok((self.token_response(&user, &session, session.generation)?, user))
     }
 
@@ -64,6 +66,8 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
             config.hasher.verify(&request.current_password, &user.password_hash),
             Verification::Match { .. }
         ) {
+            let reason = Detail::reason(AuthError::InvalidCredentials.code());
+            self.record_own(access, EventType::PasswordChangeFailed, reason);
             super::limits::login_failed(config, &self.counters, &guard, now).await?;
             return Err(AuthError::InvalidCredentials);
         }
@@ -80,6 +84,8 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
             .replace_password(&user.id, &config.hasher.hash(&request.new_password), now, Some(&session))
             .await?;
         self.end_all_sessions(&user.id, Some(&session.id)).await?;
+        let id = Some(user.id.as_str());
+        self.record(EventType::PasswordChanged, id, id, Some(&session.id), Detail::default());
         self.token_response(&user, &session, session.generation)
     }
 
@@ -161,6 +167,8 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
             return Err(AuthError::ResetTokenInvalid);
         }
         self.store.replace_password(&user.id, &config.hasher.hash(&request.new_password), now, None).await?;
+        let id = Some(user.id.as_str());
+        self.record(EventType::PasswordReset, id, id, None, Detail::default());
         self.end_all_sessions(&user.id, None).await.map(drop)
     }
 }

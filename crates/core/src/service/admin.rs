@@ -2,10 +2,11 @@
 //! 7.4.5]. The Worker checks the permission before it reads a body; each use case checks it again
 //! (defence in depth: a caller that forgets cannot open the API). Disabling, deleting or changing the
 //! role of a user ends its sessions and outstanding access tokens; the last active admin can never be
-//! demoted, disabled or deleted.
+//! demoted, disabled or deleted. Every admin request also reads the caller's session from D1 (one read),
+//! so an admin token whose session was ended is refused here even before KV has the revocation.
 
-use super::sessions::MAX_SESSION_DENYLIST_WRITES;
 use super::{Auth, CreateUserRequest, ImportRequest, ListUsersQuery, UpdateUserRequest};
+use crate::audit::{Detail, EventType};
 use crate::b64::URL_SAFE_NO_PAD;
 use crate::error::AuthError;
 use crate::ports::{Counters, Revocations, Store};
@@ -41,7 +42,7 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
         access: &VerifiedAccess,
         query: &ListUsersQuery,
     ) -> Result<UserPage, AuthError> {
-        roles::require(&access.claims.role, Permission::ReadUsers)?;
+        self.admin(access, Permission::ReadUsers).await?;
         let limit = query.limit() as usize;
         let mut users = self.store.list_users(&query.query).await?;
         let next_cursor = if users.len() > limit {
@@ -55,7 +56,7 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
 
     /// `GET /auth/admin/users/{id}`: admin and demo.
     pub async fn get_user(&self, access: &VerifiedAccess, id: &str) -> Result<AdminUserView, AuthError> {
-        roles::require(&access.claims.role, Permission::ReadUsers)?;
+        self.admin(access, Permission::ReadUsers).await?;
         Ok(self.store.find_user(id).await?.ok_or(AuthError::NotFound)?.admin_view())
     }
 
@@ -65,9 +66,10 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
         access: &VerifiedAccess,
         request: &CreateUserRequest,
     ) -> Result<AdminUserView, AuthError> {
-        roles::require(&access.claims.role, Permission::ManageUsers)?;
+        self.admin(access, Permission::ManageUsers).await?;
         let mut user = request.account.clone().into_user(self.config, &request.role, self.now);
         user.number = Some(self.store.create_user(&user, None).await?);
+        self.record_admin(access, EventType::AdminUserCreated, Some(&user.id), Detail::default());
         Ok(user.admin_view())
     }
 
@@ -78,10 +80,16 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
         id: &str,
         request: &UpdateUserRequest,
     ) -> Result<AdminUserView, AuthError> {
-        roles::require(&access.claims.role, Permission::ManageUsers)?;
+        self.admin(access, Permission::ManageUsers).await?;
         let patch = &request.patch;
         let before = self.store.find_user(id).await?.ok_or(AuthError::NotFound)?;
         self.store.update_user(id, patch, self.now).await?.into_result()?;
+        self.record_admin(
+            access,
+            EventType::AdminUserUpdated,
+            Some(id),
+            Detail { fields: patch_fields(patch), ..Detail::default() },
+        );
         let role_changed = patch.role.as_deref().is_some_and(|r| r != before.role);
         if role_changed || patch.disabled == Some(true) {
             self.end_all_sessions(id, None).await?;
@@ -91,26 +99,25 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
 
     /// `DELETE /auth/admin/users/{id}`: admin; never the last active admin.
     pub async fn delete_user(&self, access: &VerifiedAccess, id: &str) -> Result<(), AuthError> {
-        roles::require(&access.claims.role, Permission::ManageUsers)?;
-        // Listed before the delete cascades them away, so their tokens can be denylisted too.
-        let sessions: Vec<String> = self
-            .store
-            .list_sessions(id, self.now)
-            .await?
-            .into_iter()
-            .map(|s| s.id)
-            .take(MAX_SESSION_DENYLIST_WRITES)
-            .collect();
-        self.store.delete_user(id).await?.into_result()?;
-        self.revocations.revoke_user_before(id, self.now, self.revocation_ttl()).await?;
-        self.revocations.revoke_sessions(&sessions, self.revocation_ttl()).await
+        self.admin(access, Permission::ManageUsers).await?;
+        // The outbox rows of the user and of its live sessions are queued in the delete's batch, before
+        // the cascade takes the sessions away; they outlive the user until KV has them.
+        let (outcome, sessions) = self.store.delete_user(id, self.now, self.mirror_until()).await?;
+        outcome.into_result()?;
+        self.record_admin(access, EventType::AdminUserDeleted, Some(id), Detail::default());
+        self.mirror_user_revocation(id, &sessions).await;
+        Ok(())
     }
 
     /// `POST /auth/admin/users/{id}/revoke-sessions`: admin.
     pub async fn revoke_sessions(&self, access: &VerifiedAccess, id: &str) -> Result<(), AuthError> {
-        roles::require(&access.claims.role, Permission::ManageUsers)?;
+        self.admin(access, Permission::ManageUsers).await?;
         self.store.find_user(id).await?.ok_or(AuthError::NotFound)?;
-        self.end_all_sessions(id, None).await.map(drop)
+        let ended = self.end_all_sessions(id, None).await;
+        if ended.is_ok() {
+            self.record_admin(access, EventType::AdminSessionsRevoked, Some(id), Detail::default());
+        }
+        ended.map(drop)
     }
 
     /// `POST /auth/admin/users/import`: admin. What cannot be imported is reported, not fatal; a taken
@@ -120,7 +127,7 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
         access: &VerifiedAccess,
         request: &ImportRequest,
     ) -> Result<ImportReport, AuthError> {
-        roles::require(&access.claims.role, Permission::ManageUsers)?;
+        self.admin(access, Permission::ManageUsers).await?;
         let mut report = ImportReport { imported: 0, skipped: Vec::new() };
         for entry in &request.entries {
             let skip = |code| Skipped { username: entry.username.clone(), code };
@@ -134,8 +141,36 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
                 Err(code) => report.skipped.push(skip(code)),
             }
         }
+        let skipped = u32::try_from(report.skipped.len()).ok();
+        let detail = Detail { count: Some(report.imported), skipped, ..Detail::default() };
+        self.record_admin(access, EventType::AdminUsersImported, None, detail);
         Ok(report)
     }
+}
+
+impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
+    /// The caller's role has `permission` (403 otherwise), and D1 says the caller's session is live
+    /// (401 otherwise: KV may not have its revocation yet).
+    pub(super) async fn admin(
+        &self,
+        access: &VerifiedAccess,
+        permission: Permission,
+    ) -> Result<(), AuthError> {
+        roles::require(&access.claims.role, permission)?;
+        self.caller(access).await.map(drop)
+    }
+}
+
+/// The names of the fields an admin change touches (never their values: an email is personal data,
+/// the log keeps only that it changed).
+fn patch_fields(patch: &crate::ports::UserPatch) -> Vec<&'static str> {
+    let given = [
+        ("role", patch.role.is_some()),
+        ("disabled", patch.disabled.is_some()),
+        ("display_name", patch.display_name.is_some()),
+        ("email", patch.email.is_some()),
+    ];
+    given.into_iter().filter(|(_, set)| *set).map(|(name, _)| name).collect()
 }
 
 /// The next page starts after this user: `created_at:id`, base64url (opaque to clients).

@@ -7,6 +7,7 @@
 //! [`Auth::check_verified`]) and `forgot_password`.
 
 use super::Auth;
+use crate::audit::{Detail, EventType};
 use crate::email::{
     hash_token, ChangeNotice, EmailStore, Mail, ProfilePatch, VerificationRecord, VerifyMail, MAX_TOKEN_LEN,
 };
@@ -172,6 +173,10 @@ impl<S: Store + EmailStore, R: Revocations, C: Counters> Auth<'_, S, R, C> {
             user.updated_at = self.now;
         }
         let mut mails = Vec::new();
+        if new_address.is_some() {
+            let detail = Detail { fields: vec!["email"], ..Detail::default() };
+            self.record_own(access, EventType::EmailChangeRequested, detail);
+        }
         if let Some(address) = new_address {
             mails.push(Mail::Verify(self.issue(&user, &address, origin).await?));
             if let Some(old) = &user.email {
@@ -207,6 +212,8 @@ impl<S: Store + EmailStore, R: Revocations, C: Counters> Auth<'_, S, R, C> {
         if !self.store.consume_verification(&token_hash, &user.id, &record.email, self.now).await? {
             return Err(AuthError::VerificationTokenInvalid);
         }
+        let id = Some(user.id.as_str());
+        self.record(EventType::EmailVerified, id, id, None, Detail::default());
         Ok(())
     }
 

@@ -25,7 +25,14 @@ impl World {
     }
 
     fn at(&self, now: i64) -> Auth<'_, &MemoryStore, &MemoryRevocations, &MemoryCounters> {
-        Auth { config: &self.c, store: &self.store, revocations: &self.kv, counters: &self.counters, now }
+        Auth {
+            config: &self.c,
+            store: &self.store,
+            revocations: &self.kv,
+            counters: &self.counters,
+            audit: &crate::testing::NoAudit,
+            now,
+        }
     }
 
     fn login(&self, name: &str, password: &str) -> Result<TokenResponse, AuthError> {

@@ -1,6 +1,8 @@
 //! Login and profile.
 
+use super::audit::Trail;
 use super::{Auth, ClientInfo, LoginRequest, TokenResponse};
+use crate::audit::{Detail, EventType};
 use crate::error::AuthError;
 use crate::password::Verification;
 use crate::ports::{Counters, LoginRecord, Revocations, Store};
@@ -25,20 +27,53 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
         }
         let ip = client.ip.as_deref().unwrap_or("unknown");
         let limit = self.config.limits.login_ip;
-        super::limits::check_and_count(&self.counters, limit, crate::kv_keys::Window::LoginIp, ip, self.now)
-            .await
+        let counted = super::limits::check_and_count(
+            &self.counters,
+            limit,
+            crate::kv_keys::Window::LoginIp,
+            ip,
+            self.now,
+        )
+        .await;
+        if let Err(e) = &counted {
+            self.record(
+                EventType::LoginFailed,
+                None,
+                None,
+                None,
+                Detail::reason(e.code()).with_method("password"),
+            );
+        }
+        counted
     }
 
+    /// Every outcome is an audit event (`login_succeeded`, or `login_failed` with the reason), with
+    /// the account when the name matched one.
     pub async fn login(
         &self,
         request: &LoginRequest,
         client: &ClientInfo,
+    ) -> Result<TokenResponse, AuthError> {
+        let trail = Trail::default();
+        let result = self.login_steps(request, client, &trail).await;
+        self.record_sign_in((EventType::LoginSucceeded, EventType::LoginFailed), "password", trail, &result);
+        result
+    }
+
+    async fn login_steps(
+        &self,
+        request: &LoginRequest,
+        client: &ClientInfo,
+        trail: &Trail,
     ) -> Result<TokenResponse, AuthError> {
         let (config, now) = (self.config, self.now);
         let ip = client.ip.as_deref().unwrap_or("unknown");
         let user = self.store.find_user_by_login(&request.name).await?;
         // REQUIRE_EMAIL_VERIFICATION: an unverified address is no login name (an unknown user).
         let user = user.filter(|u| self.login_name_allowed(u, &request.name));
+        if let Some(u) = &user {
+            trail.user(&u.id);
+        }
         let account = super::limits::account_subject(user.as_ref().map(|u| u.id.as_str()), &request.name);
         let guard = super::limits::check_password_login(config, &self.counters, ip, &account, now).await?;
         super::limits::before_hashing(&self.counters, &guard, now)?;
@@ -65,6 +100,7 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
             return Err(pending);
         }
         let session = self.new_session(&user.id, client);
+        trail.session(&session.id);
         let record = LoginRecord { user_id: &user.id, now, new_hash: new_hash.as_deref() };
         self.store.start_session(&record, &session).await?;
         self.token_response(&user, &session, session.generation)
@@ -85,19 +121,10 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
         }
     }
 
-    /// `GET /auth/profile`: the caller, read fresh from D1. A deleted or disabled user is 401 even
-    /// while the token has not expired.
+    /// `GET /auth/profile`: the caller, read fresh from D1 with its session. A deleted or disabled
+    /// user, or an ended session, is 401 even while the token has not expired. D1: one read.
     pub async fn profile(&self, access: &VerifiedAccess) -> Result<UserView, AuthError> {
         Ok(self.caller(access).await?.view())
-    }
-
-    /// The caller's user, read fresh from D1: a deleted or disabled user is 401 `token_invalid` even
-    /// while its access token has not expired. D1: one read.
-    pub(super) async fn caller(&self, access: &VerifiedAccess) -> Result<User, AuthError> {
-        match self.store.find_user(&access.claims.sub).await? {
-            Some(user) if !user.disabled => Ok(user),
-            _ => Err(AuthError::TokenInvalid),
-        }
     }
 
     /// Whether the caller signed in within the last 10 minutes (the token's `auth_time`): what a

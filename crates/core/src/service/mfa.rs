@@ -10,12 +10,14 @@
 //! - Disabling needs a current code; new recovery codes need a sign-in within the last 10 minutes or a
 //!   current code [ASVS 5.0 7.5.1 re-authentication].
 
+use super::audit::Trail;
 use super::{limits, Auth, ClientInfo, TokenResponse};
+use crate::audit::{Detail, EventType};
 use crate::config::webauthn::Site;
 use crate::error::AuthError;
 use crate::ports::{ChallengePurpose, Counters, LoginRecord, MfaChallenge, Revocations, Store};
 use crate::random::hash_token;
-use crate::roles::{self, Permission};
+use crate::roles::Permission;
 use crate::token::VerifiedAccess;
 use crate::totp;
 use crate::validate::LoginName;
@@ -52,6 +54,15 @@ pub enum SecondFactor {
     Totp(String),
     Recovery(String),
     Passkey(serde_json::Value),
+}
+
+/// The audit log's name of a second factor.
+fn factor_method(factor: &SecondFactor) -> &'static str {
+    match factor {
+        SecondFactor::Totp(_) => "totp",
+        SecondFactor::Recovery(_) => "recovery_code",
+        SecondFactor::Passkey(_) => "passkey",
+    }
 }
 
 impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
@@ -104,6 +115,7 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
         if !self.store.enable_totp(&user.id, step, &hashes, self.now).await? {
             return Err(AuthError::MfaAlreadyEnabled);
         }
+        self.record_own(access, EventType::TotpEnabled, Detail::default());
         Ok(RecoveryCodes { recovery_codes: codes })
     }
 
@@ -116,6 +128,7 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
         let user = self.caller(access).await?;
         self.check_counted(&user.id, factor).await?;
         self.store.remove_factors(&user.id).await?;
+        self.record_own(access, EventType::TotpDisabled, Detail::method(factor_method(factor)));
         Ok(())
     }
 
@@ -140,6 +153,7 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
         }
         let (codes, hashes) = new_recovery_codes();
         self.store.replace_recovery_codes(&user.id, &hashes, self.now).await?;
+        self.record_own(access, EventType::RecoveryCodesRegenerated, Detail::default());
         Ok(RecoveryCodes { recovery_codes: codes })
     }
 
@@ -166,6 +180,7 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
             expires_at: self.now + CHALLENGE_SECONDS,
             purpose,
             new_hash,
+            first_factor: "pwd".into(),
         };
         self.store.create_challenge(&challenge).await?;
         Ok(Some(match purpose {
@@ -207,6 +222,7 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
 
     /// `POST /mfa/verify {mfa_token, code | recovery_code | credential}`: the second step of a login;
     /// the token response of a session whose `amr` is `pwd` + `otp` (or `hwk` / `swk` for a passkey).
+    /// Every outcome is an audit event (`mfa_succeeded`, or `mfa_failed` with the reason).
     pub async fn mfa_verify(
         &self,
         mfa_token: &str,
@@ -214,15 +230,34 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
         site: &Site,
         client: &ClientInfo,
     ) -> Result<TokenResponse, AuthError> {
+        let trail = Trail::default();
+        let result = self.mfa_verify_steps(mfa_token, factor, site, client, &trail).await;
+        let kinds = (EventType::MfaSucceeded, EventType::MfaFailed);
+        self.record_sign_in(kinds, factor_method(factor), trail, &result);
+        result
+    }
+
+    async fn mfa_verify_steps(
+        &self,
+        mfa_token: &str,
+        factor: &SecondFactor,
+        site: &Site,
+        client: &ClientInfo,
+        trail: &Trail,
+    ) -> Result<TokenResponse, AuthError> {
         let token_hash = hash_token(mfa_token);
         let challenge = match self.store.find_challenge(&token_hash).await? {
             Some(c) if c.expires_at > self.now && c.purpose == ChallengePurpose::Login => c,
             _ => return Err(AuthError::MfaTokenInvalid),
         };
+        trail.user(&challenge.user_id);
         let account = limits::account_subject(Some(&challenge.user_id), &LoginName::Username(String::new()));
         let ip = client.ip.as_deref().unwrap_or("unknown");
         let guard = limits::check_login(self.config, &self.counters, ip, &account, self.now).await?;
         let checked = match factor {
+            // After a passkey (without user verification) the second step is the app's code: a second
+            // passkey would prove the same thing twice.
+            SecondFactor::Passkey(_) if challenge.first_factor != "pwd" => Err(AuthError::MfaCodeInvalid),
             SecondFactor::Passkey(credential) => {
                 self.check_passkey_factor(site, &token_hash, &challenge.user_id, credential).await
             }
@@ -246,7 +281,8 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
             Some(_) => return Err(AuthError::AccountDisabled),
             None => return Err(AuthError::MfaTokenInvalid),
         };
-        let session = self.new_session_with(&user.id, client, &["pwd", method]);
+        let session = self.new_session_with(&user.id, client, &[challenge.first_factor.as_str(), method]);
+        trail.session(&session.id);
         let record =
             LoginRecord { user_id: &user.id, now: self.now, new_hash: challenge.new_hash.as_deref() };
         self.store.start_session(&record, &session).await?;
@@ -255,12 +291,13 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
 
     /// `DELETE /admin/users/{id}/mfa`: admin; removes the user's factors and ends their sessions.
     pub async fn admin_reset_mfa(&self, access: &VerifiedAccess, user_id: &str) -> Result<(), AuthError> {
-        roles::require(&access.claims.role, Permission::ManageUsers)?;
+        self.admin(access, Permission::ManageUsers).await?;
         if self.store.find_user(user_id).await?.is_none() {
             return Err(AuthError::NotFound);
         }
         self.store.remove_factors(user_id).await?;
         self.store.remove_passkeys(user_id).await?;
+        self.record_admin(access, EventType::AdminMfaReset, Some(user_id), Detail::default());
         self.end_all_sessions(user_id, None).await.map(drop)
     }
 
@@ -439,7 +476,13 @@ mod parse_tests {
             Some(SecondFactor::Recovery("ABCDE-FGHIJ".into()))
         );
         assert_eq!(parse_factor(&body(json!({})), false).unwrap(), None);
-        for bad in [json!({}), json!({"code": "1", "recovery_code": "2"}), json!({"code": 123456})] {
+        for bad in [
+            json!({}),
+            json!({"code": "1", "recovery_code": "2"}),
+            json!({"code": 123456}),
+            json!({"code": null}),
+            json!({"code": null, "recovery_code": "ABCDE-FGHIJ"}),
+        ] {
             assert_eq!(parse_factor(&body(bad.clone()), true).unwrap_err().status(), 400, "{bad}");
         }
         assert_eq!(MfaVerifyRequest::parse(&body(json!({"code": "123456"}))).unwrap_err().status(), 400);

@@ -4,30 +4,38 @@
 //!
 //! - [`login`]: login, profile
 //! - [`sessions`]: authenticate (with revocation checks), refresh, logout, logout-all, session list
+//! - [`outbox`]: the KV mirror of D1's revocations, and its retries
 //! - [`accounts`]: signup, change password, forgot/reset password
 //! - [`admin`]: the admin API
+//! - [`audit`]: the audit log: recording, the admin's reading, the user's sign-ins, retention
 //! - [`email`]: email verification, `PATCH /auth/me`
 //! - [`mfa`], [`passkeys`]: second factors; passkeys (WebAuthn) as first and second factor
 //! - [`requests`]: the typed requests and their parsing
 
 pub mod accounts;
 pub mod admin;
+pub mod audit;
 pub mod email;
+mod health;
 mod limits;
 mod login;
 pub mod mfa;
+mod outbox;
 pub mod passkeys;
 pub mod requests;
 mod sessions;
 
 pub use admin::{ImportReport, Skipped, UserPage};
+pub use audit::{EventPage, EventsQuery, SignInList};
 pub use email::{UpdateMeRequest, VerifyEmailRequest};
+pub use outbox::{FlushReport, OUTBOX_BATCH};
 pub use requests::{
     ChangePasswordRequest, CreateUserRequest, ForgotRequest, ImportRequest, ListUsersQuery, LoginRequest,
     LogoutRequest, RefreshRequest, ResetPasswordRequest, SignupRequest, UpdateUserRequest,
 };
 pub use sessions::SessionView;
 
+use crate::audit::Audit;
 use crate::config::Config;
 use crate::error::AuthError;
 use crate::ports::{Counters, Revocations, Store};
@@ -37,8 +45,8 @@ use crate::user::{User, UserView};
 use serde::Serialize;
 
 /// The context of one request's use case: configuration, the three adapters (owned handles, cheap to
-/// make per request, or borrowed ones: the ports are implemented for `&T` too) and `now`, the request's
-/// time in unix seconds, which every rule reads so that tests choose it.
+/// make per request, or borrowed ones: the ports are implemented for `&T` too), the request's audit
+/// buffer and `now`, the request's time in unix seconds, which every rule reads so that tests choose it.
 pub struct Auth<'a, S, R, C> {
     pub config: &'a Config,
     /// Users, sessions and reset tokens (D1).
@@ -47,6 +55,8 @@ pub struct Auth<'a, S, R, C> {
     pub revocations: R,
     /// Rate-limit counters (KV).
     pub counters: C,
+    /// Where the use cases put their audit events (a buffer the Worker writes after the response).
+    pub audit: &'a dyn Audit,
     pub now: i64,
 }
 
@@ -134,6 +144,8 @@ fn truncate(s: &str, max_chars: usize) -> String {
     s.chars().take(max_chars).collect()
 }
 
+#[cfg(test)]
+mod audit_tests;
 #[cfg(test)]
 mod budget_tests;
 #[cfg(test)]

@@ -32,6 +32,7 @@ struct World {
     store: MemoryStore,
     kv: MemoryRevocations,
     counters: MemoryCounters,
+    audit: crate::audit::AuditBuffer,
 }
 
 impl World {
@@ -41,10 +42,23 @@ impl World {
     fn with(c: Config) -> Self {
         let store = MemoryStore::with_user(&c, "ana", "correct horse", "user");
         store.add_user(&c, "bob", "battery staple", "user");
-        World { c, store, kv: MemoryRevocations::default(), counters: MemoryCounters::default() }
+        World {
+            c,
+            store,
+            kv: MemoryRevocations::default(),
+            counters: MemoryCounters::default(),
+            audit: Default::default(),
+        }
     }
     fn at(&self, now: i64) -> Auth<'_, &MemoryStore, &MemoryRevocations, &MemoryCounters> {
-        Auth { config: &self.c, store: &self.store, revocations: &self.kv, counters: &self.counters, now }
+        Auth {
+            config: &self.c,
+            store: &self.store,
+            revocations: &self.kv,
+            counters: &self.counters,
+            audit: &self.audit,
+            now,
+        }
     }
     fn id(&self, name: &str) -> String {
         self.store.get(name).id
@@ -173,6 +187,19 @@ fn usernameless_sign_in_starts_a_session_with_hwk_and_the_count_moves() {
     assert_eq!((stored.sign_count, stored.last_used_at), (5, Some(NOW)));
     // The same assertion again: its challenge is used.
     assert_eq!(w.login(&a).unwrap_err(), AuthError::PasskeyRejected);
+    // The audit log: the registration, the sign-in with its session, the refusal with its reason.
+    use crate::audit::{Detail, EventType};
+    let events: Vec<_> = w.audit.take().into_iter().filter(|e| e.kind != EventType::LoginSucceeded).collect();
+    let kinds: Vec<EventType> = events.iter().map(|e| e.kind).collect();
+    assert_eq!(
+        kinds,
+        [EventType::PasskeyRegistered, EventType::PasskeyLoginSucceeded, EventType::PasskeyLoginFailed]
+    );
+    let ana_id = w.id("ana");
+    assert!(events.iter().all(|e| e.user_id.as_deref() == Some(ana_id.as_str())));
+    assert_eq!(events[1].session_id.as_deref(), Some(claims.sid.as_str()));
+    assert_eq!(events[1].detail, Detail::method("passkey"));
+    assert_eq!(events[2].detail, Detail::reason("invalid_credentials").with_method("passkey"));
 }
 
 #[test]
@@ -376,4 +403,75 @@ fn passkey_names_are_bounded() {
     for bad in ["", "   ", "a\u{0}b", &"x".repeat(65)] {
         assert_eq!(passkeys::passkey_name(Some(bad)).unwrap_err().status(), 400, "{bad:?}");
     }
+}
+
+#[test]
+fn a_backup_eligibility_that_changed_since_registration_is_refused() {
+    let w = World::new();
+    let ana = w.access("ana", "correct horse", NOW);
+    w.register(&ana, TestKey::es256(), b"bound");
+    let mut a = w.assertion(TestKey::es256(), b"bound", "ana", 1, &LoginOptionsFor::Anyone);
+    a.auth.flags |= flags::BE;
+    assert_eq!(w.login(&a).unwrap_err(), AuthError::PasskeyRejected);
+}
+
+#[test]
+fn a_passkey_without_user_verification_is_one_factor() {
+    // An account with an authenticator app: the app's code is still asked for, and the session says
+    // both factors.
+    let w =
+        World::with(config_with(&[("MFA_ENCRYPTION_KEY", "TU1NTU1NTU1NTU1NTU1NTU1NTU1NTU1NTU1NTU1NTU0")]));
+    let ana = w.access("ana", "correct horse", NOW);
+    w.register(&ana, TestKey::es256(), b"cred-a");
+    let setup = block_on(w.at(NOW).totp_setup(&ana)).unwrap();
+    let secret = data_encoding::BASE32_NOPAD.decode(setup.secret.as_bytes()).unwrap();
+    let code = |t: i64| format!("{:06}", crate::totp::code(&secret, crate::totp::step_at(t)));
+    block_on(w.at(NOW).totp_enable(&ana, &code(NOW - 30))).unwrap();
+    let mut a = w.assertion(TestKey::es256(), b"cred-a", "ana", 1, &LoginOptionsFor::Anyone);
+    a.auth.flags &= !flags::UV;
+    let (mfa_token, methods) = match w.login(&a) {
+        Err(AuthError::MfaRequired { mfa_token, methods }) => (mfa_token, methods),
+        other => panic!("expected mfa_required, got {other:?}"),
+    };
+    assert_eq!(methods, vec!["totp", "recovery_code"]);
+    let factor = mfa::SecondFactor::Totp(code(NOW));
+    let tokens =
+        block_on(w.at(NOW).mfa_verify(&mfa_token, &factor, &site(), &ClientInfo::default())).unwrap();
+    assert_eq!(amr_of(&w, &tokens), vec!["hwk", "otp"]);
+    // With user verification the passkey alone is enough.
+    let verified = w.assertion(TestKey::es256(), b"cred-a", "ana", 2, &LoginOptionsFor::Anyone);
+    assert_eq!(amr_of(&w, &w.login(&verified).unwrap()), vec!["hwk"]);
+
+    // A role that must have two factors, without an app: refused.
+    let strict = World::with(config_with(&[("MFA_REQUIRED_ROLES", "user")]));
+    let request =
+        LoginRequest::parse(json!({"username": "ana", "password": "correct horse"}).as_object().unwrap())
+            .unwrap();
+    let Err(AuthError::MfaEnrollmentRequired { mfa_token }) =
+        block_on(strict.at(NOW).login(&request, &ClientInfo::default()))
+    else {
+        panic!("expected enrolment")
+    };
+    let enrolling = block_on(strict.at(NOW).enrolling(&mfa_token)).unwrap();
+    strict.register(&enrolling, TestKey::es256(), b"cred-s");
+    let mut a = strict.assertion(TestKey::es256(), b"cred-s", "ana", 1, &LoginOptionsFor::Anyone);
+    a.auth.flags &= !flags::UV;
+    assert_eq!(strict.login(&a).unwrap_err(), AuthError::UserVerificationRequired);
+}
+
+#[test]
+fn a_login_begun_with_a_passkey_gets_no_passkey_options_for_its_second_step() {
+    let w =
+        World::with(config_with(&[("MFA_ENCRYPTION_KEY", "TU1NTU1NTU1NTU1NTU1NTU1NTU1NTU1NTU1NTU1NTU0")]));
+    let ana = w.access("ana", "correct horse", NOW);
+    w.register(&ana, TestKey::es256(), b"cred-a");
+    let setup = block_on(w.at(NOW).totp_setup(&ana)).unwrap();
+    let secret = data_encoding::BASE32_NOPAD.decode(setup.secret.as_bytes()).unwrap();
+    let code = format!("{:06}", crate::totp::code(&secret, crate::totp::step_at(NOW - 30)));
+    block_on(w.at(NOW).totp_enable(&ana, &code)).unwrap();
+    let mut a = w.assertion(TestKey::es256(), b"cred-a", "ana", 1, &LoginOptionsFor::Anyone);
+    a.auth.flags &= !flags::UV;
+    let Err(AuthError::MfaRequired { mfa_token, .. }) = w.login(&a) else { panic!("expected mfa_required") };
+    let e = block_on(w.at(NOW).passkey_login_options(&site(), &LoginOptionsFor::SecondFactor(mfa_token)));
+    assert_eq!(e.unwrap_err(), AuthError::MfaNotEnabled);
 }

@@ -9,7 +9,9 @@
 //!   named in the options, if any; a second-factor challenge to the pending login's `mfa_token`.
 //! - Every failed sign-in is the same 401 (`PasskeyRejected`), counted like a failed password.
 
+use super::audit::Trail;
 use super::{limits, Auth, ClientInfo, TokenResponse};
+use crate::audit::{Detail, EventType};
 use crate::b64::URL_SAFE_NO_PAD;
 use crate::config::webauthn::{Site, UserVerification};
 use crate::error::AuthError;
@@ -73,7 +75,8 @@ pub struct CredentialDescriptor {
     #[serde(rename = "type")]
     pub kind: &'static str,
     pub id: String,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    /// Always present (empty when the browser gave none), so a real entry and a made-up one have the
+    /// same members.
     pub transports: Vec<String>,
 }
 
@@ -153,7 +156,7 @@ pub enum LoginOptionsFor {
 pub fn passkey_name(raw: Option<&str>) -> Result<String, AuthError> {
     let Some(raw) = raw else { return Ok(DEFAULT_NAME.to_string()) };
     let name = raw.trim();
-    if name.is_empty() || name.chars().count() > MAX_NAME_CHARS || name.chars().any(char::is_control) {
+    if name.is_empty() || raw.chars().count() > MAX_NAME_CHARS || raw.chars().any(char::is_control) {
         return Err(AuthError::field(
             "name",
             "invalid_value",
@@ -297,6 +300,7 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
         if !self.store.add_passkey(&record).await? {
             return Err(AuthError::PasskeyExists);
         }
+        self.record_own(access, EventType::PasskeyRegistered, Detail::default());
         Ok(PasskeyView::from(&record))
     }
 
@@ -330,6 +334,10 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
                     Some(c) if c.expires_at > self.now && c.purpose == ChallengePurpose::Login => c,
                     _ => return Err(AuthError::MfaTokenInvalid),
                 };
+                // A login whose first step was a passkey finishes with the app's code (its `methods`).
+                if pending.first_factor != "pwd" {
+                    return Err(AuthError::MfaNotEnabled);
+                }
                 let passkeys = self.store.list_passkeys(&pending.user_id).await?;
                 if passkeys.is_empty() {
                     return Err(AuthError::MfaNotEnabled);
@@ -359,23 +367,42 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
         CredentialDescriptor {
             kind: "public-key",
             id: URL_SAFE_NO_PAD.encode(id),
-            transports: vec!["internal".into(), "hybrid".into()],
+            // The transports platform passkeys report most often (a passkey of this device).
+            transports: vec!["internal".into()],
         }
     }
 
     /// `POST /passkeys/login {credential}`: a sign-in with a passkey (WebAuthn L3 §7.2); the session's
     /// `amr` is `hwk` or `swk`. D1: one delete (challenge), one read (passkey + user), one conditional
     /// update (sign count), one batch (session). KV: as a password login.
+    /// Every outcome is an audit event (`passkey_login_succeeded`, or `passkey_login_failed`).
     pub async fn passkey_login(
         &self,
         site: &Site,
         credential: &serde_json::Value,
         client: &ClientInfo,
     ) -> Result<TokenResponse, AuthError> {
+        let trail = Trail::default();
+        let result = self.passkey_login_steps(site, credential, client, &trail).await;
+        let kinds = (EventType::PasskeyLoginSucceeded, EventType::PasskeyLoginFailed);
+        self.record_sign_in(kinds, "passkey", trail, &result);
+        result
+    }
+
+    async fn passkey_login_steps(
+        &self,
+        site: &Site,
+        credential: &serde_json::Value,
+        client: &ClientInfo,
+        trail: &Trail,
+    ) -> Result<TokenResponse, AuthError> {
         let response = AssertionResponse::parse(credential).map_err(|_| AuthError::PasskeyRejected)?;
         let challenge = self.take_challenge(response.challenge()).await?;
         let credential_id = URL_SAFE_NO_PAD.encode(response.credential_id());
         let found = self.store.find_passkey(&credential_id).await?;
+        if let Some((passkey, _)) = &found {
+            trail.user(&passkey.user_id);
+        }
         let ip = client.ip.as_deref().unwrap_or("unknown");
         // Counted per account once the credential is known, else per credential id (like an unknown
         // login name).
@@ -396,45 +423,82 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
                 Some(id) => id == passkey.user_id,
                 None => response.user_handle().is_some(),
             };
-        if !bound_ok || !self.assertion_accepted(site, &response, &passkey).await? {
-            return fail().await;
+        let assertion = match bound_ok {
+            true => self.assertion_accepted(site, &response, &passkey).await?,
+            false => None,
+        };
+        let Some(assertion) = assertion else { return fail().await };
+        let amr = amr_of(passkey.backup_eligible);
+        // Without user verification the passkey proved possession only: one factor [NIST SP 800-63B
+        // §5.1.8.1: a multi-factor cryptographic device needs its activation factor]. An account that
+        // has an authenticator app still gives its code; a role that must have two factors is refused.
+        let one_factor = !assertion.user_verified;
+        if !(one_factor && user.second_factor) {
+            limits::login_succeeded(&self.counters, &guard).await?;
         }
-        limits::login_succeeded(&self.counters, &guard).await?;
         if user.disabled {
             return Err(AuthError::AccountDisabled);
         }
         self.check_verified(&user)?;
-        let session = self.new_session_with(&user.id, client, &[amr_of(passkey.backup_eligible)]);
+        if one_factor && user.second_factor {
+            return Err(self.pending_after_passkey(&user, amr).await?);
+        }
+        if one_factor && self.config.mfa.required_roles.iter().any(|r| r == &user.role) {
+            return Err(AuthError::UserVerificationRequired);
+        }
+        let session = self.new_session_with(&user.id, client, &[amr]);
+        trail.session(&session.id);
         let record = LoginRecord { user_id: &user.id, now: self.now, new_hash: None };
         self.store.start_session(&record, &session).await?;
         self.token_response(&user, &session, session.generation)
     }
 
     /// Verifies an assertion against the stored passkey and records its use (the sign count moves
-    /// exactly once). False for any failed check, logged by its reason only.
+    /// exactly once). `None` for any failed check.
     async fn assertion_accepted(
         &self,
         site: &Site,
         response: &AssertionResponse,
         passkey: &PasskeyRecord,
-    ) -> Result<bool, AuthError> {
+    ) -> Result<Option<webauthn::Assertion>, AuthError> {
         // §7.2 step 6: the user handle, when given, must be the credential's owner.
         if response.user_handle().is_some_and(|h| h != passkey.user_id.as_bytes()) {
-            return Ok(false);
+            return Ok(None);
         }
         let stored = StoredCredential {
             public_key: &passkey.public_key,
             algorithm: passkey.algorithm,
             sign_count: passkey.sign_count,
         };
-        match response.verify(&relying_party(site), response.challenge(), &stored) {
-            Ok(a) => {
-                self.store
-                    .use_passkey(&passkey.id, passkey.sign_count, a.sign_count, a.backup_state, self.now)
-                    .await
-            }
-            Err(_) => Ok(false),
-        }
+        let a = match response.verify(&relying_party(site), response.challenge(), &stored) {
+            // §7.2 step 19: the backup eligibility of a credential never changes (it decides `hwk` vs
+            // `swk`): an assertion that says otherwise is not from the registered authenticator.
+            Ok(a) if a.backup_eligible == passkey.backup_eligible => a,
+            _ => return Ok(None),
+        };
+        let moved = self
+            .store
+            .use_passkey(&passkey.id, passkey.sign_count, a.sign_count, a.backup_state, self.now)
+            .await?;
+        Ok(moved.then_some(a))
+    }
+
+    /// A passkey without user verification on an account with an authenticator app: the pending
+    /// login of a password login, its first factor the passkey's `amr`, its second the app's code.
+    async fn pending_after_passkey(&self, user: &User, first_factor: &str) -> Result<AuthError, AuthError> {
+        let token = crate::random::token(32);
+        self.store
+            .create_challenge(&crate::ports::MfaChallenge {
+                token_hash: hash_token(&token),
+                user_id: user.id.clone(),
+                created_at: self.now,
+                expires_at: self.now + super::mfa::CHALLENGE_SECONDS,
+                purpose: ChallengePurpose::Login,
+                new_hash: None,
+                first_factor: first_factor.to_string(),
+            })
+            .await?;
+        Ok(AuthError::MfaRequired { mfa_token: token, methods: super::mfa::METHODS.to_vec() })
     }
 
     /// The second step of a password login with a passkey: the assertion answers the challenge issued
@@ -459,10 +523,9 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
         let credential_id = URL_SAFE_NO_PAD.encode(response.credential_id());
         match self.store.find_passkey(&credential_id).await? {
             Some((passkey, _)) if passkey.user_id == user_id => {
-                if self.assertion_accepted(site, &response, &passkey).await? {
-                    Ok(amr_of(passkey.backup_eligible))
-                } else {
-                    Err(AuthError::MfaCodeInvalid)
+                match self.assertion_accepted(site, &response, &passkey).await? {
+                    Some(_) => Ok(amr_of(passkey.backup_eligible)),
+                    None => Err(AuthError::MfaCodeInvalid),
                 }
             }
             _ => Err(AuthError::MfaCodeInvalid),
@@ -475,28 +538,36 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
         Ok(PasskeyList { passkeys: passkeys.iter().map(PasskeyView::from).collect() })
     }
 
-    /// `PATCH /passkeys/{id} {name}`. D1: one write, one read.
+    /// `PATCH /passkeys/{id} {name}`. D1: two reads (session + user, the list), one write.
     pub async fn rename_passkey(
         &self,
         access: &VerifiedAccess,
         id: &str,
         name: &str,
     ) -> Result<PasskeyView, AuthError> {
+        // The session as D1 has it: a token whose session ended changes nothing, whatever KV says.
+        self.caller(access).await?;
         if !self.store.rename_passkey(&access.claims.sub, id, name).await? {
             return Err(AuthError::NotFound);
         }
+        self.record_own(access, EventType::PasskeyRenamed, Detail::default());
         let passkeys = self.store.list_passkeys(&access.claims.sub).await?;
         passkeys.iter().find(|p| p.id == id).map(PasskeyView::from).ok_or(AuthError::NotFound)
     }
 
     /// `DELETE /passkeys/{id}`: after a recent sign-in; never the last way into an account without a
-    /// password. D1: one conditional delete (and one read when it deleted nothing).
+    /// password. D1: one read (session + user), one conditional delete (and one read when it deleted
+    /// nothing).
     pub async fn delete_passkey(&self, access: &VerifiedAccess, id: &str) -> Result<(), AuthError> {
         if !self.signed_in_recently(access) {
             return Err(AuthError::ReauthenticationRequired);
         }
+        self.caller(access).await?;
         match self.store.delete_passkey(&access.claims.sub, id).await? {
-            PasskeyDeletion::Deleted => Ok(()),
+            PasskeyDeletion::Deleted => {
+                self.record_own(access, EventType::PasskeyRemoved, Detail::default());
+                Ok(())
+            }
             PasskeyDeletion::NotFound => Err(AuthError::NotFound),
             PasskeyDeletion::LastFactor => Err(AuthError::LastFactor),
         }
@@ -529,20 +600,31 @@ pub fn parse_login_options(
     body: &serde_json::Map<String, serde_json::Value>,
 ) -> Result<LoginOptionsFor, AuthError> {
     let mut f = crate::validate::Fields::new(body);
-    let name = f.optional_str("username");
-    let email = f.optional_str("email");
+    // Each name given is checked on its own field, as at `POST /login`.
+    let username = f.optional_str("username").map(crate::validate::login_name);
+    let email = f.optional_str("email").map(|e| crate::validate::email(e).map(LoginName::Email));
     let mfa_token = f.optional_str("mfa_token");
+    let mut name = None;
+    for checked in [username, email].into_iter().flatten() {
+        match checked {
+            Ok(n) => name = name.or(Some(n)),
+            Err(e) => f.push(e),
+        }
+    }
+    let given = ["username", "email", "mfa_token"].iter().filter(|k| body.contains_key(**k)).count();
+    if given > 1 {
+        f.push(crate::error::FieldError::new(
+            "mfa_token",
+            "invalid_value",
+            "Give one of `username`, `email` or `mfa_token`, or none.",
+        ));
+    }
     f.finish()?;
-    match (name.or(email), mfa_token) {
+    match (name, mfa_token) {
         (None, None) => Ok(LoginOptionsFor::Anyone),
-        (Some(n), None) => crate::validate::login_name(n).map(LoginOptionsFor::Name).map_err(|e| {
-            AuthError::InvalidRequest { detail: "The request has invalid fields.".into(), errors: vec![e] }
-        }),
+        (Some(n), _) => Ok(LoginOptionsFor::Name(n)),
         (None, Some(t)) if t.len() <= 128 => Ok(LoginOptionsFor::SecondFactor(t.to_string())),
         (None, Some(_)) => Err(AuthError::MfaTokenInvalid),
-        (Some(_), Some(_)) => {
-            Err(AuthError::field("mfa_token", "invalid_value", "Give `username` or `mfa_token`, not both."))
-        }
     }
 }
 

@@ -38,9 +38,14 @@ impl LoginRequest {
     /// `{username, password}`; `email` is accepted in place of `username`.
     pub fn parse(body: &Map<String, Value>) -> Result<Self, AuthError> {
         let mut f = Fields::new(body);
-        let name = f.required_str_any(&["username", "email"]);
+        let given = f.required_str_any(&["username", "email"]);
         let password = f.required_str("password");
-        let name = name.and_then(|n| validate::login_name(n).map_err(|e| f.push(e)).ok());
+        // Every name given is checked; the first (`username` before `email`) signs in.
+        let names: Vec<LoginName> = given
+            .into_iter()
+            .filter_map(|(field, raw)| validate::login_name_in(field, raw).map_err(|e| f.push(e)).ok())
+            .collect();
+        let name = names.into_iter().next();
         if let Some(p) = password {
             if let Err(e) = validate::login_password("password", p) {
                 f.push(e);
@@ -110,7 +115,8 @@ impl std::fmt::Debug for ResetPasswordRequest {
 
 fn optional_refresh_token(body: &Map<String, Value>) -> Result<Option<String>, AuthError> {
     let mut f = Fields::new(body);
-    let token = f.optional_str("refresh_token").map(str::to_string);
+    // Nullable: `null` is "no token in the body" (cookie mode sends it in the cookie).
+    let token = f.nullable_str("refresh_token").map(str::to_string);
     f.finish()?;
     Ok(token)
 }
@@ -132,13 +138,13 @@ impl NewAccount {
         let username =
             f.required_str("username").and_then(|u| validate::username(u).map_err(|e| f.push(e)).ok());
         let password = f.required_str("password");
-        let email = f.optional_str("email").and_then(|e| validate::email(e).map_err(|e| f.push(e)).ok());
+        let email = f.nullable_str("email").and_then(|e| validate::email(e).map_err(|e| f.push(e)).ok());
         let display_name = f
-            .optional_str("display_name")
+            .nullable_str("display_name")
             .and_then(|d| display_name(d).map_err(|e| f.push(e)).ok())
             .flatten();
         let mut detail = |name: &str| {
-            f.optional_str(name).and_then(|d| detail_text(name, d).map_err(|e| f.push(e)).ok()).flatten()
+            f.nullable_str(name).and_then(|d| detail_text(name, d).map_err(|e| f.push(e)).ok()).flatten()
         };
         let details = PersonalDetails {
             first_name: detail("first_name"),
@@ -229,18 +235,14 @@ pub struct ForgotRequest(pub(super) LoginName);
 impl ForgotRequest {
     pub fn parse(body: &Map<String, Value>) -> Result<Self, AuthError> {
         let mut f = Fields::new(body);
-        let by_email = !matches!(body.get("email"), None | Some(Value::Null));
-        let raw = f.required_str_any(&["email", "username"]);
-        let name = raw.and_then(|r| {
-            let parsed = if by_email {
-                validate::email(r).map(LoginName::Email)
-            } else {
-                validate::login_name(r).map_err(|e| FieldError { field: "username".into(), ..e })
-            };
-            parsed.map_err(|e| f.push(e)).ok()
-        });
+        let given = f.required_str_any(&["email", "username"]);
+        // Every name given is checked; the first (`email` before `username`) is the one used.
+        let names: Vec<LoginName> = given
+            .into_iter()
+            .filter_map(|(field, raw)| validate::login_name_in(field, raw).map_err(|e| f.push(e)).ok())
+            .collect();
         f.finish()?;
-        name.map(ForgotRequest).ok_or_else(invalid_fields)
+        names.into_iter().next().map(ForgotRequest).ok_or_else(invalid_fields)
     }
 
     /// What the per-address limit counts: the address, or the username case-folded.
@@ -300,6 +302,15 @@ impl ListUsersQuery {
                 AuthError::field("cursor", "invalid_value", "`cursor` is not a cursor returned by this API.")
             })?),
         };
+        // No name, address or display name holds a control character, and D1 would end a LIKE
+        // pattern at a NUL (matching unrelated users): such a search is refused, not run.
+        if search.is_some_and(|q| q.chars().any(is_search_control)) {
+            return Err(AuthError::field(
+                "q",
+                "invalid_format",
+                "`q` must not contain control characters (U+0000-U+001F, U+007F).",
+            ));
+        }
         let search =
             search.map(str::trim).filter(|q| !q.is_empty()).map(|q| q.chars().take(MAX_SEARCH).collect());
         Ok(ListUsersQuery { query: UserQuery { limit, after, search } })
@@ -308,6 +319,11 @@ impl ListUsersQuery {
     pub fn limit(&self) -> u32 {
         self.query.limit
     }
+}
+
+/// The characters a search may not hold: the C0 controls and DEL (the documented `q` pattern).
+fn is_search_control(c: char) -> bool {
+    matches!(c, '\u{0}'..='\u{1f}' | '\u{7f}')
 }
 
 /// `POST /auth/admin/users` `{username, password, role, email?, display_name?}`: any known role, the
@@ -574,6 +590,27 @@ mod tests {
     }
 
     #[test]
+    fn a_login_reports_each_name_on_its_own_field() {
+        let parse = |v: Value| LoginRequest::parse(&obj(v));
+        let e = parse(json!({"email": "", "password": "x"})).unwrap_err();
+        assert_eq!(errors(e), pairs(&[("email", "invalid_format")]));
+        let e = parse(json!({"email": "alice", "password": "x"})).unwrap_err();
+        assert_eq!(errors(e), pairs(&[("email", "invalid_format")]), "an email field holds an address");
+        let e = parse(json!({"email": "a@b.co", "username": null, "password": "x"})).unwrap_err();
+        assert_eq!(errors(e), pairs(&[("username", "invalid_type")]));
+        let e = parse(json!({"username": "alice", "email": 5, "password": "x"})).unwrap_err();
+        assert_eq!(errors(e), pairs(&[("email", "invalid_type")]));
+        let e = parse(json!({"username": "alice", "email": "nope", "password": "x"})).unwrap_err();
+        assert_eq!(errors(e), pairs(&[("email", "invalid_format")]));
+        let ok = parse(json!({"username": "alice", "email": "bob@b.co", "password": "x"})).unwrap();
+        assert_eq!(ok.name, LoginName::Username("alice".into()), "username first");
+        assert_eq!(
+            errors(parse(json!({"password": null})).unwrap_err()),
+            pairs(&[("username", "missing"), ("password", "missing")])
+        );
+    }
+
+    #[test]
     fn debug_output_never_shows_a_password_or_reset_token() {
         let c = config();
         let shown = format!(
@@ -596,6 +633,7 @@ mod tests {
     fn refresh_and_logout_take_an_optional_string_token() {
         assert_eq!(RefreshRequest::parse(&obj(json!({}))).unwrap().refresh_token, None);
         assert_eq!(RefreshRequest::parse(&obj(json!({"refresh_token": null}))).unwrap().refresh_token, None);
+        assert_eq!(LogoutRequest::parse(&obj(json!({"refresh_token": null}))).unwrap().refresh_token, None);
         assert_eq!(
             LogoutRequest::parse(&obj(json!({"refresh_token": "rt1.x"}))).unwrap().refresh_token.as_deref(),
             Some("rt1.x")
@@ -683,6 +721,24 @@ mod tests {
             pairs(&[("username", "invalid_format")])
         );
         assert_eq!(errors(parse(json!({"email": 1})).unwrap_err()), pairs(&[("email", "invalid_type")]));
+        for wrong in [json!({}), json!(null), json!(3)] {
+            let e = parse(json!({"email": "ana@example.com", "username": wrong})).unwrap_err();
+            assert_eq!(errors(e), pairs(&[("username", "invalid_type")]), "{wrong}");
+        }
+        let e = parse(json!({"email": "ana@example.com", "username": "a"})).unwrap_err();
+        assert_eq!(errors(e), pairs(&[("username", "invalid_length")]), "both are checked");
+        assert_eq!(errors(parse(json!({"email": ""})).unwrap_err()), pairs(&[("email", "invalid_format")]));
+    }
+
+    #[test]
+    fn a_search_with_a_control_character_is_refused_on_q() {
+        for bad in ["\u{0}zzz", "ana\u{0}", "a\tb", "\n", "x\u{1f}", "del\u{7f}"] {
+            let e = ListUsersQuery::parse(None, None, Some(bad)).unwrap_err();
+            assert_eq!(errors(e), pairs(&[("q", "invalid_format")]), "{bad:?}");
+        }
+        for ok in ["ana", "  ana  ", "é\u{80}", "a b"] {
+            assert!(ListUsersQuery::parse(None, None, Some(ok)).is_ok(), "{ok:?}");
+        }
     }
 
     #[test]

@@ -2,16 +2,13 @@
 //! logout-all and the caller's session list.
 
 use super::{Auth, TokenResponse};
+use crate::audit::{Detail, EventType};
 use crate::error::AuthError;
-use crate::ports::{Counters, Revocations, Store};
+use crate::ports::{Counters, Revocation, Revocations, Store, MAX_SESSION_DENYLIST_WRITES};
 use crate::session::{decide, PresentedRefresh, RefreshDecision};
 use crate::token::VerifiedAccess;
-use crate::user::rfc3339;
+use crate::user::{rfc3339, User};
 use serde::Serialize;
-
-/// At most this many ended sessions are denylisted one by one in KV (one write each); older
-/// sessions' tokens are covered by the user's not-before time.
-pub(crate) const MAX_SESSION_DENYLIST_WRITES: usize = 50;
 
 /// One entry of `GET /auth/sessions`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -27,7 +24,9 @@ pub struct SessionView {
 
 impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
     /// Verifies an access token and checks that neither its session nor its user's tokens were
-    /// revoked. KV: two reads, issued concurrently by the adapter. D1: none.
+    /// revoked, as KV (the fast mirror) says. KV: two reads, issued concurrently by the adapter. D1:
+    /// none. Endpoints that read D1 anyway check D1 too (`caller`), so a revocation KV has not got
+    /// yet (a failed write waiting in the outbox) is refused there already.
     pub async fn authenticate(&self, token: &str) -> Result<VerifiedAccess, AuthError> {
         let access = self.config.tokens.verify(token, self.now)?;
         let state = self.revocations.check(&access.claims.sid, &access.claims.sub).await?;
@@ -42,7 +41,8 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
 
     /// `POST /auth/refresh`: rotates the refresh token (see `crate::session` for the rules). The token
     /// comes from `RefreshRequest` or, in cookie mode, the refresh cookie.
-    /// D1: one read (session joined with its user), one conditional update. KV: one write on reuse only.
+    /// D1: one read (session joined with its user), one conditional update. On reuse: one batch (the
+    /// revocation and its outbox row), one KV write, and the row's delete after the response.
     pub async fn refresh(&self, refresh_token: &str) -> Result<TokenResponse, AuthError> {
         let (config, now) = (self.config, self.now);
         let presented = PresentedRefresh::parse(refresh_token).ok_or(AuthError::RefreshTokenInvalid)?;
@@ -70,8 +70,16 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
                 }
                 RefreshDecision::ReplayCurrent { generation } => generation,
                 RefreshDecision::Reuse => {
-                    self.store.revoke_session(&session.id, None, now).await?;
-                    self.revocations.revoke_session(&session.id, self.revocation_ttl()).await?;
+                    self.store.revoke_session(&session.id, None, now, self.mirror_until()).await?;
+                    let user_id = Some(user.id.as_str());
+                    self.record(
+                        EventType::RefreshReuseDetected,
+                        user_id,
+                        None,
+                        Some(&session.id),
+                        Detail::default(),
+                    );
+                    self.mirror(vec![Revocation::Session(session.id.clone())]).await;
                     return Err(AuthError::RefreshTokenReused);
                 }
                 RefreshDecision::Invalid => return Err(AuthError::RefreshTokenInvalid),
@@ -82,8 +90,10 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
     }
 
     /// `POST /auth/logout`: ends the caller's session, and the session of `refresh_token`
-    /// (`LogoutRequest`, or the cookie) when it is another genuine session of the same user.
-    /// D1: one or two updates. KV: one write per session ended.
+    /// (`LogoutRequest`, or the cookie) when it is another genuine session of the same user. Done
+    /// once D1 has it: a failed KV write waits in the outbox.
+    /// D1: one batch (revocation + outbox row) per session ended, one read for another session's
+    /// refresh token, one delete of the delivered rows after the response. KV: one write per session.
     pub async fn logout(
         &self,
         access: &VerifiedAccess,
@@ -101,44 +111,85 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
             }
         }
         for sid in &ended {
-            self.store.revoke_session(sid, Some(user_id), self.now).await?;
-            self.revocations.revoke_session(sid, self.revocation_ttl()).await?;
+            self.store.revoke_session(sid, Some(user_id), self.now, self.mirror_until()).await?;
         }
+        let count = u32::try_from(ended.len()).ok();
+        self.record_own(access, EventType::Logout, Detail { count, ..Detail::default() });
+        self.mirror(ended.into_iter().map(Revocation::Session).collect()).await;
         Ok(())
     }
 
     /// `POST /auth/logout-all`: ends every session of the caller and revokes every access token issued
-    /// before now. D1: one update. KV: one write for the user plus one per ended session (at most 50).
+    /// before now. D1: one batch (revocations + outbox rows), one delete after the response. KV: one
+    /// write for the user plus one per ended session (at most 50).
     pub async fn logout_all(&self, access: &VerifiedAccess) -> Result<(), AuthError> {
         let denylisted = self.end_all_sessions(&access.claims.sub, None).await?;
+        self.record_own(access, EventType::LogoutAll, Detail::default());
         // The caller's own session is normally among those just denylisted; writing its key a second
-        // time would break KV's one write per second per key (a refused write is a 503).
+        // time would break KV's one write per second per key.
         if denylisted.contains(&access.claims.sid) {
             return Ok(());
         }
-        self.revocations.revoke_session(&access.claims.sid, self.revocation_ttl()).await
+        let sid = &access.claims.sid;
+        self.store.revoke_session(sid, Some(&access.claims.sub), self.now, self.mirror_until()).await?;
+        self.mirror(vec![Revocation::Session(sid.clone())]).await;
+        Ok(())
     }
 
     /// Ends every session of a user except `keep`, and revokes their access tokens: the user's
     /// not-before time covers tokens issued before this second, and each ended session is denylisted
     /// too, so that a token issued earlier within the same second dies as well (timestamps are whole
-    /// seconds). Shared by logout-all, password change and reset, and the admin API. Returns the
-    /// sessions it denylisted.
+    /// seconds). Shared by logout-all, password change and reset, and the admin API. D1 records it all
+    /// with the outbox rows in one batch; KV gets it after (a failed write waits in the outbox).
+    /// Returns the sessions it denylisted.
     pub(super) async fn end_all_sessions(
         &self,
         user_id: &str,
         keep: Option<&str>,
     ) -> Result<Vec<String>, AuthError> {
-        let mut ended = self.store.revoke_user_sessions(user_id, keep, self.now).await?;
+        let mut ended = self.store.revoke_user_sessions(user_id, keep, self.now, self.mirror_until()).await?;
         ended.truncate(MAX_SESSION_DENYLIST_WRITES);
-        self.revocations.revoke_user_before(user_id, self.now, self.revocation_ttl()).await?;
-        self.revocations.revoke_sessions(&ended, self.revocation_ttl()).await?;
+        self.mirror_user_revocation(user_id, &ended).await;
         Ok(ended)
     }
 
-    /// `GET /auth/sessions`: the caller's live sessions, the current one marked. D1: one read.
+    /// Mirrors the user's not-before time (now) and the denylist entries of `sessions` to KV.
+    pub(super) async fn mirror_user_revocation(&self, user_id: &str, sessions: &[String]) {
+        let mut revocations =
+            vec![Revocation::UserBefore { user_id: user_id.to_string(), not_before: self.now }];
+        revocations.extend(sessions.iter().cloned().map(Revocation::Session));
+        self.mirror(revocations).await;
+    }
+
+    /// The caller's user, read fresh from D1 with the caller's session: a deleted or disabled user, or a
+    /// session D1 says is ended, is 401 `token_invalid` even while the access token has not expired and
+    /// whatever KV says (KV may not have the revocation yet). D1: one read (the session joined with its
+    /// user). An enrolment token (`enrolling`, no session yet) reads the user alone.
+    pub(super) async fn caller(&self, access: &VerifiedAccess) -> Result<User, AuthError> {
+        if access.claims.sid.is_empty() {
+            return match self.store.find_user(&access.claims.sub).await? {
+                Some(user) if !user.disabled => Ok(user),
+                _ => Err(AuthError::TokenInvalid),
+            };
+        }
+        match self.store.find_session(&access.claims.sid).await? {
+            Some((session, user))
+                if session.user_id == access.claims.sub && session.revoked_at.is_none() && !user.disabled =>
+            {
+                Ok(user)
+            }
+            _ => Err(AuthError::TokenInvalid),
+        }
+    }
+
+    /// `GET /auth/sessions`: the caller's live sessions, the current one marked. D1: one read; one more
+    /// when the caller's session is not among them (ended: refused; expired, or past the first 100:
+    /// listed without a current one).
     pub async fn list_sessions(&self, access: &VerifiedAccess) -> Result<Vec<SessionView>, AuthError> {
         let sessions = self.store.list_sessions(&access.claims.sub, self.now).await?;
+        if !sessions.iter().any(|s| s.id == access.claims.sid) {
+            self.caller(access).await?;
+        }
         Ok(sessions
             .into_iter()
             .map(|s| SessionView {
@@ -154,11 +205,15 @@ impl<S: Store, R: Revocations, C: Counters> Auth<'_, S, R, C> {
     }
 
     /// `DELETE /auth/sessions/{id}`: ends one of the caller's own sessions; another user's id is 404.
-    /// D1: one update. KV: one write.
+    /// D1: one batch (revocation + outbox row), one delete after the response. KV: one write.
     pub async fn delete_session(&self, access: &VerifiedAccess, session_id: &str) -> Result<(), AuthError> {
-        if !self.store.revoke_session(session_id, Some(&access.claims.sub), self.now).await? {
+        let until = self.mirror_until();
+        if !self.store.revoke_session(session_id, Some(&access.claims.sub), self.now, until).await? {
             return Err(AuthError::NotFound);
         }
-        self.revocations.revoke_session(session_id, self.revocation_ttl()).await
+        let user = access.claims.sub.as_str();
+        self.record(EventType::SessionEnded, Some(user), Some(user), Some(session_id), Detail::default());
+        self.mirror(vec![Revocation::Session(session_id.to_string())]).await;
+        Ok(())
     }
 }

@@ -19,7 +19,7 @@ fn at<'a>(
     counters: &'a MemoryCounters,
     now: i64,
 ) -> TestAuth<'a> {
-    Auth { config, store, revocations, counters, now }
+    Auth { config, store, revocations, counters, audit: &crate::testing::NoAudit, now }
 }
 
 fn login_req(name: &str, password: &str) -> LoginRequest {
@@ -831,6 +831,14 @@ fn forgot_requests_are_limited_per_address_whatever_the_account() {
 
 // ---- admin ---------------------------------------------------------------------------------------
 
+/// A signed-in caller of `role`: a user of its own and a live session in `store`.
+fn signed_in(c: &Config, store: &MemoryStore, role: &str) -> VerifiedAccess {
+    let name = format!("caller_{role}");
+    store.add_user(c, &name, "caller password", role);
+    c.tokens.verify(&do_login(c, store, &name, "caller password").access_token, NOW).unwrap()
+}
+
+/// An access token of `role` whose session D1 does not know (good enough to be refused by role).
 fn caller(role: &str) -> VerifiedAccess {
     VerifiedAccess {
         claims: crate::token::AccessClaims {
@@ -880,8 +888,11 @@ fn admin_use_cases_check_the_callers_role_themselves() {
     }
     // Nothing changed, and demo may read.
     assert_eq!(store.get("alice").role, "user");
-    assert!(block_on(auth.list_users(&caller("demo"), &query)).is_ok());
-    assert!(block_on(auth.get_user(&caller("demo"), &id)).is_ok());
+    let demo = signed_in(&c, &store, "demo");
+    assert!(block_on(auth.list_users(&demo, &query)).is_ok());
+    assert!(block_on(auth.get_user(&demo, &id)).is_ok());
+    // The right role is not enough: D1 must know the caller's session, live.
+    assert_eq!(block_on(auth.list_users(&caller("demo"), &query)).unwrap_err(), AuthError::TokenInvalid);
 }
 
 #[test]
@@ -895,15 +906,13 @@ fn an_admin_demotion_ends_the_users_sessions_and_unknown_ids_are_not_found() {
     let auth = at(&c, &store, &kv, &counters, NOW);
     let id = store.get("alice").id;
     let demote = UpdateUserRequest::parse(&c, &body(json!({"role": "user"}))).unwrap();
-    let view = block_on(auth.update_user(&caller("admin"), &id, &demote)).unwrap();
+    let admin = signed_in(&c, &store, "admin");
+    let view = block_on(auth.update_user(&admin, &id, &demote)).unwrap();
     assert_eq!(view.user.role, "user");
     assert_eq!(block_on(auth.authenticate(&tokens.access_token)).unwrap_err(), AuthError::TokenInvalid);
-    assert_eq!(
-        block_on(auth.update_user(&caller("admin"), "ghost", &demote)).unwrap_err(),
-        AuthError::NotFound
-    );
-    assert_eq!(block_on(auth.get_user(&caller("admin"), "ghost")).unwrap_err(), AuthError::NotFound);
-    assert_eq!(block_on(auth.revoke_sessions(&caller("admin"), "ghost")).unwrap_err(), AuthError::NotFound);
+    assert_eq!(block_on(auth.update_user(&admin, "ghost", &demote)).unwrap_err(), AuthError::NotFound);
+    assert_eq!(block_on(auth.get_user(&admin, "ghost")).unwrap_err(), AuthError::NotFound);
+    assert_eq!(block_on(auth.revoke_sessions(&admin, "ghost")).unwrap_err(), AuthError::NotFound);
 }
 
 #[test]
@@ -922,7 +931,7 @@ fn an_import_reports_what_it_skipped() {
     .unwrap();
     let (kv, counters) = (MemoryRevocations::default(), MemoryCounters::default());
     let auth = at(&c, &store, &kv, &counters, NOW);
-    let report = block_on(auth.import_users(&caller("admin"), &request)).unwrap();
+    let report = block_on(auth.import_users(&signed_in(&c, &store, "admin"), &request)).unwrap();
     assert_eq!(report.imported, 1);
     let skipped: Vec<(&str, &str)> = report.skipped.iter().map(|s| (s.username.as_str(), s.code)).collect();
     assert_eq!(skipped, [("ALICE", "username_taken"), ("old2", "unsupported_hash")]);
