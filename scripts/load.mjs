@@ -339,7 +339,8 @@ const defaults = Object.entries(DEFAULTS).map(([k, v]) => `${k}=${v}`).join(", "
 console.log(`
 What each row computes (autocannon on loopback; ${defaults}):
 - health: GET /health (D1 SELECT 1, one KV read).
-- profile: GET /auth/profile with a bearer token (HS256 verify, one bulk KV read of revocations, one D1 read).
+- profile: GET /auth/profile with a bearer token (HS256 verify, one bulk KV read of revocations, one D1
+  read of the token's session joined with its user).
 - refresh: POST /auth/refresh, each request the unused generation-0 token of a session of its own
   (prepared: ${refreshTokens.length}; one D1 read, one conditional D1 update).
 - login mix: POST /auth/login on 2 connections; 1 in 10 the right password of a user from a fixed IP,

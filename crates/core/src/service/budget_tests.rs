@@ -8,7 +8,7 @@ use crate::config::Config;
 use crate::error::AuthError;
 use crate::kv_keys::GLOBAL_FAILED_LOGIN;
 use crate::password::verification_count;
-use crate::testing::{block_on, config_with, MemoryCounters, MemoryRevocations, MemoryStore};
+use crate::testing::{block_on, config_with, MemoryCounters, MemoryRevocations, MemoryStore, NoAudit};
 use serde_json::json;
 
 const NOW: i64 = 1_780_000_000;
@@ -39,7 +39,8 @@ fn login_at(
     let request =
         LoginRequest::parse(json!({"username": name, "password": password}).as_object().unwrap()).unwrap();
     let client = ClientInfo { user_agent: None, ip: Some("198.51.100.7".into()) };
-    let auth = Auth { config: c, store, revocations: &MemoryRevocations::default(), counters, now };
+    let auth =
+        Auth { config: c, store, revocations: &MemoryRevocations::default(), counters, audit: &NoAudit, now };
     block_on(auth.login(&request, &client))
 }
 
@@ -199,6 +200,7 @@ fn a_wrong_current_password_neither_spends_nor_heeds_the_login_budget() {
         store: &store,
         revocations: &MemoryRevocations::default(),
         counters: &counters,
+        audit: &NoAudit,
         now: NOW,
     };
     let e = block_on(auth.change_password(&access, &request, &ClientInfo::default())).unwrap_err();
