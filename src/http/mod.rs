@@ -4,6 +4,7 @@
 mod admin;
 mod auth;
 mod body;
+mod bookmark;
 mod cookies;
 mod cors;
 mod email;
@@ -16,12 +17,12 @@ pub mod response;
 mod routes;
 mod usecases;
 
-use crate::adapters::Platform;
+use crate::adapters::{D1Start, Platform};
 use crate::error::problem_response;
 use edge_auth_core::roles;
 use edge_auth_core::token::VerifiedAccess;
 use edge_auth_core::AuthError;
-use routes::{Access, Route};
+use routes::{Access, Reads, Route};
 use usecases::UseCase;
 use worker::{Context, Env, Request, Response};
 
@@ -74,7 +75,8 @@ pub async fn handle(req: Request, env: Env, ctx: Context, request_id: String) ->
         }
     };
     let origin = cors::request_origin(&req);
-    let platform = Platform::new(&env, loaded);
+    let start = d1_start(&req, &loaded, &method, &path);
+    let platform = Platform::new(&env, loaded, &start);
     let config = &platform.config;
 
     let (response, code) = if path == routes::PANIC_PROBE_PATH && crate::config::panic_probe(&env) {
@@ -82,6 +84,10 @@ pub async fn handle(req: Request, env: Env, ctx: Context, request_id: String) ->
     } else {
         route(req, &platform, &ctx, &method, &path).await
     };
+    // Taken before the work after the response: the bookmark covers what the client asked for.
+    if let Some(b) = platform.d1_bookmark() {
+        bookmark::send(response.headers(), config, &b);
+    }
     // The outbox's bookkeeping, and its retries when this isolate saw a KV write fail.
     platform.after_response(&ctx);
     response::set(response.headers(), "X-Request-Id", &request_id);
@@ -97,6 +103,25 @@ pub async fn handle(req: Request, env: Env, ctx: Context, request_id: String) ->
         return response::without_body(response);
     }
     response
+}
+
+/// Where this request's D1 session starts: at the primary unless its route's reads may lag
+/// (`routes::reads`, the profile's endpoint standing for its native route); then at the client's
+/// bookmark when it sent a valid one, else at the nearest replica. Unknown paths read nothing.
+fn d1_start(req: &Request, loaded: &crate::config::Loaded, method: &str, path: &str) -> D1Start {
+    let base = loaded.config.base_path.as_str();
+    let profiled = loaded.profile.as_ref().and_then(|profile| {
+        let rel = path.strip_prefix(base).filter(|r| r.starts_with('/'))?;
+        profiles::find(profile, method, rel).ok().flatten().map(|e| routes::route_of(e.does))
+    });
+    let route = profiled.or_else(|| routes::resolve(method, path, base).ok().map(|r| r.route));
+    match route.map(routes::reads) {
+        Some(Reads::MayLag) => match bookmark::from_request(req, &loaded.config) {
+            Some(b) => D1Start::Bookmark(b),
+            None => D1Start::Nearest,
+        },
+        _ => D1Start::Primary,
+    }
 }
 
 /// The profile's endpoint when the active profile describes the path, else the native route; every
