@@ -23,10 +23,11 @@ pub fn from_request(req: &Request, config: &Config) -> Option<String> {
     adapters::bookmark(value.trim())
 }
 
-/// Sends the request's bookmark back.
-pub fn send(headers: &Headers, config: &Config, bookmark: &str) {
+/// Sends the request's bookmark back: always in the header; in cookie mode also as a cookie, but only
+/// on a success, so a refused request still sets no cookie at all.
+pub fn send(headers: &Headers, config: &Config, status: u16, bookmark: &str) {
     super::response::set(headers, HEADER, bookmark);
-    if config.cookie_mode {
+    if config.cookie_mode && (200..300).contains(&status) {
         cookies::set_bookmark(headers, config, bookmark);
     }
 }

@@ -86,7 +86,7 @@ pub async fn handle(req: Request, env: Env, ctx: Context, request_id: String) ->
     };
     // Taken before the work after the response: the bookmark covers what the client asked for.
     if let Some(b) = platform.d1_bookmark() {
-        bookmark::send(response.headers(), config, &b);
+        bookmark::send(response.headers(), config, response.status_code(), &b);
     }
     // The outbox's bookkeeping, and its retries when this isolate saw a KV write fail.
     platform.after_response(&ctx);
