@@ -4,6 +4,7 @@
 //! that is missing, NULL where it may not be, or of another type is a schema mismatch and answers 503,
 //! never a silent default.
 
+use super::d1_session::D1Handle;
 use edge_auth_core::b64::URL_SAFE_NO_PAD;
 use edge_auth_core::ports::{
     ChallengePurpose, Factors, Guarded, LoginRecord, MfaChallenge, ResetRecord, Store, TotpRecord, UserPatch,
@@ -17,7 +18,6 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use std::rc::Rc;
 use worker::wasm_bindgen::JsValue;
-use super::d1_session::D1Handle;
 use worker::D1PreparedStatement;
 
 // Email verification's queries (`EmailStore`), in a file of their own.

@@ -97,15 +97,18 @@ pub fn reads(route: Route) -> Reads {
         Route::Logout | Route::LogoutAll | Route::DeleteSession => Primary,
         Route::Signup | Route::ChangePassword | Route::ForgotPassword | Route::ResetPassword => Primary,
         Route::UpdateMe | Route::VerifyEmail | Route::ResendVerification => Primary,
-        Route::MfaTotpSetup | Route::MfaTotpEnable | Route::MfaTotpDisable | Route::MfaRecoveryCodes => Primary,
+        Route::MfaTotpSetup | Route::MfaTotpEnable | Route::MfaTotpDisable | Route::MfaRecoveryCodes => {
+            Primary
+        }
         Route::PasskeyRegister | Route::RenamePasskey | Route::DeletePasskey => Primary,
         // The admin API, reads included: its caller check must see a revocation at once, even one
         // KV has not got (docs/security.md S8); the reads after it in the same session are then at
         // least as new as the primary was.
         Route::AdminListUsers | Route::AdminGetUser => Primary,
-        Route::AdminCreateUser | Route::AdminImportUsers | Route::AdminUpdateUser | Route::AdminDeleteUser => {
-            Primary
-        }
+        Route::AdminCreateUser
+        | Route::AdminImportUsers
+        | Route::AdminUpdateUser
+        | Route::AdminDeleteUser => Primary,
         Route::AdminRevokeSessions | Route::AdminResetMfa => Primary,
         // Health reports the primary's schema and outbox.
         Route::Health => Primary,
