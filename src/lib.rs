@@ -38,7 +38,8 @@ async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
         log::error("scheduled", "configuration invalid (see the request log)");
         return;
     };
-    let platform = adapters::Platform::new(&env, loaded);
+    // The outbox is read and emptied exactly: at the primary.
+    let platform = adapters::Platform::new(&env, loaded, &adapters::D1Start::Primary);
     let run = async {
         if let Err(e) = platform.flush_revocations().await {
             log::warn("revocation_outbox_flush", e.log_detail().unwrap_or_default());

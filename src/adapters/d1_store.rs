@@ -4,6 +4,7 @@
 //! that is missing, NULL where it may not be, or of another type is a schema mismatch and answers 503,
 //! never a silent default.
 
+use super::d1_session::D1Handle;
 use edge_auth_core::b64::URL_SAFE_NO_PAD;
 use edge_auth_core::ports::{
     ChallengePurpose, Factors, Guarded, LoginRecord, MfaChallenge, ResetRecord, Store, TotpRecord, UserPatch,
@@ -17,7 +18,7 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use std::rc::Rc;
 use worker::wasm_bindgen::JsValue;
-use worker::{D1Database, D1PreparedStatement};
+use worker::D1PreparedStatement;
 
 // Email verification's queries (`EmailStore`), in a file of their own.
 #[path = "d1_email.rs"]
@@ -45,7 +46,8 @@ const SESSION_COLUMNS: &str = "s.id AS s_id, s.user_id AS s_user_id, s.seed AS s
     s.ip AS s_ip, s.revoked_at AS s_revoked_at, s.amr AS s_amr, s.auth_time AS s_auth_time";
 
 pub struct D1Store {
-    db: Result<Rc<D1Database>, AuthError>,
+    /// The request's one D1 session (`d1_session`), shared by every store the request makes.
+    db: Result<Rc<D1Handle>, AuthError>,
     /// Where the outbox's bookkeeping waits for the response (`Later`).
     later: super::later::Later,
 }
@@ -276,17 +278,31 @@ async fn changes(statement: D1PreparedStatement) -> Result<usize, worker::Error>
 }
 
 impl D1Store {
-    pub fn new(db: Result<Rc<D1Database>, AuthError>, later: super::later::Later) -> Self {
+    pub fn new(db: Result<Rc<D1Handle>, AuthError>, later: super::later::Later) -> Self {
         D1Store { db, later }
     }
 
-    fn db(&self) -> Result<&D1Database, AuthError> {
+    fn db(&self) -> Result<&D1Handle, AuthError> {
         self.db.as_deref().map_err(Clone::clone)
     }
 
     /// `sql` with `args` bound (`?1`, `?2`, ... in order).
     fn statement(&self, sql: &str, args: &[JsValue]) -> Result<D1PreparedStatement, AuthError> {
         self.db()?.prepare(sql).bind(args).map_err(unavailable("D1 prepare"))
+    }
+
+    /// The first row of a lookup by key. A miss on a session that may lag is read again at the
+    /// primary: the row may have been written a moment ago (a login's session, an `mfa_token`'s
+    /// challenge) and not have reached this replica yet. A hit is never re-read: replicas only lag,
+    /// and what may let a revoked token in is covered by KV (docs/storage.md, "Read replication").
+    async fn lookup<T: DeserializeOwned>(&self, sql: &str, args: &[JsValue]) -> Result<Option<T>, AuthError> {
+        let found = first::<T>(self.statement(sql, args)?).await?;
+        let db = self.db()?;
+        if found.is_some() || !db.may_lag() {
+            return Ok(found);
+        }
+        db.to_primary();
+        first::<T>(self.statement(sql, args)?).await
     }
 
     /// Runs the statements in one round trip and one transaction.
@@ -468,7 +484,7 @@ impl Factors for D1Store {
         let sql =
             "SELECT token_hash, user_id, created_at, expires_at, purpose, new_hash, first_factor FROM mfa_challenges \
                    WHERE token_hash = ?1 AND used_at IS NULL";
-        Ok(first::<ChallengeRow>(self.statement(sql, &[s(token_hash)])?).await?.map(|r| MfaChallenge {
+        Ok(self.lookup::<ChallengeRow>(sql, &[s(token_hash)]).await?.map(|r| MfaChallenge {
             token_hash: r.token_hash,
             user_id: r.user_id,
             created_at: r.created_at,
@@ -497,12 +513,12 @@ impl Store for D1Store {
             LoginName::Email(e) => ("email", e),
         };
         let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.{column} = ?1 COLLATE NOCASE");
-        Ok(first::<UserRow>(self.statement(&sql, &[s(value)])?).await?.map(User::from))
+        Ok(self.lookup::<UserRow>(&sql, &[s(value)]).await?.map(User::from))
     }
 
     async fn find_user(&self, id: &str) -> Result<Option<User>, AuthError> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = ?1");
-        Ok(first::<UserRow>(self.statement(&sql, &[s(id)])?).await?.map(User::from))
+        Ok(self.lookup::<UserRow>(&sql, &[s(id)]).await?.map(User::from))
     }
 
     async fn start_session(&self, login: &LoginRecord<'_>, session: &Session) -> Result<(), AuthError> {
@@ -522,7 +538,7 @@ impl Store for D1Store {
             "SELECT {SESSION_COLUMNS}, {USER_COLUMNS} FROM sessions s JOIN users u ON u.id = s.user_id \
              WHERE s.id = ?1"
         );
-        let row = first::<SessionUserRow>(self.statement(&sql, &[s(id)])?).await?;
+        let row = self.lookup::<SessionUserRow>(&sql, &[s(id)]).await?;
         row.map(|r| Ok((Session::try_from(r.session)?, User::from(r.user)))).transpose()
     }
 

@@ -2,6 +2,7 @@
 //! platform clock or the JavaScript engine's Unicode functions, all through the `worker` crate. Platform errors become `AuthError::Unavailable`
 //! with the detail kept for the log.
 
+mod d1_session;
 mod d1_store;
 mod kv_counters;
 mod kv_revocations;
@@ -15,8 +16,9 @@ use edge_auth_core::ports::AuditLog;
 use edge_auth_core::service::Auth;
 use edge_auth_core::AuthError;
 use std::rc::Rc;
-use worker::{D1Database, Env, KvStore, RateLimiter};
+use worker::{Env, KvStore, RateLimiter};
 
+pub use d1_session::{bookmark, D1Start};
 pub use d1_store::{D1Store, SchemaState};
 pub use kv_counters::KvCounters;
 pub use kv_revocations::KvRevocations;
@@ -34,17 +36,20 @@ pub const FAILED_LOGIN_LIMITER_BINDING: &str = "LOGIN_FAILURE_LIMITER";
 /// kept as its error, so only the endpoints that need it answer 503.
 #[derive(Clone)]
 struct Bindings {
-    db: Result<Rc<D1Database>, AuthError>,
+    /// The request's one D1 session (every store of the request shares it), opened where the route
+    /// said (`http::routes::reads`).
+    db: Result<Rc<d1_session::D1Handle>, AuthError>,
     kv: Result<Rc<KvStore>, AuthError>,
     limiter: Option<Rc<RateLimiter>>,
     failed_login_limiter: Option<Rc<RateLimiter>>,
 }
 
 impl Bindings {
-    fn resolve(env: &Env) -> Self {
+    fn resolve(env: &Env, start: &D1Start) -> Self {
         let missing = |name: &str| AuthError::Unavailable(format!("binding {name} is not configured"));
+        let open = |db| Rc::new(d1_session::D1Handle::open(db, start));
         Bindings {
-            db: env.d1(D1_BINDING).map(Rc::new).map_err(|_| missing(D1_BINDING)),
+            db: env.d1(D1_BINDING).map(open).map_err(|_| missing(D1_BINDING)),
             kv: env.kv(KV_BINDING).map(Rc::new).map_err(|_| missing(KV_BINDING)),
             limiter: env.rate_limiter(RATE_LIMITER_BINDING).ok().map(Rc::new),
             failed_login_limiter: env.rate_limiter(FAILED_LOGIN_LIMITER_BINDING).ok().map(Rc::new),
@@ -72,11 +77,12 @@ pub struct Platform {
 }
 
 impl Platform {
-    pub fn new(env: &Env, loaded: crate::config::Loaded) -> Self {
+    /// The platform of one request (or scheduled run), its D1 session starting at `start`.
+    pub fn new(env: &Env, loaded: crate::config::Loaded, start: &D1Start) -> Self {
         Platform {
             config: loaded.config,
             profile: loaded.profile,
-            bindings: Bindings::resolve(env),
+            bindings: Bindings::resolve(env, start),
             later: later::Later::queue(),
             audit: Rc::default(),
             meta: Rc::default(),
@@ -104,6 +110,12 @@ impl Platform {
             audit: &*self.audit,
             now: self.now(),
         }
+    }
+
+    /// The D1 bookmark of this request's session: `None` when it ran no statement (or the runtime
+    /// gives none). Taken after the handler, it covers the request's own writes.
+    pub fn d1_bookmark(&self) -> Option<String> {
+        self.bindings.db.as_ref().ok().and_then(|db| db.bookmark())
     }
 
     pub fn store(&self) -> D1Store {

@@ -53,6 +53,19 @@ pub fn clear_tokens(headers: &Headers, config: &Config) {
     );
 }
 
+/// The cookie of the D1 bookmark (`http::bookmark`): not a credential, so not a setting; scoped to the
+/// base path like the refresh cookie, the only paths that read it.
+pub const BOOKMARK_COOKIE: &str = "__Secure-edge-auth-d1-bookmark";
+/// A bookmark matters only until the replicas have caught up, seconds in practice; ten minutes is a
+/// wide margin, and a stale one costs nothing (it only asks for data at least that new).
+const BOOKMARK_MAX_AGE_SECONDS: u64 = 600;
+
+/// The `Set-Cookie` header of the D1 bookmark (its value is hex digits and dashes, `adapters::bookmark`).
+pub fn set_bookmark(headers: &Headers, config: &Config, bookmark: &str) {
+    let cookie = build(BOOKMARK_COOKIE, bookmark, refresh_path(config), "Lax", BOOKMARK_MAX_AGE_SECONDS);
+    super::response::append(headers, "Set-Cookie", &cookie);
+}
+
 fn refresh_path(config: &Config) -> &str {
     if config.base_path.is_empty() {
         "/"

@@ -9,8 +9,9 @@ use worker::{Headers, Request};
 
 /// How long a browser may cache a preflight answer (Chromium caps it at 2 hours).
 const PREFLIGHT_MAX_AGE: &str = "600";
-const ALLOWED_HEADERS: &str = "Authorization, Content-Type";
-const EXPOSED_HEADERS: &str = "WWW-Authenticate, Retry-After";
+/// `X-D1-Bookmark`: a client sends back the bookmark it was given (`http::bookmark`).
+const ALLOWED_HEADERS: &str = "Authorization, Content-Type, X-D1-Bookmark";
+const EXPOSED_HEADERS: &str = "WWW-Authenticate, Retry-After, X-D1-Bookmark";
 
 /// The `Origin` header, when present.
 pub fn request_origin(req: &Request) -> Option<String> {

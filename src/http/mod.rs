@@ -4,6 +4,7 @@
 mod admin;
 mod auth;
 mod body;
+mod bookmark;
 mod contract;
 mod cookies;
 mod cors;
@@ -17,13 +18,13 @@ pub mod response;
 mod routes;
 mod usecases;
 
-use crate::adapters::Platform;
+use crate::adapters::{D1Start, Platform};
 use crate::error::problem_response;
 use edge_auth_core::audit::RequestMeta;
 use edge_auth_core::roles;
 use edge_auth_core::token::VerifiedAccess;
 use edge_auth_core::AuthError;
-use routes::{Access, Route};
+use routes::{Access, Reads, Route};
 use usecases::UseCase;
 use worker::{Context, Env, Request, Response};
 
@@ -81,7 +82,8 @@ pub async fn handle(req: Request, env: Env, ctx: Context, request_id: String) ->
     let client = usecases::client_info(&req);
     let meta =
         RequestMeta { request_id: Some(request_id.clone()), ip: client.ip, user_agent: client.user_agent };
-    let platform = Platform::new(&env, loaded).for_request(meta);
+    let start = d1_start(&req, &loaded, &method, &path);
+    let platform = Platform::new(&env, loaded, &start).for_request(meta);
     let config = &platform.config;
 
     let (response, code) = if path == routes::PANIC_PROBE_PATH && crate::config::panic_probe(&env) {
@@ -89,6 +91,10 @@ pub async fn handle(req: Request, env: Env, ctx: Context, request_id: String) ->
     } else {
         route(req, &platform, &ctx, &method, &path).await
     };
+    // Taken before the work after the response: the bookmark covers what the client asked for.
+    if let Some(b) = platform.d1_bookmark() {
+        bookmark::send(response.headers(), config, response.status_code(), &b);
+    }
     // The outbox's bookkeeping, and its retries when this isolate saw a KV write fail.
     platform.after_response(&ctx);
     response::set(response.headers(), "X-Request-Id", &request_id);
@@ -104,6 +110,25 @@ pub async fn handle(req: Request, env: Env, ctx: Context, request_id: String) ->
         return response::without_body(response);
     }
     response
+}
+
+/// Where this request's D1 session starts: at the primary unless its route's reads may lag
+/// (`routes::reads`, the profile's endpoint standing for its native route); then at the client's
+/// bookmark when it sent a valid one, else at the nearest replica. Unknown paths read nothing.
+fn d1_start(req: &Request, loaded: &crate::config::Loaded, method: &str, path: &str) -> D1Start {
+    let base = loaded.config.base_path.as_str();
+    let profiled = loaded.profile.as_ref().and_then(|profile| {
+        let rel = path.strip_prefix(base).filter(|r| r.starts_with('/'))?;
+        profiles::find(profile, method, rel).ok().flatten().map(|e| routes::route_of(e.does))
+    });
+    let route = profiled.or_else(|| routes::resolve(method, path, base).ok().map(|r| r.route));
+    match route.map(routes::reads) {
+        Some(Reads::MayLag) => match bookmark::from_request(req, &loaded.config) {
+            Some(b) => D1Start::Bookmark(b),
+            None => D1Start::Nearest,
+        },
+        _ => D1Start::Primary,
+    }
 }
 
 /// The profile's endpoint when the active profile describes the path, else the native route; every

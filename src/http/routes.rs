@@ -70,6 +70,72 @@ pub enum Route {
     Options,
 }
 
+/// Where a route's D1 reads may come from (D1 read replication; docs/storage.md, "Read
+/// replication", says why each is safe). The one place this is decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reads {
+    /// The session starts at the primary, and a client's bookmark is ignored (a bookmark only says
+    /// "at least this new", which may be older than the primary). What decides who gets in or gets a
+    /// token, what writes, and the admin API.
+    Primary,
+    /// The session starts at the nearest replica, or at the client's bookmark: reads that may be a
+    /// little behind. The caller's revocation is still checked in KV first, and a row the replica
+    /// misses is read again at the primary (`D1Store::lookup`).
+    MayLag,
+}
+
+/// Where `route`'s D1 session starts. Exhaustive on purpose: a new route must be placed here.
+pub fn reads(route: Route) -> Reads {
+    use Reads::{MayLag, Primary};
+    match route {
+        // The caller's own data, read only; a stale answer shows data the caller may see anyway.
+        Route::Profile | Route::ListSessions | Route::ListPasskeys => MayLag,
+        // The caller's own recent sign-ins: a history, written after responses anyway.
+        Route::MySignIns => MayLag,
+        // Options only: the ceremony that follows (register, login) runs at the primary, takes the
+        // challenge there, and checks the caller again.
+        Route::PasskeyRegisterOptions | Route::PasskeyLoginOptions => MayLag,
+        // No D1 at all.
+        Route::OpenApi | Route::Jwks | Route::ReturnOrigins | Route::Options => MayLag,
+        // Sign-in and tokens: what they read decides who gets in.
+        Route::Login | Route::Refresh | Route::MfaVerify | Route::PasskeyLogin => Primary,
+        // Revocations and every other write: the read before a write must see the latest row.
+        Route::Logout | Route::LogoutAll | Route::DeleteSession => Primary,
+        Route::Signup | Route::ChangePassword | Route::ForgotPassword | Route::ResetPassword => Primary,
+        Route::UpdateMe | Route::VerifyEmail | Route::ResendVerification => Primary,
+        Route::MfaTotpSetup | Route::MfaTotpEnable | Route::MfaTotpDisable | Route::MfaRecoveryCodes => {
+            Primary
+        }
+        Route::PasskeyRegister | Route::RenamePasskey | Route::DeletePasskey => Primary,
+        // The admin API, reads included: its caller check must see a revocation at once, even one
+        // KV has not got (docs/security.md S8); the reads after it in the same session are then at
+        // least as new as the primary was.
+        Route::AdminListUsers | Route::AdminGetUser | Route::AdminListEvents => Primary,
+        Route::AdminCreateUser
+        | Route::AdminImportUsers
+        | Route::AdminUpdateUser
+        | Route::AdminDeleteUser => Primary,
+        Route::AdminRevokeSessions | Route::AdminResetMfa => Primary,
+        // Health reports the primary's schema and outbox.
+        Route::Health => Primary,
+    }
+}
+
+/// The native route a profile's endpoint stands for (the same use case, so the same `reads`).
+pub fn route_of(use_case: super::usecases::UseCase) -> Route {
+    use super::usecases::UseCase;
+    match use_case {
+        UseCase::Login => Route::Login,
+        UseCase::Refresh => Route::Refresh,
+        UseCase::Logout => Route::Logout,
+        UseCase::Profile => Route::Profile,
+        UseCase::Signup => Route::Signup,
+        UseCase::ChangePassword => Route::ChangePassword,
+        UseCase::ForgotPassword => Route::ForgotPassword,
+        UseCase::ResetPassword => Route::ResetPassword,
+    }
+}
+
 type Table = &'static [(&'static str, &'static [(&'static str, Route, Access)])];
 
 use Access::{Needs, Public, Signed, SignedOrEnrolling};
@@ -287,6 +353,88 @@ mod tests {
         assert_eq!(resolve("OPTIONS", "/auth/login", "/auth").unwrap().route, Route::Options);
         assert_eq!(resolve("OPTIONS", "/auth/zzz", "/auth"), Err(AuthError::NotFound));
         assert_eq!(allowed_methods("/auth/login", "/auth"), vec!["POST", "OPTIONS"]);
+    }
+}
+
+#[cfg(test)]
+mod reads_tests {
+    use super::*;
+
+    /// Every route of the tables, and where its D1 session starts.
+    #[test]
+    fn every_route_has_its_place_and_only_the_listed_ones_may_lag() {
+        let may_lag = [
+            "GET /profile",
+            "GET /me",
+            "GET /sessions",
+            "GET /passkeys",
+            "GET /me/sign-ins",
+            "POST /passkeys/register/options",
+            "POST /passkeys/login/options",
+            "GET /openapi.json",
+            "GET /return-origins",
+            "GET /.well-known/jwks.json",
+        ];
+        let mut seen = Vec::new();
+        for (pattern, methods) in AUTH_ROUTES.iter().chain(ROOT_ROUTES) {
+            for (method, route, _) in *methods {
+                let name = format!("{method} {pattern}");
+                let expected = if may_lag.contains(&name.as_str()) { Reads::MayLag } else { Reads::Primary };
+                assert_eq!(reads(*route), expected, "{name}");
+                seen.push(name);
+            }
+        }
+        for name in may_lag {
+            assert!(seen.iter().any(|s| s == name), "{name} is not a route");
+        }
+        assert_eq!(seen.len(), 41, "a route was added: place it in `reads` and in this test");
+    }
+
+    #[test]
+    fn what_signs_in_revokes_or_writes_starts_at_the_primary() {
+        for route in [
+            Route::Login,
+            Route::Refresh,
+            Route::Logout,
+            Route::LogoutAll,
+            Route::MfaVerify,
+            Route::PasskeyLogin,
+            Route::PasskeyRegister,
+            Route::Signup,
+            Route::ChangePassword,
+            Route::ResetPassword,
+            Route::Health,
+            Route::AdminListUsers,
+            Route::AdminGetUser,
+        ] {
+            assert_eq!(reads(route), Reads::Primary, "{route:?}");
+        }
+        // Every method but GET writes, except the two option endpoints (their ceremony is exact).
+        for (pattern, methods) in AUTH_ROUTES.iter().chain(ROOT_ROUTES) {
+            for (method, route, _) in *methods {
+                if *method != "GET" && !pattern.ends_with("/options") {
+                    assert_eq!(reads(*route), Reads::Primary, "{method} {pattern}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_profile_endpoint_reads_like_its_native_route() {
+        use super::super::usecases::UseCase;
+        assert_eq!(reads(route_of(UseCase::Profile)), Reads::MayLag);
+        for u in [
+            UseCase::Login,
+            UseCase::Refresh,
+            UseCase::Logout,
+            UseCase::Signup,
+            UseCase::ChangePassword,
+            UseCase::ForgotPassword,
+            UseCase::ResetPassword,
+        ] {
+            assert_eq!(reads(route_of(u)), Reads::Primary, "{u:?}");
+        }
+        assert_eq!(reads(Route::Options), Reads::MayLag, "a preflight reads nothing");
     }
 }
 

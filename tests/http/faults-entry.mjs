@@ -4,9 +4,14 @@
 // binding's own methods, so the Rust Worker sees the errors it would see in production.
 //   kv: "ok" | "writes" (put and delete fail, reads work: a write quota, a write outage) | "down"
 //   d1: "ok" | "readonly" (statements that write fail, as SQLite's SQLITE_READONLY) | "down"
+// The D1 binding also records the argument of every `withSession` (read replication: where each
+// request's session starts); `POST /__d1-sessions` answers the list and empties it. A session is
+// wrapped like the database, so the faults reach statements prepared on it.
 import EdgeAuth from "../../js/entry.mjs";
 
 const faults = { kv: "ok", d1: "ok" };
+/** The arguments of `withSession`, in call order. */
+const sessions = [];
 
 const rejected = (message) => Promise.reject(new Error(message));
 
@@ -56,6 +61,12 @@ function faultyD1(db) {
           return target.prepare(sql);
         };
       }
+      if (prop === "withSession") {
+        return (constraintOrBookmark) => {
+          sessions.push(constraintOrBookmark ?? null);
+          return faultyD1(target.withSession(constraintOrBookmark));
+        };
+      }
       if (prop === "batch") {
         return (statements) => {
           if (faults.d1 === "down") return rejected("D1_ERROR: Network connection lost.");
@@ -75,6 +86,9 @@ export default class FaultyEdgeAuth extends EdgeAuth {
   }
 
   async fetch(request) {
+    if (new URL(request.url).pathname === "/__d1-sessions") {
+      return Response.json(sessions.splice(0));
+    }
     if (new URL(request.url).pathname === "/__faults") {
       Object.assign(faults, await request.json());
       return Response.json(faults);

@@ -142,7 +142,9 @@ impl EventsQuery {
             since: None,
         };
         if let Some(u) = user {
-            if u.chars().count() > MAX_USER_FILTER {
+            // User ids are base64url (`crate::random::id`).
+            let shaped = u.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+            if u.chars().count() > MAX_USER_FILTER || !shaped {
                 errors.push(FieldError::new("user", "invalid_value", "`user` is not a user id."));
             } else {
                 query.user_id = Some(u);
@@ -199,8 +201,9 @@ impl EventsQuery {
 
 /// An RFC 3339 time, or whole unix seconds.
 fn parse_time(s: &str) -> Option<i64> {
-    if let Ok(n) = s.parse::<i64>() {
-        return (n >= 0).then_some(n);
+    // Digits only (no sign): what the document's pattern says.
+    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+        return s.parse::<i64>().ok();
     }
     chrono::DateTime::parse_from_rfc3339(s).ok().map(|t| t.timestamp())
 }
